@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Vanity ABI: the binary system image, /dev/vanity ioctls and mmap offsets,
+ * and the "vanity" generic netlink family. The only header shared by the
+ * module and userspace; every size and offset is asserted on both sides.
+ */
+#ifndef _UAPI_LINUX_VANITY_H
+#define _UAPI_LINUX_VANITY_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/* ------------------------------------------------------------------ */
+/* Limits shared by the manifest compiler, the validator and the module. */
+
+#define VANITY_NAME_MAX		32	/* bytes, including the NUL */
+#define VANITY_MAX_SHARDS	64
+#define VANITY_MAX_CHANNELS	256
+#define VANITY_MAX_CPUS		1024
+#define VANITY_CPU_WORDS	(VANITY_MAX_CPUS / 64)
+#define VANITY_PAGE_SIZE	4096	/* granule of every region size */
+#define VANITY_MEMORY_MAX	(1ULL << 30)	/* per shard private region */
+#define VANITY_TOTAL_MAX	(4ULL << 30)	/* all regions of a system */
+#define VANITY_SLOT_SIZE_MIN	8
+#define VANITY_SLOT_SIZE_MAX	65536
+#define VANITY_SLOTS_MIN	2
+#define VANITY_SLOTS_MAX	(1U << 20)
+#define VANITY_CHANNEL_DATA_MAX	(256ULL << 20)	/* slot_size * slots */
+#define VANITY_CHANNEL_HDR_SIZE	4096	/* protocol header before the slots */
+#define VANITY_IMAGE_MAX_SIZE	61440	/* fits one netlink attribute */
+#define VANITY_STRTAB_MAX	16384
+#define VANITY_PROGRAM_MAX	1024	/* bytes of one program string */
+
+/* ------------------------------------------------------------------ */
+/*
+ * The image: a header, then arrays of fixed-size entries and a string
+ * table, all at 8-byte aligned offsets inside total_size bytes. Entry and
+ * header sizes are recorded so that later versions can grow them: a
+ * reader accepts a larger size only when the bytes it does not know are
+ * zero. crc32c (Castagnoli) covers all total_size bytes with the crc32c
+ * field itself read as zero. All integers are little-endian.
+ */
+#define VANITY_IMAGE_MAGIC	0x594e4156U	/* "VANY" */
+#define VANITY_IMAGE_VERSION	1
+
+struct vanity_image_hdr {
+	__u32 magic;
+	__u16 version;
+	__u16 hdr_size;
+	__u32 total_size;
+	__u32 crc32c;
+	__u32 flags;			/* none defined: must be 0 */
+	__u32 strtab_size;
+	__u16 shard_count;
+	__u16 channel_count;
+	__u16 shard_entry_size;
+	__u16 channel_entry_size;
+	__u32 shard_off;
+	__u32 channel_off;
+	__u32 strtab_off;
+	__u32 resv0;			/* must be 0 */
+	char name[VANITY_NAME_MAX];	/* system name, NUL-padded */
+	__u32 resv[12];			/* must be 0 */
+};
+
+struct vanity_image_shard {
+	char name[VANITY_NAME_MAX];	/* NUL-padded */
+	__u64 memory_size;		/* private region, VANITY_PAGE_SIZE multiple */
+	__u64 cpus[VANITY_CPU_WORDS];	/* CPU bitmap, at least one bit */
+	__u32 uid;			/* owner allowed to attach */
+	__u32 program;			/* strtab offset, 0 = none */
+	__u32 flags;			/* none defined: must be 0 */
+	__u32 resv[5];			/* must be 0 */
+};
+
+struct vanity_image_channel {
+	char name[VANITY_NAME_MAX];	/* NUL-padded */
+	__u16 from;			/* producer shard index */
+	__u16 to;			/* consumer shard index */
+	__u32 slot_size;		/* power of two */
+	__u32 slots;			/* power of two */
+	__u32 flags;			/* none defined: must be 0 */
+	__u32 resv[4];			/* must be 0 */
+};
+
+/* ------------------------------------------------------------------ */
+/* /dev/vanity ioctls. 0xBA is unused in ioctl-number.rst. */
+
+#define VANITY_IOC_MAGIC	0xBA
+
+/*
+ * Attach the calling process to a shard by name. size is the caller's
+ * sizeof(struct vanity_attach): the kernel accepts smaller (older) and
+ * larger (newer, tail zero) structs. Errors: ENOENT unknown shard or no
+ * system, EPERM not the shard's user, EBUSY already attached (this fd or
+ * the shard), EINVAL malformed.
+ */
+struct vanity_attach {
+	__u32 size;			/* in */
+	__u32 flags;			/* in: none defined, must be 0 */
+	char shard[VANITY_NAME_MAX];	/* in */
+	__u32 shard_index;		/* out */
+	__u32 channel_count;		/* out: channels of the whole system */
+	__u64 memory_size;		/* out: private region bytes, may be 0 */
+	__u64 memory_offset;		/* out: mmap offset of the private region */
+	__u64 cpus[VANITY_CPU_WORDS];	/* out: the shard's CPUs */
+	__u64 resv[8];			/* in: must be 0; out: 0 */
+};
+
+/* Look a channel up by name, or by index with VANITY_CHANNEL_F_INDEX. */
+#define VANITY_CHANNEL_F_INDEX	(1U << 0)
+
+#define VANITY_ROLE_NONE	0	/* not an endpoint: cannot map it */
+#define VANITY_ROLE_FROM	1	/* producer end */
+#define VANITY_ROLE_TO		2	/* consumer end */
+
+struct vanity_channel_info {
+	__u32 size;			/* in */
+	__u32 flags;			/* in: VANITY_CHANNEL_F_* */
+	char name[VANITY_NAME_MAX];	/* in (by name) / out */
+	__u32 index;			/* in (by index) / out */
+	__u32 role;			/* out: VANITY_ROLE_* for this shard */
+	__u32 slot_size;		/* out */
+	__u32 slots;			/* out */
+	__u64 region_size;		/* out: bytes to mmap */
+	__u64 mmap_offset;		/* out */
+	__u32 from;			/* out: producer shard index */
+	__u32 to;			/* out: consumer shard index */
+	__u64 resv[4];			/* in: must be 0; out: 0 */
+};
+
+#define VANITY_IOC_ATTACH	_IOWR(VANITY_IOC_MAGIC, 0x01, struct vanity_attach)
+#define VANITY_IOC_CHANNEL	_IOWR(VANITY_IOC_MAGIC, 0x02, struct vanity_channel_info)
+
+/*
+ * mmap offsets on an attached fd. A mapping must be MAP_SHARED, start at
+ * one of these offsets and cover exactly the region's size.
+ */
+#define VANITY_MMAP_PRIVATE		0ULL
+#define VANITY_MMAP_CHANNEL(i)		(((__u64)(i) + 1) << 32)
+
+/* ------------------------------------------------------------------ */
+/* Generic netlink family "vanity". UP and DOWN need CAP_NET_ADMIN. */
+
+#define VANITY_GENL_NAME	"vanity"
+#define VANITY_GENL_VERSION	1
+
+enum vanity_cmd {
+	VANITY_CMD_UNSPEC,
+	VANITY_CMD_UP,		/* VANITY_A_IMAGE */
+	VANITY_CMD_DOWN,	/* [VANITY_A_FORCE] */
+	VANITY_CMD_GET,		/* reply: NAME, SHARD*, CHANNEL* */
+	__VANITY_CMD_MAX,
+};
+#define VANITY_CMD_MAX (__VANITY_CMD_MAX - 1)
+
+enum vanity_attr {
+	VANITY_A_UNSPEC,
+	VANITY_A_IMAGE,		/* binary image */
+	VANITY_A_FORCE,		/* flag: revoke attached shards */
+	VANITY_A_NAME,		/* string: system name */
+	VANITY_A_SHARD,		/* nest of VANITY_SHARD_A_*, repeated */
+	VANITY_A_CHANNEL,	/* nest of VANITY_CHANNEL_A_*, repeated */
+	VANITY_A_PAD,
+	__VANITY_A_MAX,
+};
+#define VANITY_A_MAX (__VANITY_A_MAX - 1)
+
+enum vanity_shard_attr {
+	VANITY_SHARD_A_UNSPEC,
+	VANITY_SHARD_A_INDEX,	/* u32 */
+	VANITY_SHARD_A_NAME,	/* string */
+	VANITY_SHARD_A_CPUS,	/* binary: __u64 bitmap words */
+	VANITY_SHARD_A_MEMORY,	/* u64 */
+	VANITY_SHARD_A_UID,	/* u32 */
+	VANITY_SHARD_A_PID,	/* u32, present while attached */
+	VANITY_SHARD_A_PROGRAM,	/* string, when the image has one */
+	VANITY_SHARD_A_PAD,
+	__VANITY_SHARD_A_MAX,
+};
+#define VANITY_SHARD_A_MAX (__VANITY_SHARD_A_MAX - 1)
+
+enum vanity_channel_attr {
+	VANITY_CHANNEL_A_UNSPEC,
+	VANITY_CHANNEL_A_INDEX,		/* u32 */
+	VANITY_CHANNEL_A_NAME,		/* string */
+	VANITY_CHANNEL_A_FROM,		/* u32 shard index */
+	VANITY_CHANNEL_A_TO,		/* u32 shard index */
+	VANITY_CHANNEL_A_SLOT_SIZE,	/* u32 */
+	VANITY_CHANNEL_A_SLOTS,		/* u32 */
+	VANITY_CHANNEL_A_SIZE,		/* u64 region bytes */
+	VANITY_CHANNEL_A_PAD,
+	__VANITY_CHANNEL_A_MAX,
+};
+#define VANITY_CHANNEL_A_MAX (__VANITY_CHANNEL_A_MAX - 1)
+
+/* ------------------------------------------------------------------ */
+/* Layout pins. Any change here is an ABI break: bump the version instead. */
+
+#define VANITY_UAPI_ASSERTS_(name, cond) \
+	typedef char vanity_uapi_assert_##name[(cond) ? 1 : -1]
+
+#define VANITY_UAPI_ASSERTS()						\
+	VANITY_UAPI_ASSERTS_(hdr, sizeof(struct vanity_image_hdr) == 128); \
+	VANITY_UAPI_ASSERTS_(shard, sizeof(struct vanity_image_shard) == 200); \
+	VANITY_UAPI_ASSERTS_(chan, sizeof(struct vanity_image_channel) == 64); \
+	VANITY_UAPI_ASSERTS_(attach, sizeof(struct vanity_attach) == 256); \
+	VANITY_UAPI_ASSERTS_(chinfo, sizeof(struct vanity_channel_info) == 112)
+
+#endif /* _UAPI_LINUX_VANITY_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The image validator and accessors: the single definition of a
+ * well-formed image, shared by module, library, CLI and tests.
+ */
+#ifndef VANITY_CORE_IMAGE_H
+#define VANITY_CORE_IMAGE_H
+
+#include "shim.h"
+
+/* Why a check failed: a readable message naming the offending entity. */
+struct vanity_diag {
+	int shard;		/* offending shard index, or -1 */
+	int channel;		/* offending channel index, or -1 */
+	char msg[160];
+};
+
+/*
+ * Validate @len bytes at @img. Returns 0, or a negative errno with @d
+ * filled: -EINVAL malformed, -EBADMSG checksum mismatch, -E2BIG over a
+ * size bound, -EPROTONOSUPPORT unknown version, -EOVERFLOW totals past
+ * the system limits. @d may be NULL. The accessors below are only safe
+ * on an image this function accepted.
+ */
+int vanity_image_check(const void *img, size_t len, struct vanity_diag *d);
+
+static inline const struct vanity_image_hdr *vanity_image_hdr(const void *img)
+{
+	return (const struct vanity_image_hdr *)img;
+}
+
+static inline const struct vanity_image_shard *
+vanity_image_shard(const void *img, unsigned int i)
+{
+	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+
+	return (const struct vanity_image_shard *)
+		((const u8 *)img + h->shard_off + (size_t)i * h->shard_entry_size);
+}
+
+static inline const struct vanity_image_channel *
+vanity_image_channel(const void *img, unsigned int i)
+{
+	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+
+	return (const struct vanity_image_channel *)
+		((const u8 *)img + h->channel_off + (size_t)i * h->channel_entry_size);
+}
+
+/* String at strtab offset @off, or NULL for offset 0 (none). */
+const char *vanity_image_str(const void *img, u32 off);
+
+/* Index of the shard / channel called @name, or -ENOENT. */
+int vanity_image_find_shard(const void *img, const char *name);
+int vanity_image_find_channel(const void *img, const char *name);
+
+/* Bytes of a channel region: protocol header plus slots, page-rounded. */
+u64 vanity_channel_region_size(const struct vanity_image_channel *c);
+
+/* VANITY_ROLE_* of shard @shard on channel @c. */
+static inline u32 vanity_channel_role(const struct vanity_image_channel *c,
+				      unsigned int shard)
+{
+	if (c->from == shard)
+		return VANITY_ROLE_FROM;
+	if (c->to == shard)
+		return VANITY_ROLE_TO;
+	return VANITY_ROLE_NONE;
+}
+
+/* OR of every shard's CPU bitmap into @out. */
+void vanity_image_cpus(const void *img, u64 out[VANITY_CPU_WORDS]);
+
+/* True when @name is 1..31 of [a-z0-9_-]. */
+bool vanity_name_valid(const char *name, size_t max);
+
+#endif /* VANITY_CORE_IMAGE_H */

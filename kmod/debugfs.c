@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs vanity/{system,shards,channels}: a readable view of what is up,
+ * taken under vanity_lock so each file is one consistent snapshot.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/pid.h>
+
+#include "debugfs.h"
+#include "system.h"
+#include "image.h"
+
+static struct dentry *vanity_dir;
+
+static int system_show(struct seq_file *m, void *v)
+{
+	struct vanity_system *sys;
+
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	if (!sys) {
+		seq_puts(m, "state: down\n");
+	} else {
+		seq_printf(m, "state: up\nname: %s\nshards: %u\nchannels: %u\n",
+			   vanity_image_hdr(sys->image)->name, sys->nshards,
+			   sys->nchannels);
+		seq_printf(m, "cpus: %*pbl\nmemory: %llu\nirqs_moved: %u\n",
+			   cpumask_pr_args(sys->cpus.mask), sys->memory_bytes,
+			   sys->cpus.nirqs);
+	}
+	mutex_unlock(&vanity_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(system);
+
+static int shards_show(struct seq_file *m, void *v)
+{
+	struct vanity_system *sys;
+	unsigned int i;
+
+	seq_printf(m, "%-4s %-31s %12s %6s %8s %s\n", "idx", "name", "memory",
+		   "uid", "pid", "cpus");
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	for (i = 0; sys && i < sys->nshards; i++) {
+		const struct vanity_shard *s = &sys->shards[i];
+
+		seq_printf(m, "%-4u %-31s %12llu %6u %8d %*pbl\n", i,
+			   s->desc->name, s->desc->memory_size, s->desc->uid,
+			   s->attached ? pid_nr(s->pid) : 0,
+			   cpumask_pr_args(s->cpus));
+	}
+	mutex_unlock(&vanity_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shards);
+
+static int channels_show(struct seq_file *m, void *v)
+{
+	struct vanity_system *sys;
+	unsigned int i;
+
+	seq_printf(m, "%-4s %-31s %-31s %-31s %9s %8s %10s\n", "idx", "name",
+		   "from", "to", "slot_size", "slots", "bytes");
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	for (i = 0; sys && i < sys->nchannels; i++) {
+		const struct vanity_image_channel *d = sys->channels[i].desc;
+
+		seq_printf(m, "%-4u %-31s %-31s %-31s %9u %8u %10llu\n", i,
+			   d->name, sys->shards[d->from].desc->name,
+			   sys->shards[d->to].desc->name, d->slot_size,
+			   d->slots, vanity_channel_region_size(d));
+	}
+	mutex_unlock(&vanity_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(channels);
+
+void vanity_debugfs_init(void)
+{
+	/* debugfs failures are not fatal: the module works without it. */
+	vanity_dir = debugfs_create_dir("vanity", NULL);
+	debugfs_create_file("system", 0444, vanity_dir, NULL, &system_fops);
+	debugfs_create_file("shards", 0444, vanity_dir, NULL, &shards_fops);
+	debugfs_create_file("channels", 0444, vanity_dir, NULL, &channels_fops);
+}
+
+void vanity_debugfs_exit(void)
+{
+	debugfs_remove_recursive(vanity_dir);
+}

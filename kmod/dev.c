@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/vanity: a shard program opens it, attaches by name (the fd becomes
+ * the shard's handle and the calling thread is pinned to its CPUs), looks
+ * channels up and maps its regions. Closing the last reference detaches.
+ */
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/sched.h>
+
+#include "dev.h"
+#include "system.h"
+#include "image.h"
+
+struct vanity_file {
+	struct vanity_system *sys;	/* reference, set by attach */
+	struct vanity_shard *shard;
+};
+
+static int dev_open(struct inode *inode, struct file *file)
+{
+	struct vanity_file *vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+
+	if (!vf)
+		return -ENOMEM;
+	file->private_data = vf;
+	return 0;
+}
+
+static void detach_locked(struct file *file, struct vanity_file *vf)
+{
+	if (!vf->sys->dead && vf->shard->attached == file) {
+		vf->shard->attached = NULL;
+		put_pid(vf->shard->pid);
+		vf->shard->pid = NULL;
+	}
+}
+
+static int dev_release(struct inode *inode, struct file *file)
+{
+	struct vanity_file *vf = file->private_data;
+
+	if (vf->sys) {
+		mutex_lock(&vanity_lock);
+		detach_locked(file, vf);
+		mutex_unlock(&vanity_lock);
+		vanity_system_put(vf->sys);
+	}
+	kfree(vf);
+	return 0;
+}
+
+void vanity_dev_zap(struct file *file)
+{
+	unmap_mapping_range(file->f_mapping, 0, 0, 1);
+}
+
+/*
+ * Copy a size-versioned struct in: @usize is what the caller compiled
+ * against. Older (smaller) structs read as zero-extended; newer ones must
+ * have a zero tail (copy_struct_from_user returns -E2BIG otherwise).
+ */
+static int copy_versioned(void *dst, size_t ksize, const void __user *src,
+			  size_t min)
+{
+	u32 usize;
+
+	if (get_user(usize, (const u32 __user *)src))
+		return -EFAULT;
+	if (usize < min || usize > PAGE_SIZE)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, src, usize) ?: (int)usize;
+}
+
+static long dev_attach(struct file *file, struct vanity_file *vf,
+		       struct vanity_attach __user *ua)
+{
+	struct vanity_system *sys;
+	struct vanity_shard *s;
+	struct vanity_attach a;
+	cpumask_var_t old;
+	int usize, idx;
+	long ret;
+
+	usize = copy_versioned(&a, sizeof(a), ua,
+			       offsetofend(struct vanity_attach, shard));
+	if (usize < 0)
+		return usize;
+	if (a.flags || memchr_inv(a.resv, 0, sizeof(a.resv)) ||
+	    !memchr(a.shard, '\0', sizeof(a.shard)))
+		return -EINVAL;
+	if (!alloc_cpumask_var(&old, GFP_KERNEL))
+		return -ENOMEM;
+	cpumask_copy(old, current->cpus_ptr);
+
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	ret = -ENOENT;
+	if (!sys)
+		goto out;
+	ret = -EBUSY;
+	if (vf->sys)
+		goto out;
+	idx = vanity_image_find_shard(sys->image, a.shard);
+	ret = idx;
+	if (idx < 0)
+		goto out;
+	s = &sys->shards[idx];
+	ret = -EPERM;
+	if (!uid_eq(current_euid(), s->uid) && !capable(CAP_SYS_ADMIN))
+		goto out;
+	ret = -EBUSY;
+	if (s->attached)
+		goto out;
+	ret = set_cpus_allowed_ptr(current, s->cpus);
+	if (ret)
+		goto out;
+	s->attached = file;
+	s->pid = get_pid(task_tgid(current));
+	kref_get(&sys->ref);
+	vf->sys = sys;
+	vf->shard = s;
+
+	a.shard_index = idx;
+	a.channel_count = sys->nchannels;
+	a.memory_size = s->desc->memory_size;
+	a.memory_offset = VANITY_MMAP_PRIVATE;
+	memcpy(a.cpus, s->desc->cpus, sizeof(a.cpus));
+	ret = 0;
+out:
+	mutex_unlock(&vanity_lock);
+	if (!ret && copy_to_user(ua, &a, min_t(size_t, usize, sizeof(a)))) {
+		/* Undo all of it: the caller never learnt it was attached. */
+		mutex_lock(&vanity_lock);
+		detach_locked(file, vf);
+		mutex_unlock(&vanity_lock);
+		set_cpus_allowed_ptr(current, old);
+		vanity_system_put(vf->sys);
+		vf->sys = NULL;
+		vf->shard = NULL;
+		ret = -EFAULT;
+	}
+	free_cpumask_var(old);
+	return ret;
+}
+
+static long dev_channel(struct vanity_file *vf,
+			struct vanity_channel_info __user *uc)
+{
+	const struct vanity_image_channel *d;
+	struct vanity_channel_info ci;
+	struct vanity_system *sys;
+	int usize, idx;
+	long ret = 0;
+
+	usize = copy_versioned(&ci, sizeof(ci), uc,
+			       offsetofend(struct vanity_channel_info, index));
+	if (usize < 0)
+		return usize;
+	if (ci.flags & ~VANITY_CHANNEL_F_INDEX ||
+	    memchr_inv(ci.resv, 0, sizeof(ci.resv)))
+		return -EINVAL;
+	if (!(ci.flags & VANITY_CHANNEL_F_INDEX) &&
+	    !memchr(ci.name, '\0', sizeof(ci.name)))
+		return -EINVAL;
+
+	mutex_lock(&vanity_lock);
+	sys = vf->sys;
+	if (!sys) {
+		ret = -ENOTCONN;
+		goto out;
+	}
+	if (sys->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (ci.flags & VANITY_CHANNEL_F_INDEX)
+		idx = ci.index < sys->nchannels ? (int)ci.index : -ENOENT;
+	else
+		idx = vanity_image_find_channel(sys->image, ci.name);
+	if (idx < 0) {
+		ret = idx;
+		goto out;
+	}
+	d = sys->channels[idx].desc;
+	memcpy(ci.name, d->name, sizeof(ci.name));
+	ci.index = idx;
+	ci.role = vanity_channel_role(d, vf->shard->index);
+	ci.slot_size = d->slot_size;
+	ci.slots = d->slots;
+	ci.region_size = vanity_channel_region_size(d);
+	ci.mmap_offset = VANITY_MMAP_CHANNEL(idx);
+	ci.from = d->from;
+	ci.to = d->to;
+out:
+	mutex_unlock(&vanity_lock);
+	if (!ret && copy_to_user(uc, &ci, min_t(size_t, usize, sizeof(ci))))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct vanity_file *vf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VANITY_IOC_ATTACH:
+		return dev_attach(file, vf, uarg);
+	case VANITY_IOC_CHANNEL:
+		return dev_channel(vf, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* The region @vma asks for, or an ERR_PTR: rights before bounds. */
+static struct vanity_region *dev_mmap_region(struct vanity_file *vf,
+					 struct vm_area_struct *vma)
+{
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	struct vanity_system *sys = vf->sys;
+	struct vanity_region *r;
+	u64 idx;
+
+	if (!sys)
+		return ERR_PTR(-ENOTCONN);
+	if (sys->dead)
+		return ERR_PTR(-ENODEV);
+	if (off == VANITY_MMAP_PRIVATE) {
+		r = vf->shard->mem;
+	} else {
+		idx = (off >> 32) - 1;
+		if (off & 0xffffffffULL || idx >= sys->nchannels)
+			return ERR_PTR(-EINVAL);
+		if (vanity_channel_role(sys->channels[idx].desc,
+					vf->shard->index) == VANITY_ROLE_NONE)
+			return ERR_PTR(-EACCES);
+		r = sys->channels[idx].region;
+	}
+	if (!r || len != r->size)
+		return ERR_PTR(-EINVAL);
+	return r;
+}
+
+static int dev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vanity_file *vf = file->private_data;
+	struct vanity_region *r;
+
+	/* A private writable map would copy-on-write away from the peer. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	mutex_lock(&vanity_lock);
+	r = dev_mmap_region(vf, vma);
+	if (!IS_ERR(r))
+		vanity_region_mmap(r, vma);
+	mutex_unlock(&vanity_lock);
+	return PTR_ERR_OR_ZERO(r);
+}
+
+static const struct file_operations dev_fops = {
+	.owner = THIS_MODULE,
+	.open = dev_open,
+	.release = dev_release,
+	.unlocked_ioctl = dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = dev_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vanity_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vanity",
+	.fops = &dev_fops,
+	.mode = 0666,	/* attach checks the shard's uid itself */
+};
+
+int vanity_dev_init(void)
+{
+	return misc_register(&vanity_misc);
+}
+
+void vanity_dev_exit(void)
+{
+	misc_deregister(&vanity_misc);
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UP and DOWN. UP validates the image again, checks and claims CPUs and
+ * allocates every region before publishing the system; any failure
+ * unwinds in reverse so the machine is exactly as it was.
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/fs.h>
+#include <linux/sched.h>
+#include <linux/cred.h>
+#include <linux/user_namespace.h>
+
+#include "system.h"
+#include "dev.h"
+#include "image.h"
+
+DEFINE_MUTEX(vanity_lock);
+struct vanity_system *vanity_sys;
+
+/* Free every region's pages now; vmas may keep the (revoked) structs. */
+static void system_retire_regions(struct vanity_system *sys)
+{
+	unsigned int i;
+
+	for (i = 0; sys->channels && i < sys->nchannels; i++) {
+		if (sys->channels[i].region)
+			vanity_region_retire(sys->channels[i].region);
+		sys->channels[i].region = NULL;
+	}
+	for (i = 0; sys->shards && i < sys->nshards; i++) {
+		if (sys->shards[i].mem)
+			vanity_region_retire(sys->shards[i].mem);
+		sys->shards[i].mem = NULL;
+	}
+}
+
+static void system_free(struct vanity_system *sys)
+{
+	unsigned int i;
+
+	system_retire_regions(sys);
+	kfree(sys->channels);
+	if (sys->shards) {
+		for (i = 0; i < sys->nshards; i++) {
+			put_pid(sys->shards[i].pid);
+			free_cpumask_var(sys->shards[i].cpus);
+		}
+		kfree(sys->shards);
+	}
+	free_cpumask_var(sys->cpus.mask);
+	kvfree(sys->image);
+	kfree(sys);
+}
+
+static void system_release(struct kref *ref)
+{
+	system_free(container_of(ref, struct vanity_system, ref));
+}
+
+void vanity_system_put(struct vanity_system *sys)
+{
+	kref_put(&sys->ref, system_release);
+}
+
+static int build_shard(struct vanity_system *sys, unsigned int i, char *msg)
+{
+	struct vanity_shard *s = &sys->shards[i];
+	const struct vanity_image_shard *d = vanity_image_shard(sys->image, i);
+	char why[96];
+	int ret;
+
+	s->sys = sys;
+	s->index = i;
+	s->desc = d;
+	if (!zalloc_cpumask_var(&s->cpus, GFP_KERNEL))
+		return -ENOMEM;
+	s->uid = make_kuid(current_user_ns(), d->uid);
+	if (!uid_valid(s->uid)) {
+		snprintf(msg, VANITY_MSG_LEN, "shard '%s': uid %u is not mapped",
+			 d->name, d->uid);
+		return -EINVAL;
+	}
+	ret = vanity_cpus_from_image(d->cpus, s->cpus, why, sizeof(why));
+	if (!ret)
+		ret = vanity_cpus_check(s->cpus, why, sizeof(why));
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN, "shard '%s': %s", d->name, why);
+		return ret;
+	}
+	cpumask_or(sys->cpus.mask, sys->cpus.mask, s->cpus);
+	if (d->memory_size) {
+		s->mem = vanity_region_alloc(d->memory_size, VANITY_MMAP_PRIVATE);
+		if (IS_ERR(s->mem)) {
+			ret = PTR_ERR(s->mem);
+			s->mem = NULL;
+			snprintf(msg, VANITY_MSG_LEN,
+				 "shard '%s': cannot allocate %llu bytes of memory",
+				 d->name, d->memory_size);
+			return ret;
+		}
+		sys->memory_bytes += d->memory_size;
+	}
+	return 0;
+}
+
+static int build_channel(struct vanity_system *sys, unsigned int i, char *msg)
+{
+	struct vanity_channel *c = &sys->channels[i];
+	const struct vanity_image_channel *d = vanity_image_channel(sys->image, i);
+	u64 size = vanity_channel_region_size(d);
+
+	c->index = i;
+	c->desc = d;
+	c->region = vanity_region_alloc(size, VANITY_MMAP_CHANNEL(i));
+	if (IS_ERR(c->region)) {
+		int ret = PTR_ERR(c->region);
+
+		c->region = NULL;
+		snprintf(msg, VANITY_MSG_LEN,
+			 "channel '%s': cannot allocate %llu bytes", d->name, size);
+		return ret;
+	}
+	sys->memory_bytes += size;
+	return 0;
+}
+
+int vanity_system_up(const void *img, size_t len, char *msg)
+{
+	const struct vanity_image_hdr *h;
+	struct vanity_system *sys;
+	struct vanity_diag diag;
+	unsigned int i;
+	int ret;
+
+	/* The caller's buffer may be shared: validate a private copy. */
+	if (len > VANITY_IMAGE_MAX_SIZE) {
+		snprintf(msg, VANITY_MSG_LEN, "image of %zu bytes exceeds %u",
+			 len, VANITY_IMAGE_MAX_SIZE);
+		return -E2BIG;
+	}
+	sys = kzalloc(sizeof(*sys), GFP_KERNEL);
+	if (!sys)
+		return -ENOMEM;
+	kref_init(&sys->ref);
+	sys->image = kvmalloc(len ?: 1, GFP_KERNEL);
+	if (!sys->image || !zalloc_cpumask_var(&sys->cpus.mask, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	memcpy(sys->image, img, len);
+	sys->image_len = len;
+	ret = vanity_image_check(sys->image, len, &diag);
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN, "%s", diag.msg);
+		goto err_free;
+	}
+	h = vanity_image_hdr(sys->image);
+
+	mutex_lock(&vanity_lock);
+	if (vanity_sys) {
+		snprintf(msg, VANITY_MSG_LEN, "system '%s' is already up",
+			 vanity_image_hdr(vanity_sys->image)->name);
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	sys->shards = kcalloc(h->shard_count, sizeof(*sys->shards), GFP_KERNEL);
+	sys->channels = kcalloc(h->channel_count ?: 1, sizeof(*sys->channels),
+				GFP_KERNEL);
+	if (!sys->shards || !sys->channels) {
+		ret = -ENOMEM;
+		goto err_unlock;
+	}
+	for (i = 0; i < h->shard_count; i++) {
+		sys->nshards = i + 1;
+		ret = build_shard(sys, i, msg);
+		if (ret)
+			goto err_unlock;
+	}
+	for (i = 0; i < h->channel_count; i++) {
+		sys->nchannels = i + 1;
+		ret = build_channel(sys, i, msg);
+		if (ret)
+			goto err_unlock;
+	}
+	ret = vanity_cpus_claim(&sys->cpus);
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN, "cannot move irqs off %*pbl",
+			 cpumask_pr_args(sys->cpus.mask));
+		goto err_unlock;
+	}
+	vanity_sys = sys;
+	mutex_unlock(&vanity_lock);
+	pr_info("vanity: system '%s' up: %u shards, %u channels, cpus %*pbl, %llu bytes, %u irqs moved\n",
+		h->name, sys->nshards, sys->nchannels,
+		cpumask_pr_args(sys->cpus.mask), sys->memory_bytes,
+		sys->cpus.nirqs);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&vanity_lock);
+err_free:
+	system_free(sys);
+	return ret;
+}
+
+int vanity_system_down(bool force, char *msg)
+{
+	struct vanity_system *sys;
+	unsigned int i, busy = 0;
+	int n = 0;
+
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	if (!sys) {
+		mutex_unlock(&vanity_lock);
+		snprintf(msg, VANITY_MSG_LEN, "no system is up");
+		return -ENOENT;
+	}
+	for (i = 0; i < sys->nshards; i++) {
+		struct vanity_shard *s = &sys->shards[i];
+
+		if (!s->attached)
+			continue;
+		if (!busy++)
+			n = scnprintf(msg, VANITY_MSG_LEN, "shards attached:");
+		n += scnprintf(msg + n, VANITY_MSG_LEN - n, " %s (pid %d)",
+			       s->desc->name, pid_nr(s->pid));
+	}
+	if (busy && !force) {
+		mutex_unlock(&vanity_lock);
+		return -EBUSY;
+	}
+	msg[0] = '\0';
+
+	/* Revoke, then zap: no fault can map a page after this point. */
+	for (i = 0; i < sys->nshards; i++)
+		if (sys->shards[i].mem)
+			vanity_region_revoke(sys->shards[i].mem);
+	for (i = 0; i < sys->nchannels; i++)
+		vanity_region_revoke(sys->channels[i].region);
+	for (i = 0; i < sys->nshards; i++) {
+		struct vanity_shard *s = &sys->shards[i];
+
+		if (s->attached) {
+			vanity_dev_zap(s->attached);
+			s->attached = NULL;
+		}
+	}
+	sys->dead = true;
+	system_retire_regions(sys);
+	vanity_cpus_release(&sys->cpus);
+	vanity_sys = NULL;
+	mutex_unlock(&vanity_lock);
+
+	pr_info("vanity: system '%s' down%s\n",
+		vanity_image_hdr(sys->image)->name, busy ? " (forced)" : "");
+	vanity_system_put(sys);
+	return 0;
+}

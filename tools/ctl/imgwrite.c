@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lays out and checksums a binary image. Entries are written at their v1
+ * sizes; the string table starts with the NUL that offset 0 points at.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imgwrite.h"
+#include "crc32c.h"
+
+static void copy_name(char dst[VANITY_NAME_MAX], const char *src)
+{
+	memset(dst, 0, VANITY_NAME_MAX);
+	strncpy(dst, src, VANITY_NAME_MAX - 1);
+}
+
+void vanity_imgw_init(struct vanity_imgw *w, const char *name)
+{
+	memset(w, 0, sizeof(*w));
+	copy_name(w->name, name);
+	w->strtab_len = 1;	/* offset 0 is the empty string: "none" */
+}
+
+static int add_string(struct vanity_imgw *w, const char *s, uint32_t *off)
+{
+	size_t n = strlen(s) + 1;
+
+	if (n > sizeof(w->strtab) - w->strtab_len)
+		return -E2BIG;
+	memcpy(w->strtab + w->strtab_len, s, n);
+	*off = (uint32_t)w->strtab_len;
+	w->strtab_len += n;
+	return 0;
+}
+
+int vanity_imgw_shard(struct vanity_imgw *w, const char *name, uint64_t memory,
+		      const uint64_t cpus[VANITY_CPU_WORDS], uint32_t uid,
+		      const char *program)
+{
+	struct vanity_image_shard *s;
+	int ret;
+
+	if (w->nshards >= VANITY_MAX_SHARDS)
+		return -E2BIG;
+	s = &w->shards[w->nshards];
+	memset(s, 0, sizeof(*s));
+	copy_name(s->name, name);
+	s->memory_size = memory;
+	memcpy(s->cpus, cpus, sizeof(s->cpus));
+	s->uid = uid;
+	if (program && *program) {
+		ret = add_string(w, program, &s->program);
+		if (ret)
+			return ret;
+	}
+	return (int)w->nshards++;
+}
+
+int vanity_imgw_channel(struct vanity_imgw *w, const char *name,
+			unsigned int from, unsigned int to, uint32_t slot_size,
+			uint32_t slots)
+{
+	struct vanity_image_channel *c;
+
+	if (w->nchannels >= VANITY_MAX_CHANNELS)
+		return -E2BIG;
+	c = &w->channels[w->nchannels];
+	memset(c, 0, sizeof(*c));
+	copy_name(c->name, name);
+	c->from = (uint16_t)from;
+	c->to = (uint16_t)to;
+	c->slot_size = slot_size;
+	c->slots = slots;
+	return (int)w->nchannels++;
+}
+
+void vanity_imgw_seal(void *img, size_t len)
+{
+	struct vanity_image_hdr *h = img;
+
+	if (len < sizeof(*h))
+		return;
+	h->crc32c = 0;
+	h->crc32c = vanity_crc32c(img, len);
+}
+
+int vanity_imgw_finish(const struct vanity_imgw *w, void **img, size_t *len)
+{
+	size_t shard_bytes = w->nshards * sizeof(struct vanity_image_shard);
+	size_t chan_bytes = w->nchannels * sizeof(struct vanity_image_channel);
+	size_t strtab = (w->strtab_len + 7) & ~(size_t)7;
+	size_t total = sizeof(struct vanity_image_hdr) + shard_bytes +
+		       chan_bytes + strtab;
+	struct vanity_image_hdr *h;
+	uint8_t *buf;
+
+	if (total > VANITY_IMAGE_MAX_SIZE)
+		return -E2BIG;
+	buf = calloc(1, total);
+	if (!buf)
+		return -ENOMEM;
+	h = (struct vanity_image_hdr *)buf;
+	h->magic = VANITY_IMAGE_MAGIC;
+	h->version = VANITY_IMAGE_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->total_size = (uint32_t)total;
+	memcpy(h->name, w->name, sizeof(h->name));
+	h->shard_count = (uint16_t)w->nshards;
+	h->channel_count = (uint16_t)w->nchannels;
+	h->shard_entry_size = sizeof(struct vanity_image_shard);
+	h->channel_entry_size = sizeof(struct vanity_image_channel);
+	h->shard_off = sizeof(*h);
+	h->channel_off = (uint32_t)(h->shard_off + shard_bytes);
+	h->strtab_off = (uint32_t)(h->channel_off + chan_bytes);
+	h->strtab_size = (uint32_t)strtab;
+	memcpy(buf + h->shard_off, w->shards, shard_bytes);
+	memcpy(buf + h->channel_off, w->channels, chan_bytes);
+	memcpy(buf + h->strtab_off, w->strtab, w->strtab_len);
+	vanity_imgw_seal(buf, total);
+	*img = buf;
+	*len = total;
+	return 0;
+}
