@@ -3,6 +3,7 @@
 # -Wall -Wextra -Werror, tests, and the VM that runs the selftests.
 
 .DEFAULT_GOAL := all
+.SECONDARY:
 SHELL := /bin/bash
 
 # ---------------------------------------------------------------- kernel
@@ -45,7 +46,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 
 .PHONY: all kmod lib tools tests examples check unit clean deps
 all: kmod lib tools examples tests
@@ -72,9 +73,15 @@ lib/libvanity.a: $(LIB_OBJS) $(CORE_OBJS)
 lib/vanity.pc: lib/vanity.pc.in Makefile
 	sed -e 's|@PREFIX@|$(or $(PREFIX),/usr/local)|' -e 's|@VERSION@|$(LIB_VERSION)|' $< > $@
 
-tools: tools/vanityctl
+tools: tools/vanityctl $(EXAMPLES)
 tools/vanityctl: $(call obj,$(CTL_MAIN)) $(CTL_OBJS) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
+
+# Examples link the shared library as users do, found through $ORIGIN.
+EXAMPLES := examples/hello/hello
+examples: $(EXAMPLES)
+examples/%: $(BUILD)/examples/%.o lib/libvanity.so
+	$(CC) $(LDFLAGS) -o $@ $< -Llib -lvanity -Wl,-rpath,'$$ORIGIN/../../lib'
 
 # Internal archive shared by vanityctl, unit tests and selftests.
 $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
@@ -83,6 +90,8 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 -include mk/unit.mk
 -include mk/selftests.mk
 -include mk/vm.mk
+
+tests: unit-build selftests-build
 
 # ---------------------------------------------------------------- deps
 DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
@@ -99,7 +108,10 @@ deps:
 		apt-get install -y --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
 
+check: all
+	tools/check.sh
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 	rm -rf $(BUILD) lib/libvanity.so* lib/libvanity.a lib/vanity.pc \
-		tools/vanityctl
+		tools/vanityctl $(EXAMPLES)

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * libvanity: the shard side of Vanity. Attach to a shard by name, reach its
+ * private region and the channels it is an endpoint of, detach. Every call
+ * returns 0 (or a count) on success and -errno on failure; none prints.
+ */
+#ifndef VANITY_H
+#define VANITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/vanity.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An attached shard. Opaque; one per process is the expected use. */
+struct vanity;
+
+/* A channel endpoint mapped into this shard; owned by its struct vanity. */
+struct vanity_channel {
+	void *region;			/* start of the mapped region */
+	size_t size;			/* bytes mapped */
+	uint32_t slot_size;		/* bytes per slot */
+	uint32_t slots;			/* slots in the ring */
+	uint32_t index;			/* channel index in the image */
+	uint32_t role;			/* VANITY_ROLE_FROM or VANITY_ROLE_TO */
+	uint32_t peer;			/* the other endpoint's shard index */
+	uint32_t resv;
+	char name[VANITY_NAME_MAX];
+};
+
+/*
+ * Attach to shard @name (NULL: $VANITY_SHARD) through /dev/vanity and map
+ * its private region. The calling thread is pinned to the shard's CPUs.
+ * -ENOENT no such shard or no system up, -EPERM not the shard's user,
+ * -EBUSY already attached elsewhere, -ENODEV no /dev/vanity.
+ */
+int vanity_attach(const char *name, struct vanity **out);
+
+/* Unmap everything and detach; the shard's regions keep their contents. */
+void vanity_detach(struct vanity *v);
+
+/* This shard's index and name in the image. */
+int vanity_shard_index(const struct vanity *v);
+const char *vanity_shard_name(const struct vanity *v);
+
+/* The private region: *addr is NULL and *len 0 when it has none. */
+int vanity_memory(const struct vanity *v, void **addr, size_t *len);
+
+/* The CPUs the shard owns, as a bitmap of VANITY_CPU_WORDS words. */
+const uint64_t *vanity_cpus(const struct vanity *v);
+
+/*
+ * Map channel @name (once; later calls return the same object). -ENOENT
+ * unknown channel, -EACCES this shard is not one of its endpoints.
+ */
+int vanity_channel_get(struct vanity *v, const char *name,
+		       struct vanity_channel **out);
+
+/* The file descriptor of the attachment (for poll loops and tests). */
+int vanity_fd(const struct vanity *v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VANITY_H */

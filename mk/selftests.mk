@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0
+# Selftests: kselftest-harness programs run as root inside the test VM.
+# The harness header is extracted from Debian's linux-source tarball at
+# build time; it is never copied into the repository.
+
+KSFT_TARBALL ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
+KSFT_DIR := $(BUILD)/kselftest
+KSFT_HDR := $(KSFT_DIR)/kselftest_harness.h
+
+$(KSFT_HDR):
+	@test -n "$(KSFT_TARBALL)" || \
+		{ echo "no linux-source tarball: run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(KSFT_DIR)
+	tar -xJf $(KSFT_TARBALL) -C $(KSFT_DIR) --strip-components=4 --wildcards \
+		'*/tools/testing/selftests/kselftest_harness.h' \
+		'*/tools/testing/selftests/kselftest.h'
+	@touch $@
+
+ST_SRCS := $(sort $(wildcard tests/selftests/*_test.c))
+ST_BINS := $(patsubst tests/selftests/%.c,$(BUILD)/tests/selftests/%,$(ST_SRCS))
+ST_COMMON := $(call obj,tests/selftests/common.c)
+ST_CPPFLAGS := -isystem $(KSFT_DIR) -Itests/selftests
+
+$(BUILD)/tests/selftests/%.o: tests/selftests/%.c $(KSFT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ST_CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Statically linked to libvanity so the VM needs no library path.
+$(BUILD)/tests/selftests/%: $(BUILD)/tests/selftests/%.o $(ST_COMMON) \
+		$(BUILD)/libvanityctl.a lib/libvanity.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
+
+.PHONY: selftests-build
+selftests-build: $(ST_BINS)
+tests: selftests-build

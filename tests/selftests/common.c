@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers shared by the selftests; they wrap the same netlink client and
+ * image writer as vanityctl so the tests drive exactly what users drive.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+void vt_cpus1(uint64_t cpus[VANITY_CPU_WORDS], unsigned int cpu)
+{
+	memset(cpus, 0, VANITY_CPU_WORDS * sizeof(uint64_t));
+	cpus[cpu / 64] |= 1ULL << (cpu % 64);
+}
+
+void vt_pair(struct vanity_imgw *w, uint64_t mem, uint32_t slot_size,
+	     uint32_t slots)
+{
+	uint64_t a[VANITY_CPU_WORDS], b[VANITY_CPU_WORDS];
+
+	vt_cpus1(a, VT_CPU_A);
+	vt_cpus1(b, VT_CPU_B);
+	vanity_imgw_init(w, "selftest");
+	vanity_imgw_shard(w, "producer", mem, a, 0, NULL);
+	vanity_imgw_shard(w, "consumer", mem, b, 0, NULL);
+	vanity_imgw_channel(w, "data", 0, 1, slot_size, slots);
+	vanity_imgw_channel(w, "back", 1, 0, slot_size, slots);
+}
+
+int vt_up_raw(const void *img, size_t len, char *msg, size_t msglen)
+{
+	struct vanity_nl *nl;
+	int ret = vanity_nl_open(&nl);
+
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (ret)
+		return ret;
+	ret = vanity_nl_up(nl, img, len);
+	if (msg && msglen)
+		snprintf(msg, msglen, "%s", vanity_nl_msg(nl));
+	vanity_nl_close(nl);
+	return ret;
+}
+
+int vt_up(const struct vanity_imgw *w, char *msg, size_t len)
+{
+	size_t n;
+	void *img;
+	int ret = vanity_imgw_finish(w, &img, &n);
+
+	if (ret)
+		return ret;
+	ret = vt_up_raw(img, n, msg, len);
+	free(img);
+	return ret;
+}
+
+int vt_down(bool force, char *msg, size_t len)
+{
+	struct vanity_nl *nl;
+	int ret = vanity_nl_open(&nl);
+
+	if (msg && len)
+		msg[0] = '\0';
+	if (ret)
+		return ret;
+	ret = vanity_nl_down(nl, force);
+	if (msg && len)
+		snprintf(msg, len, "%s", vanity_nl_msg(nl));
+	vanity_nl_close(nl);
+	return ret;
+}
+
+int vt_get(struct vanity_status **st)
+{
+	struct vanity_nl *nl;
+	int ret;
+
+	*st = calloc(1, sizeof(**st));
+	if (!*st)
+		return -ENOMEM;
+	ret = vanity_nl_open(&nl);
+	if (!ret) {
+		ret = vanity_nl_get(nl, *st);
+		vanity_nl_close(nl);
+	}
+	return ret;
+}
+
+void vt_reset(void)
+{
+	vt_down(true, NULL, 0);
+}
+
+long vt_meminfo(const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+pid_t vt_spawn(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+int vt_wait(pid_t pid, int timeout_ms)
+{
+	int status, waited = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0)
+			return -1;
+		if (waited >= timeout_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		usleep(10000);
+		waited += 10;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers of the selftests: images built in memory, UP/DOWN/GET
+ * through the CLI's netlink client, attach through libvanity, counters.
+ */
+#ifndef VANITY_SELFTEST_COMMON_H
+#define VANITY_SELFTEST_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/vanity.h>
+#include "imgwrite.h"
+#include "nl.h"
+#include "vanity.h"
+
+/* The isolated CPUs of the test VM (isolcpus=2,3). */
+#define VT_CPU_A 2
+#define VT_CPU_B 3
+
+/* A bitmap with one CPU set. */
+void vt_cpus1(uint64_t cpus[VANITY_CPU_WORDS], unsigned int cpu);
+
+/*
+ * The standard two-shard image: "producer" on CPU 2 and "consumer" on
+ * CPU 3 (uid 0, @mem bytes each), channel "data" producer -> consumer of
+ * @slots slots of @slot_size bytes, and "back" consumer -> producer.
+ */
+void vt_pair(struct vanity_imgw *w, uint64_t mem, uint32_t slot_size,
+	     uint32_t slots);
+
+/* Serialise @w and bring it up: 0 or -errno; the message in @msg if any. */
+int vt_up(const struct vanity_imgw *w, char *msg, size_t len);
+/* Up raw image bytes. */
+int vt_up_raw(const void *img, size_t len, char *msg, size_t msglen);
+/* DOWN (force or not): 0 or -errno, message in @msg. */
+int vt_down(bool force, char *msg, size_t len);
+/* GET into a heap status (caller frees): 0, -ENOENT when down. */
+int vt_get(struct vanity_status **st);
+/* Take down whatever is up (forced); for teardown paths. */
+void vt_reset(void);
+
+/* kB values from /proc/meminfo ("MemFree", "Slab", ...), -1 when absent. */
+long vt_meminfo(const char *key);
+
+/* Fork a child running @fn(@arg); returns its pid. */
+pid_t vt_spawn(int (*fn)(void *arg), void *arg);
+/* Wait for @pid: exit status, or 128 + signal; -1 on timeout (child killed). */
+int vt_wait(pid_t pid, int timeout_ms);
+
+/* The kernel module's path relative to the tree root (the cwd). */
+#define VT_MODULE "kmod/vanity.ko"
+
+#endif

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading and unloading vanity.ko: what it registers, that unload undoes
+ * it (also with a system up), and that an open fd pins the module.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "common.h"
+
+static int load(void)
+{
+	int fd = open(VT_MODULE, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int unload(void)
+{
+	return syscall(SYS_delete_module, "vanity", O_NONBLOCK) ? -errno : 0;
+}
+
+static bool registered(void)
+{
+	struct vanity_nl *nl;
+	struct stat st;
+	bool dev = stat("/dev/vanity", &st) == 0;
+	bool fam = vanity_nl_open(&nl) == 0;
+
+	if (fam)
+		vanity_nl_close(nl);
+	return dev && fam;
+}
+
+static bool unregistered(void)
+{
+	struct vanity_nl *nl;
+	struct stat st;
+
+	return stat("/dev/vanity", &st) < 0 && vanity_nl_open(&nl) == -ENODEV &&
+	       stat("/sys/kernel/debug/vanity", &st) < 0;
+}
+
+/* Whatever a test did, leave the module loaded for the next one. */
+FIXTURE(mod) {
+	int unused;
+};
+
+FIXTURE_SETUP(mod)
+{
+}
+
+FIXTURE_TEARDOWN(mod)
+{
+	if (!registered())
+		load();
+}
+
+TEST_F(mod, load_registers_and_unload_removes)
+{
+	vt_reset();
+	ASSERT_TRUE(registered());
+	ASSERT_EQ(0, unload());
+	EXPECT_TRUE(unregistered());
+	ASSERT_EQ(0, load());
+	EXPECT_TRUE(registered());
+	EXPECT_EQ(-EEXIST, load());
+}
+
+TEST_F(mod, unload_with_system_up)
+{
+	struct vanity_imgw w;
+	long before;
+
+	vt_reset();
+	before = vt_meminfo("MemFree");
+	vt_pair(&w, 32 << 20, 64, 1024);
+	ASSERT_EQ(0, vt_up(&w, NULL, 0));
+	ASSERT_EQ(0, unload());
+	EXPECT_TRUE(unregistered());
+	/* Unload took the system down and freed its 64 MiB. */
+	EXPECT_GT(vt_meminfo("MemFree"), before - (16 << 10));
+	ASSERT_EQ(0, load());
+	EXPECT_TRUE(registered());
+	vt_pair(&w, 4096, 64, 16);
+	EXPECT_EQ(0, vt_up(&w, NULL, 0));
+	vt_reset();
+}
+
+TEST_F(mod, open_fd_pins_module)
+{
+	int fd = open("/dev/vanity", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EWOULDBLOCK, unload());
+	close(fd);
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load());
+}
+
+TEST_F(mod, load_unload_cycles_do_not_leak)
+{
+	long slab0, slab1;
+	int i;
+
+	vt_reset();
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, unload());
+		ASSERT_EQ(0, load());
+	}
+	slab0 = vt_meminfo("Slab");
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, unload());
+		ASSERT_EQ(0, load());
+	}
+	slab1 = vt_meminfo("Slab");
+	TH_LOG("Slab %ld kB -> %ld kB over 50 load/unload cycles", slab0, slab1);
+	EXPECT_LT(slab1 - slab0, 1024);
+	EXPECT_TRUE(registered());
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vanityctl: build a manifest into an image, bring it up or down, show
+ * status (-j for JSON). Prints the kernel's own refusal; exits 0 or 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "nl.h"
+#include "cpulist.h"
+#include "imgwrite.h"
+#include "manifest.h"
+
+static const char *prog = "vanityctl";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  build MANIFEST [-o IMAGE]   compile and check a manifest into an image\n"
+		"  up IMAGE|MANIFEST           bring a system up from an image (or a manifest)\n"
+		"  down [--force]              take the system down (--force revokes attached shards)\n"
+		"  status [-j]                 show the system (-j: JSON)\n"
+		"\n"
+		"Run '%s COMMAND --help' for a command's options.\n", prog, prog);
+}
+
+static int nl_fail(const char *cmd, struct vanity_nl *nl, int err)
+{
+	const char *m = vanity_nl_msg(nl);
+
+	if (m && *m)
+		fprintf(stderr, "%s: %s: %s (%s)\n", prog, cmd, m, strerror(-err));
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, cmd, strerror(-err));
+	return 1;
+}
+
+static int nl_connect(const char *cmd, struct vanity_nl **nl)
+{
+	int ret = vanity_nl_open(nl);
+
+	if (ret == -ENODEV) {
+		fprintf(stderr, "%s: %s: the vanity module is not loaded (insmod vanity.ko)\n",
+			prog, cmd);
+		return 1;
+	}
+	if (ret) {
+		fprintf(stderr, "%s: %s: cannot open generic netlink: %s\n",
+			prog, cmd, strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+/* Read an image file, or compile a manifest when it is not an image. */
+static int load_image(const char *path, void **img, size_t *len)
+{
+	struct vanity_imgw *w;
+	struct stat st;
+	uint32_t magic = 0;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "%s: up: %s: %s\n", prog, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (pread(fd, &magic, sizeof(magic), 0) == sizeof(magic) &&
+	    magic == VANITY_IMAGE_MAGIC) {
+		if (st.st_size > VANITY_IMAGE_MAX_SIZE) {
+			fprintf(stderr, "%s: up: %s: image of %lld bytes exceeds %u\n",
+				prog, path, (long long)st.st_size,
+				VANITY_IMAGE_MAX_SIZE);
+			close(fd);
+			return -1;
+		}
+		*img = malloc(st.st_size ? st.st_size : 1);
+		n = *img ? pread(fd, *img, st.st_size, 0) : -1;
+		close(fd);
+		if (n != st.st_size) {
+			fprintf(stderr, "%s: up: %s: short read\n", prog, path);
+			free(*img);
+			return -1;
+		}
+		*len = (size_t)n;
+		return 0;
+	}
+	close(fd);
+	w = malloc(sizeof(*w));
+	if (!w)
+		return -1;
+	ret = vanity_manifest_load(path, w, stderr);
+	if (!ret && vanity_imgw_finish(w, img, len)) {
+		fprintf(stderr, "%s: up: %s: cannot serialise image\n", prog, path);
+		ret = -1;
+	}
+	free(w);
+	return ret;
+}
+
+static int cmd_up(int argc, char **argv)
+{
+	struct vanity_nl *nl;
+	void *img;
+	size_t len;
+	int ret;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: %s up IMAGE|MANIFEST\n\n"
+		       "Bring a system up. The kernel validates the image again and\n"
+		       "claims its CPUs and memory, all or nothing.\n", prog);
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s up IMAGE|MANIFEST\n", prog);
+		return 1;
+	}
+	if (load_image(argv[1], &img, &len))
+		return 1;
+	if (nl_connect("up", &nl)) {
+		free(img);
+		return 1;
+	}
+	ret = vanity_nl_up(nl, img, len);
+	free(img);
+	if (ret)
+		ret = nl_fail("up", nl, ret);
+	vanity_nl_close(nl);
+	return ret;
+}
+
+static int cmd_down(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vanity_nl *nl;
+	bool force = false;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			printf("usage: %s down [--force]\n\n"
+			       "Take the system down. Refused while shards are attached,\n"
+			       "unless --force: their mappings are revoked first.\n", prog);
+			return 0;
+		default:
+			fprintf(stderr, "usage: %s down [--force]\n", prog);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: %s down [--force]\n", prog);
+		return 1;
+	}
+	if (nl_connect("down", &nl))
+		return 1;
+	ret = vanity_nl_down(nl, force);
+	if (ret)
+		ret = nl_fail("down", nl, ret);
+	vanity_nl_close(nl);
+	return ret;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void json_cpus(const uint64_t *cpus)
+{
+	unsigned int cpu, n = 0;
+
+	putchar('[');
+	for (cpu = 0; cpu < VANITY_MAX_CPUS; cpu++)
+		if (cpus[cpu / 64] & (1ULL << (cpu % 64)))
+			printf("%s%u", n++ ? "," : "", cpu);
+	putchar(']');
+}
+
+static void status_json(const struct vanity_status *st)
+{
+	unsigned int i;
+
+	printf("{\"system\":{\"name\":");
+	json_str(st->name);
+	printf(",\"shards\":[");
+	for (i = 0; i < st->nshards; i++) {
+		const struct vanity_status_shard *s = &st->shards[i];
+
+		printf("%s{\"index\":%u,\"name\":", i ? "," : "", s->index);
+		json_str(s->name);
+		printf(",\"cpus\":");
+		json_cpus(s->cpus);
+		printf(",\"memory\":%llu,\"uid\":%u,\"attached\":%s,\"pid\":%u",
+		       (unsigned long long)s->memory, s->uid,
+		       s->pid ? "true" : "false", s->pid);
+		if (s->program[0]) {
+			printf(",\"program\":");
+			json_str(s->program);
+		}
+		putchar('}');
+	}
+	printf("],\"channels\":[");
+	for (i = 0; i < st->nchannels; i++) {
+		const struct vanity_status_channel *c = &st->channels[i];
+		const char *from = c->from < st->nshards ? st->shards[c->from].name : "?";
+		const char *to = c->to < st->nshards ? st->shards[c->to].name : "?";
+
+		printf("%s{\"index\":%u,\"name\":", i ? "," : "", c->index);
+		json_str(c->name);
+		printf(",\"from\":");
+		json_str(from);
+		printf(",\"to\":");
+		json_str(to);
+		printf(",\"slot_size\":%u,\"slots\":%u,\"bytes\":%llu}",
+		       c->slot_size, c->slots, (unsigned long long)c->size);
+	}
+	printf("]}}\n");
+}
+
+static void status_text(const struct vanity_status *st)
+{
+	char cpus[256];
+	unsigned int i;
+
+	printf("system %s: %u shards, %u channels\n\n", st->name, st->nshards,
+	       st->nchannels);
+	printf("%-20s %-10s %12s %6s %-10s\n", "SHARD", "CPUS", "MEMORY", "UID",
+	       "ATTACHED");
+	for (i = 0; i < st->nshards; i++) {
+		const struct vanity_status_shard *s = &st->shards[i];
+		char pid[16] = "-";
+
+		if (vanity_cpulist_format(s->cpus, cpus, sizeof(cpus)) < 0)
+			snprintf(cpus, sizeof(cpus), "...");
+		if (s->pid)
+			snprintf(pid, sizeof(pid), "pid %u", s->pid);
+		printf("%-20s %-10s %12llu %6u %-10s\n", s->name, cpus,
+		       (unsigned long long)s->memory, s->uid, pid);
+	}
+	if (!st->nchannels)
+		return;
+	printf("\n%-20s %-20s %-20s %9s %8s %10s\n", "CHANNEL", "FROM", "TO",
+	       "SLOT_SIZE", "SLOTS", "BYTES");
+	for (i = 0; i < st->nchannels; i++) {
+		const struct vanity_status_channel *c = &st->channels[i];
+
+		printf("%-20s %-20s %-20s %9u %8u %10llu\n", c->name,
+		       c->from < st->nshards ? st->shards[c->from].name : "?",
+		       c->to < st->nshards ? st->shards[c->to].name : "?",
+		       c->slot_size, c->slots, (unsigned long long)c->size);
+	}
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vanity_status *st;
+	struct vanity_nl *nl;
+	bool json = false;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: %s status [-j]\n\n"
+			       "Show the system that is up: shards (cpus, memory, attached\n"
+			       "pid) and channels. -j prints one JSON object.\n", prog);
+			return 0;
+		default:
+			fprintf(stderr, "usage: %s status [-j]\n", prog);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: %s status [-j]\n", prog);
+		return 1;
+	}
+	if (nl_connect("status", &nl))
+		return 1;
+	st = malloc(sizeof(*st));
+	if (!st) {
+		vanity_nl_close(nl);
+		return 1;
+	}
+	ret = vanity_nl_get(nl, st);
+	if (ret == -ENOENT) {
+		if (json)
+			printf("{\"system\":null}\n");
+		else
+			printf("no system is up\n");
+		ret = 0;
+	} else if (ret) {
+		ret = nl_fail("status", nl, ret);
+	} else if (json) {
+		status_json(st);
+	} else {
+		status_text(st);
+	}
+	free(st);
+	vanity_nl_close(nl);
+	return ret;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "build", vanity_cmd_build },
+	{ "up", cmd_up },
+	{ "down", cmd_down },
+	{ "status", cmd_status },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
+	usage(stderr);
+	return 1;
+}

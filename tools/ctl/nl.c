@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libnl plumbing for the vanity family: one request, one ACK or error,
+ * extended ACK enabled so the kernel's own refusal reaches the operator.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <netlink/netlink.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+
+#include "nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct vanity_nl {
+	struct nl_sock *sk;
+	int family;
+	char msg[256];
+};
+
+struct nl_ctx {
+	struct vanity_nl *nl;
+	struct vanity_status *st;
+	int err;
+	bool done;
+};
+
+/* Extended ACK TLVs follow the (capped) original request in the error. */
+static void take_extack(struct vanity_nl *nl, struct nlmsgerr *e)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e);
+	struct nlattr *attrs;
+	int len;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)off;
+	if (len <= 0)
+		return;
+	attrs = (struct nlattr *)((char *)e + off);
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, attrs, len, NULL) < 0)
+		return;
+	if (tb[NLMSGERR_ATTR_MSG])
+		snprintf(nl->msg, sizeof(nl->msg), "%s",
+			 (const char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+}
+
+static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct nl_ctx *ctx = arg;
+
+	(void)who;
+	ctx->err = e->error;
+	ctx->done = true;
+	if (e->error)
+		take_extack(ctx->nl, e);
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct nl_ctx *ctx = arg;
+
+	(void)msg;
+	ctx->done = true;
+	return NL_STOP;
+}
+
+static void copy_str(char *dst, size_t n, struct nlattr *a)
+{
+	if (a)
+		snprintf(dst, n, "%.*s", nla_len(a), (const char *)nla_data(a));
+}
+
+static int parse_shard(struct vanity_status *st, struct nlattr *nest)
+{
+	struct nlattr *tb[VANITY_SHARD_A_MAX + 1];
+	struct vanity_status_shard *s;
+
+	if (st->nshards >= VANITY_MAX_SHARDS)
+		return -E2BIG;
+	if (nla_parse_nested(tb, VANITY_SHARD_A_MAX, nest, NULL) < 0)
+		return -EINVAL;
+	s = &st->shards[st->nshards++];
+	memset(s, 0, sizeof(*s));
+	if (tb[VANITY_SHARD_A_INDEX])
+		s->index = nla_get_u32(tb[VANITY_SHARD_A_INDEX]);
+	copy_str(s->name, sizeof(s->name), tb[VANITY_SHARD_A_NAME]);
+	if (tb[VANITY_SHARD_A_CPUS]) {
+		int n = nla_len(tb[VANITY_SHARD_A_CPUS]);
+
+		if (n > (int)sizeof(s->cpus))
+			n = sizeof(s->cpus);
+		memcpy(s->cpus, nla_data(tb[VANITY_SHARD_A_CPUS]), n);
+	}
+	if (tb[VANITY_SHARD_A_MEMORY])
+		s->memory = nla_get_u64(tb[VANITY_SHARD_A_MEMORY]);
+	if (tb[VANITY_SHARD_A_UID])
+		s->uid = nla_get_u32(tb[VANITY_SHARD_A_UID]);
+	if (tb[VANITY_SHARD_A_PID])
+		s->pid = nla_get_u32(tb[VANITY_SHARD_A_PID]);
+	copy_str(s->program, sizeof(s->program), tb[VANITY_SHARD_A_PROGRAM]);
+	return 0;
+}
+
+static int parse_channel(struct vanity_status *st, struct nlattr *nest)
+{
+	struct nlattr *tb[VANITY_CHANNEL_A_MAX + 1];
+	struct vanity_status_channel *c;
+
+	if (st->nchannels >= VANITY_MAX_CHANNELS)
+		return -E2BIG;
+	if (nla_parse_nested(tb, VANITY_CHANNEL_A_MAX, nest, NULL) < 0)
+		return -EINVAL;
+	c = &st->channels[st->nchannels++];
+	memset(c, 0, sizeof(*c));
+	if (tb[VANITY_CHANNEL_A_INDEX])
+		c->index = nla_get_u32(tb[VANITY_CHANNEL_A_INDEX]);
+	copy_str(c->name, sizeof(c->name), tb[VANITY_CHANNEL_A_NAME]);
+	if (tb[VANITY_CHANNEL_A_FROM])
+		c->from = nla_get_u32(tb[VANITY_CHANNEL_A_FROM]);
+	if (tb[VANITY_CHANNEL_A_TO])
+		c->to = nla_get_u32(tb[VANITY_CHANNEL_A_TO]);
+	if (tb[VANITY_CHANNEL_A_SLOT_SIZE])
+		c->slot_size = nla_get_u32(tb[VANITY_CHANNEL_A_SLOT_SIZE]);
+	if (tb[VANITY_CHANNEL_A_SLOTS])
+		c->slots = nla_get_u32(tb[VANITY_CHANNEL_A_SLOTS]);
+	if (tb[VANITY_CHANNEL_A_SIZE])
+		c->size = nla_get_u64(tb[VANITY_CHANNEL_A_SIZE]);
+	return 0;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct nl_ctx *ctx = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *a;
+	int rem, ret = 0;
+
+	if (!ctx->st)
+		return NL_OK;
+	memset(ctx->st, 0, sizeof(*ctx->st));
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		switch (nla_type(a)) {
+		case VANITY_A_NAME:
+			copy_str(ctx->st->name, sizeof(ctx->st->name), a);
+			break;
+		case VANITY_A_SHARD:
+			ret = parse_shard(ctx->st, a);
+			break;
+		case VANITY_A_CHANNEL:
+			ret = parse_channel(ctx->st, a);
+			break;
+		}
+		if (ret) {
+			ctx->err = ret;
+			break;
+		}
+	}
+	return NL_OK;
+}
+
+int vanity_nl_open(struct vanity_nl **out)
+{
+	struct vanity_nl *nl = calloc(1, sizeof(*nl));
+	int one = 1, ret;
+
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		free(nl);
+		return -ENOMEM;
+	}
+	ret = genl_connect(nl->sk);
+	if (ret < 0) {
+		ret = -EPROTONOSUPPORT;
+		goto err;
+	}
+	/* Errors carry the kernel's message, not a copy of our image. */
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+	nl_socket_enable_msg_peek(nl->sk);	/* GET replies exceed a page */
+	nl->family = genl_ctrl_resolve(nl->sk, VANITY_GENL_NAME);
+	if (nl->family < 0) {
+		ret = -ENODEV;
+		goto err;
+	}
+	*out = nl;
+	return 0;
+err:
+	nl_socket_free(nl->sk);
+	free(nl);
+	return ret;
+}
+
+void vanity_nl_close(struct vanity_nl *nl)
+{
+	if (!nl)
+		return;
+	nl_socket_free(nl->sk);
+	free(nl);
+}
+
+const char *vanity_nl_msg(const struct vanity_nl *nl)
+{
+	return nl ? nl->msg : "";
+}
+
+static int transact(struct vanity_nl *nl, struct nl_msg *msg,
+		    struct vanity_status *st)
+{
+	struct nl_ctx ctx = { .nl = nl, .st = st };
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int ret;
+
+	nl->msg[0] = '\0';
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &ctx);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &ctx);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &ctx);
+	ret = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0) {
+		nl_cb_put(cb);
+		return -EIO;
+	}
+	while (!ctx.done) {
+		ret = nl_recvmsgs(nl->sk, cb);
+		if (ret < 0 && !ctx.done) {
+			ctx.err = -EIO;
+			break;
+		}
+	}
+	nl_cb_put(cb);
+	return ctx.err;
+}
+
+static struct nl_msg *request(struct vanity_nl *nl, uint8_t cmd, size_t extra)
+{
+	struct nl_msg *msg = nlmsg_alloc_size(extra + 4096);
+
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			 NLM_F_ACK, cmd, VANITY_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int vanity_nl_up(struct vanity_nl *nl, const void *img, size_t len)
+{
+	struct nl_msg *msg;
+
+	if (len > VANITY_IMAGE_MAX_SIZE) {
+		snprintf(nl->msg, sizeof(nl->msg),
+			 "image of %zu bytes exceeds %u", len,
+			 VANITY_IMAGE_MAX_SIZE);
+		return -E2BIG;
+	}
+	msg = request(nl, VANITY_CMD_UP, len);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, VANITY_A_IMAGE, (int)len, img) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return transact(nl, msg, NULL);
+}
+
+int vanity_nl_down(struct vanity_nl *nl, bool force)
+{
+	struct nl_msg *msg = request(nl, VANITY_CMD_DOWN, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	if (force && nla_put_flag(msg, VANITY_A_FORCE) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return transact(nl, msg, NULL);
+}
+
+int vanity_nl_get(struct vanity_nl *nl, struct vanity_status *st)
+{
+	struct nl_msg *msg = request(nl, VANITY_CMD_GET, 0);
+
+	if (!msg)
+		return -ENOMEM;
+	return transact(nl, msg, st);
+}
