@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Bytewise CRC32C over a table built on first use. Images are at most
+ * Bitwise CRC32C, one byte at a time without a table. Images are at most
  * VANITY_IMAGE_MAX_SIZE bytes and checked once per UP, so speed is moot.
  */
 #include "crc32c.h"

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+# Native unit tests (Criterion) of the portable core, the image writer and
+# the manifest compiler, as one binary: `make unit` builds and runs it.
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJS := $(call obj,$(UNIT_SRCS))
+UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
+# The objects under test, not $(BUILD)/libvanityctl.a: the archive also
+# carries the netlink client, and these tests need neither it nor libnl.
+UNIT_UNDER_TEST := $(CORE_OBJS) \
+	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c)
+# e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
+UNIT_ARGS ?=
+UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind
+UNIT_VALGRIND := valgrind --quiet --leak-check=full \
+	--show-leak-kinds=definite,indirect --trace-children=yes \
+	--log-file=$(UNIT_VGLOGS)/%p.log
+
+.PHONY: unit-build unit unit-valgrind
+unit-build: $(UNIT_BIN)
+
+$(UNIT_BIN): $(UNIT_OBJS) $(UNIT_UNDER_TEST)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(INIH_LIBS)
+
+# Criterion exits non-zero when any test fails, and so does make.
+unit: $(UNIT_BIN)
+	$(UNIT_BIN) $(UNIT_ARGS)
+
+# One worker at a time, each traced and left to exit normally so its
+# leaks are counted. A worker's valgrind status does not reach criterion,
+# so any non-empty per-process log fails the target instead.
+unit-valgrind: $(UNIT_BIN)
+	rm -rf $(UNIT_VGLOGS) && mkdir -p $(UNIT_VGLOGS)
+	CRITERION_NO_EARLY_EXIT=1 $(UNIT_VALGRIND) $(UNIT_BIN) --jobs=1 $(UNIT_ARGS)
+	@if grep -q . $(UNIT_VGLOGS)/*.log; then \
+		cat $$(grep -l . $(UNIT_VGLOGS)/*.log); \
+		echo "valgrind: problems above, logs in $(UNIT_VGLOGS)" >&2; exit 1; \
+	fi

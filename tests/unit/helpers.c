@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test fixtures: scratch files that clean up after themselves, the
+ * reference image and its re-layout, and manifest loads with messages.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "manifest.h"
+
+/* Every scratch directory of this test, for scratch_cleanup(). */
+static char *made[256];
+static unsigned int nmade;
+
+char *scratch_dir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *dir;
+
+	cr_assert(asprintf(&dir, "%s/vanity-unit.XXXXXX",
+			   base && *base ? base : "/tmp") > 0);
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s", dir);
+	if (nmade < sizeof(made) / sizeof(made[0]))
+		made[nmade++] = strdup(dir);
+	return dir;
+}
+
+void scratch_cleanup(void)
+{
+	while (nmade) {
+		rm_tree(made[--nmade]);
+		free(made[nmade]);
+	}
+}
+
+/* Tests only create flat directories. */
+void rm_tree(const char *dir)
+{
+	struct dirent *e;
+	char *p;
+	DIR *d;
+
+	if (!dir)
+		return;
+	d = opendir(dir);
+	if (d) {
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (asprintf(&p, "%s/%s", dir, e->d_name) > 0) {
+				if (unlink(p))
+					rmdir(p);
+				free(p);
+			}
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+char *write_text(const char *dir, const char *name, const char *text)
+{
+	char *path;
+	FILE *f;
+
+	cr_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "fopen %s", path);
+	cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	cr_assert_eq(fclose(f), 0);
+	return path;
+}
+
+char *read_all(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	long n;
+	FILE *f;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		goto out;
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	if (buf) {
+		buf[n] = '\0';
+		if (len)
+			*len = (size_t)n;
+	}
+out:
+	fclose(f);
+	return buf;
+}
+
+bool exists(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st);
+}
+
+unsigned int dir_entries(const char *dir)
+{
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+void good_image(uint8_t **img, size_t *len)
+{
+	uint64_t a[VANITY_CPU_WORDS] = { 1ULL << 2 };
+	uint64_t b[VANITY_CPU_WORDS] = { (1ULL << 3) | (1ULL << 4) };
+	struct vanity_imgw *w = calloc(1, sizeof(*w));
+	void *out;
+
+	cr_assert_not_null(w);
+	vanity_imgw_init(w, "sys");
+	cr_assert_eq(vanity_imgw_shard(w, "a", 1 << 20, a, 0, "./a"), 0);
+	cr_assert_eq(vanity_imgw_shard(w, "b", 0, b, 1000, NULL), 1);
+	cr_assert_eq(vanity_imgw_channel(w, "ab", 0, 1, 64, 1024), 0);
+	cr_assert_eq(vanity_imgw_channel(w, "ba", 1, 0, 8, 2), 1);
+	cr_assert_eq(vanity_imgw_finish(w, &out, len), 0);
+	free(w);
+	*img = out;
+}
+
+struct vanity_image_hdr *hdr_of(uint8_t *img)
+{
+	return (struct vanity_image_hdr *)img;
+}
+
+struct vanity_image_shard *shard_of(uint8_t *img, unsigned int i)
+{
+	struct vanity_image_hdr *h = hdr_of(img);
+
+	return (struct vanity_image_shard *)(img + h->shard_off +
+					     (size_t)i * h->shard_entry_size);
+}
+
+struct vanity_image_channel *chan_of(uint8_t *img, unsigned int i)
+{
+	struct vanity_image_hdr *h = hdr_of(img);
+
+	return (struct vanity_image_channel *)(img + h->channel_off +
+					       (size_t)i * h->channel_entry_size);
+}
+
+uint8_t *relayout(const uint8_t *img, size_t hdr_size, size_t shard_size,
+		  size_t chan_size, size_t *len)
+{
+	const struct vanity_image_hdr *h = (const void *)img;
+	struct vanity_image_hdr *nh;
+	size_t total, off, i;
+	uint8_t *out;
+
+	total = hdr_size + h->shard_count * shard_size +
+		h->channel_count * chan_size + h->strtab_size;
+	out = calloc(1, total);
+	cr_assert_not_null(out);
+	memcpy(out, img, sizeof(*h));
+	nh = (struct vanity_image_hdr *)out;
+	nh->hdr_size = (uint16_t)hdr_size;
+	nh->shard_entry_size = (uint16_t)shard_size;
+	nh->channel_entry_size = (uint16_t)chan_size;
+	off = hdr_size;
+	nh->shard_off = (uint32_t)off;
+	for (i = 0; i < h->shard_count; i++)
+		memcpy(out + off + i * shard_size,
+		       img + h->shard_off + i * h->shard_entry_size,
+		       sizeof(struct vanity_image_shard));
+	off += h->shard_count * shard_size;
+	nh->channel_off = (uint32_t)off;
+	for (i = 0; i < h->channel_count; i++)
+		memcpy(out + off + i * chan_size,
+		       img + h->channel_off + i * h->channel_entry_size,
+		       sizeof(struct vanity_image_channel));
+	off += h->channel_count * chan_size;
+	nh->strtab_off = (uint32_t)off;
+	memcpy(out + off, img + h->strtab_off, h->strtab_size);
+	nh->total_size = (uint32_t)total;
+	vanity_imgw_seal(out, total);
+	*len = total;
+	return out;
+}
+
+struct load load_text(const char *text, struct vanity_imgw *w)
+{
+	struct load l = { 0 };
+	size_t size = 0;
+	const char *p;
+	FILE *errs;
+
+	l.dir = scratch_dir();
+	l.path = write_text(l.dir, "m.ini", text);
+	errs = open_memstream(&l.errs, &size);
+	cr_assert_not_null(errs);
+	l.ret = vanity_manifest_load(l.path, w, errs);
+	cr_assert_eq(fclose(errs), 0);
+	for (p = l.errs; *p; p++)
+		l.nerrs += *p == '\n';
+	return l;
+}
+
+void load_free(struct load *l)
+{
+	if (l->path)
+		unlink(l->path);
+	rm_tree(l->dir);
+	free(l->dir);
+	free(l->path);
+	free(l->errs);
+	memset(l, 0, sizeof(*l));
+}
+
+bool has_error(const struct load *l, int line, const char *needle)
+{
+	char *prefix;
+	const char *p, *eol;
+	size_t plen;
+	bool found = false;
+
+	cr_assert(asprintf(&prefix, "%s:%d: ", l->path, line) > 0);
+	plen = strlen(prefix);
+	for (p = l->errs; *p && !found; p = *eol ? eol + 1 : eol) {
+		eol = strchr(p, '\n');
+		if (!eol)
+			eol = p + strlen(p);
+		if (!strncmp(p, prefix, plen) &&
+		    memmem(p + plen, (size_t)(eol - p) - plen, needle,
+			   strlen(needle)))
+			found = true;
+	}
+	free(prefix);
+	return found;
+}

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The image writer: its limits, the layout it produces and that what it
+ * writes is what the validator and accessors read back.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+static struct vanity_imgw *new_writer(const char *name)
+{
+	struct vanity_imgw *w = malloc(sizeof(*w));
+
+	cr_assert_not_null(w);
+	vanity_imgw_init(w, name);
+	return w;
+}
+
+static const uint64_t cpu0[VANITY_CPU_WORDS] = { 1 };
+
+Test(imgwrite, layout_is_header_shards_channels_strings)
+{
+	struct vanity_image_hdr *h;
+	uint8_t *img;
+	size_t len;
+
+	good_image(&img, &len);
+	h = hdr_of(img);
+	cr_assert_eq(h->magic, VANITY_IMAGE_MAGIC);
+	cr_assert_eq(h->version, VANITY_IMAGE_VERSION);
+	cr_assert_eq(h->hdr_size, sizeof(struct vanity_image_hdr));
+	cr_assert_eq(h->shard_entry_size, sizeof(struct vanity_image_shard));
+	cr_assert_eq(h->channel_entry_size, sizeof(struct vanity_image_channel));
+	cr_assert_eq(h->shard_off, 128);
+	cr_assert_eq(h->channel_off, 128 + 2 * 200);
+	cr_assert_eq(h->strtab_off, 128 + 2 * 200 + 2 * 64);
+	/* "\0./a\0" padded to 8 */
+	cr_assert_eq(h->strtab_size, 8);
+	cr_assert_eq(h->total_size, len);
+	cr_assert_eq(len, 128 + 400 + 128 + 8);
+	cr_assert_eq(len % 8, 0);
+	free(img);
+}
+
+Test(imgwrite, output_is_accepted_by_the_validator)
+{
+	struct vanity_diag d;
+	uint8_t *img;
+	size_t len;
+
+	good_image(&img, &len);
+	cr_assert_eq(vanity_image_check(img, len, &d), 0, "%s", d.msg);
+	free(img);
+}
+
+Test(imgwrite, seal_makes_an_edited_image_checksum_again)
+{
+	uint8_t *img;
+	size_t len;
+
+	good_image(&img, &len);
+	shard_of(img, 1)->uid = 7;
+	cr_assert_eq(vanity_image_check(img, len, NULL), -EBADMSG);
+	vanity_imgw_seal(img, len);
+	cr_assert_eq(vanity_image_check(img, len, NULL), 0);
+	free(img);
+}
+
+Test(imgwrite, seal_ignores_a_buffer_shorter_than_a_header)
+{
+	uint8_t buf[16];
+
+	memset(buf, 0xa5, sizeof(buf));
+	vanity_imgw_seal(buf, sizeof(buf));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		cr_assert_eq(buf[i], 0xa5);
+}
+
+Test(imgwrite, init_truncates_long_system_name)
+{
+	struct vanity_imgw *w = new_writer("abcdefghijklmnopqrstuvwxyz0123456789");
+
+	cr_assert_eq(strlen(w->name), VANITY_NAME_MAX - 1);
+	cr_assert_eq(strncmp(w->name, "abcdefghijklmnopqrstuvwxyz01234",
+			     VANITY_NAME_MAX), 0);
+	free(w);
+}
+
+Test(imgwrite, indices_are_returned_in_order)
+{
+	struct vanity_imgw *w = new_writer("s");
+
+	cr_assert_eq(vanity_imgw_shard(w, "x", 0, cpu0, 0, NULL), 0);
+	cr_assert_eq(vanity_imgw_shard(w, "y", 0, cpu0, 0, NULL), 1);
+	cr_assert_eq(vanity_imgw_channel(w, "c", 0, 1, 8, 2), 0);
+	cr_assert_eq(vanity_imgw_channel(w, "d", 1, 0, 8, 2), 1);
+	cr_assert_eq(w->nshards, 2);
+	cr_assert_eq(w->nchannels, 2);
+	free(w);
+}
+
+Test(imgwrite, too_many_shards)
+{
+	struct vanity_imgw *w = new_writer("s");
+	char name[8];
+	int i;
+
+	for (i = 0; i < VANITY_MAX_SHARDS; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		cr_assert_eq(vanity_imgw_shard(w, name, 0, cpu0, 0, NULL), i);
+	}
+	cr_assert_eq(vanity_imgw_shard(w, "more", 0, cpu0, 0, NULL), -E2BIG);
+	cr_assert_eq(w->nshards, VANITY_MAX_SHARDS);
+	free(w);
+}
+
+Test(imgwrite, too_many_channels)
+{
+	struct vanity_imgw *w = new_writer("s");
+	char name[8];
+	int i;
+
+	for (i = 0; i < VANITY_MAX_CHANNELS; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		cr_assert_eq(vanity_imgw_channel(w, name, 0, 1, 8, 2), i);
+	}
+	cr_assert_eq(vanity_imgw_channel(w, "more", 0, 1, 8, 2), -E2BIG);
+	cr_assert_eq(w->nchannels, VANITY_MAX_CHANNELS);
+	free(w);
+}
+
+Test(imgwrite, string_table_overflow)
+{
+	struct vanity_imgw *w = new_writer("s");
+	char prog[1000];
+	char name[8];
+	int i, ret = 0;
+
+	memset(prog, 'p', sizeof(prog) - 1);
+	prog[sizeof(prog) - 1] = '\0';
+	/* 16 programs of 1000 bytes fit in 16384 with the leading NUL... */
+	for (i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		cr_assert_eq(vanity_imgw_shard(w, name, 0, cpu0, 0, prog), i);
+	}
+	/* ...the seventeenth does not, and is not added. */
+	ret = vanity_imgw_shard(w, "s16", 0, cpu0, 0, prog);
+	cr_assert_eq(ret, -E2BIG);
+	cr_assert_eq(w->nshards, 16);
+	free(w);
+}
+
+Test(imgwrite, empty_or_null_program_means_none)
+{
+	struct vanity_imgw *w = new_writer("s");
+
+	vanity_imgw_shard(w, "x", 0, cpu0, 0, NULL);
+	vanity_imgw_shard(w, "y", 0, cpu0, 0, "");
+	cr_assert_eq(w->shards[0].program, 0);
+	cr_assert_eq(w->shards[1].program, 0);
+	cr_assert_eq(w->strtab_len, 1);
+	free(w);
+}
+
+Test(imgwrite, programs_are_stored_once_each_after_the_leading_nul)
+{
+	struct vanity_imgw *w = new_writer("s");
+	struct vanity_image_hdr *h;
+	void *img;
+	size_t len;
+
+	vanity_imgw_shard(w, "x", 0, cpu0, 0, "./one");
+	vanity_imgw_shard(w, "y", 0, cpu0, 0, "/bin/two");
+	cr_assert_eq(w->shards[0].program, 1);
+	cr_assert_eq(w->shards[1].program, 1 + sizeof("./one"));
+	cr_assert_eq(vanity_imgw_finish(w, &img, &len), 0);
+	h = hdr_of(img);
+	cr_assert_eq(h->strtab_size, 16, "1 + 6 + 9 = 16, a multiple of 8: %u",
+		     h->strtab_size);
+	cr_assert_eq(vanity_image_check(img, len, NULL), 0);
+	cr_assert_str_eq(vanity_image_str(img, 1), "./one");
+	cr_assert_str_eq(vanity_image_str(img, 7), "/bin/two");
+	free(img);
+	free(w);
+}
+
+Test(imgwrite, a_writer_can_produce_invalid_images)
+{
+	struct vanity_imgw *w = new_writer("s");
+	struct vanity_diag d;
+	void *img;
+	size_t len;
+
+	cr_assert_eq(vanity_imgw_finish(w, &img, &len), 0);
+	cr_assert_eq(vanity_image_check(img, len, &d), -EINVAL);
+	cr_assert_str_eq(d.msg, "no shards");
+	free(img);
+	free(w);
+}
+
+Test(imgwrite, largest_possible_image_fits_the_size_limit)
+{
+	struct vanity_imgw *w = new_writer("s");
+	char name[8], prog[VANITY_PROGRAM_MAX];
+	void *img;
+	size_t len;
+	int i;
+
+	memset(prog, 'p', 1000);
+	prog[1000] = '\0';
+	for (i = 0; i < VANITY_MAX_SHARDS; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		vanity_imgw_shard(w, name, 0, cpu0, 0, i < 16 ? prog : NULL);
+	}
+	for (i = 0; i < VANITY_MAX_CHANNELS; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		vanity_imgw_channel(w, name, 0, 1, 8, 2);
+	}
+	cr_assert_eq(vanity_imgw_finish(w, &img, &len), 0);
+	cr_assert_leq(len, VANITY_IMAGE_MAX_SIZE);
+	cr_assert_eq(vanity_image_check(img, len, NULL), 0);
+	free(img);
+	free(w);
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vanityctl's commands: each takes its own argv (argv[0] is the command's
+ * name, options follow) and returns the process exit status, 0 or 1.
+ */
+#ifndef VANITY_CTL_CMD_H
+#define VANITY_CTL_CMD_H
+
+/* vanityctl build MANIFEST [-o IMAGE] [-j]: compile a manifest to an image. */
+int vanity_cmd_build(int argc, char **argv);
+
+#endif
