@@ -31,7 +31,8 @@ LDFLAGS += -pthread
 LIB_SOVER := 0
 LIB_VERSION := 0.1.0
 
-CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c
+CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
+	     kmod/core/chan.c
 LIB_SRCS := lib/attach.c lib/channel.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
 	    tools/ctl/nl.c
@@ -89,6 +90,7 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 
 -include mk/unit.mk
 -include mk/selftests.mk
+-include mk/bench.mk
 -include mk/vm.mk
 
 tests: unit-build selftests-build

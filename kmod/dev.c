@@ -16,6 +16,7 @@
 #include "dev.h"
 #include "system.h"
 #include "image.h"
+#include "doorbell.h"
 
 struct vanity_file {
 	struct vanity_system *sys;	/* reference, set by attach */
@@ -138,11 +139,12 @@ out:
 		/* Undo all of it: the caller never learnt it was attached. */
 		mutex_lock(&vanity_lock);
 		detach_locked(file, vf);
-		mutex_unlock(&vanity_lock);
-		set_cpus_allowed_ptr(current, old);
-		vanity_system_put(vf->sys);
+		sys = vf->sys;
 		vf->sys = NULL;
 		vf->shard = NULL;
+		mutex_unlock(&vanity_lock);
+		set_cpus_allowed_ptr(current, old);
+		vanity_system_put(sys);
 		ret = -EFAULT;
 	}
 	free_cpumask_var(old);
@@ -204,6 +206,38 @@ out:
 	return ret;
 }
 
+static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
+			 const void __user *uarg)
+{
+	struct vanity_shard *shard;
+	struct vanity_system *sys;
+	struct vanity_doorbell db;
+	long ret;
+	int usize;
+
+	usize = copy_versioned(&db, sizeof(db), uarg,
+			       offsetofend(struct vanity_doorbell, timeout_ns));
+	if (usize < 0)
+		return usize;
+	if (db.flags || memchr_inv(db.resv, 0, sizeof(db.resv)))
+		return -EINVAL;
+	/* Our own reference: a failing attach may drop the file's meanwhile. */
+	mutex_lock(&vanity_lock);
+	sys = vf->sys;
+	shard = vf->shard;
+	if (sys)
+		kref_get(&sys->ref);
+	mutex_unlock(&vanity_lock);
+	if (!sys)
+		return -ENOTCONN;
+	if (cmd == VANITY_IOC_WAIT)
+		ret = vanity_doorbell_wait(sys, shard, &db);
+	else
+		ret = vanity_doorbell_wake(sys, shard, &db);
+	vanity_system_put(sys);
+	return ret;
+}
+
 static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vanity_file *vf = file->private_data;
@@ -214,6 +248,9 @@ static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dev_attach(file, vf, uarg);
 	case VANITY_IOC_CHANNEL:
 		return dev_channel(vf, uarg);
+	case VANITY_IOC_WAIT:
+	case VANITY_IOC_WAKE:
+		return dev_doorbell(vf, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}

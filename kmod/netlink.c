@@ -12,18 +12,30 @@
 
 /*
  * Kernel 6.1 has no formatted extack: the message must outlive the
- * handler. The family is not parallel_ops, so genl_mutex serialises every
- * handler and the ack that reads this buffer.
+ * handler, until netlink_ack() copies it, and genl_mutex is dropped
+ * before that. Each refusal takes the next of a ring of buffers, so a
+ * message is only reused after NL_MSGS later refusals, far more than can
+ * be in flight between a handler's return and its ack.
  */
-static char nl_msg[VANITY_MSG_LEN];
+#define NL_MSGS 64
+static char nl_msgs[NL_MSGS][VANITY_MSG_LEN];
+static atomic_t nl_next = ATOMIC_INIT(0);
 
-/* NL_SET_ERR_MSG* only take literals; point extack at nl_msg directly. */
-static void nl_set_msg(struct netlink_ext_ack *extack,
+static char *nl_msg_buf(void)
+{
+	char *m = nl_msgs[(unsigned int)atomic_inc_return(&nl_next) % NL_MSGS];
+
+	m[0] = '\0';
+	return m;
+}
+
+/* NL_SET_ERR_MSG* only take literals; point extack at @msg directly. */
+static void nl_set_msg(struct netlink_ext_ack *extack, const char *msg,
 		       const struct nlattr *attr)
 {
-	if (!extack || !nl_msg[0])
+	if (!extack || !msg[0])
 		return;
-	extack->_msg = nl_msg;
+	extack->_msg = msg;
 	extack->bad_attr = attr;
 }
 
@@ -35,27 +47,28 @@ static const struct nla_policy vanity_policy[VANITY_A_MAX + 1] = {
 static int nl_up(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *attr;
+	char *msg;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, VANITY_A_IMAGE))
 		return -EINVAL;
 	attr = info->attrs[VANITY_A_IMAGE];
-	nl_msg[0] = '\0';
-	ret = vanity_system_up(nla_data(attr), nla_len(attr), nl_msg);
+	msg = nl_msg_buf();
+	ret = vanity_system_up(nla_data(attr), nla_len(attr), msg);
 	if (ret)
-		nl_set_msg(info->extack, attr);
+		nl_set_msg(info->extack, msg, attr);
 	return ret;
 }
 
 static int nl_down(struct sk_buff *skb, struct genl_info *info)
 {
+	char *msg = nl_msg_buf();
 	int ret;
 
-	nl_msg[0] = '\0';
 	ret = vanity_system_down(nla_get_flag(info->attrs[VANITY_A_FORCE]),
-				 nl_msg);
+				 msg);
 	if (ret)
-		nl_set_msg(info->extack, NULL);
+		nl_set_msg(info->extack, msg, NULL);
 	return ret;
 }
 
@@ -73,9 +86,9 @@ static size_t shard_msg_size(const struct vanity_system *sys, unsigned int i)
 
 static size_t channel_msg_size(void)
 {
-	return nla_total_size(0) + 5 * nla_total_size(sizeof(u32)) +
+	return nla_total_size(0) + 7 * nla_total_size(sizeof(u32)) +
 	       nla_total_size(VANITY_NAME_MAX) +
-	       nla_total_size_64bit(sizeof(u64));
+	       5 * nla_total_size_64bit(sizeof(u64));
 }
 
 static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
@@ -98,9 +111,14 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 	return 0;
 }
 
-static int put_channel(struct sk_buff *msg, const struct vanity_channel *c)
+static int put_channel(struct sk_buff *msg, struct vanity_channel *c)
 {
 	struct nlattr *nest = nla_nest_start(msg, VANITY_A_CHANNEL);
+	struct vanity_chan_hdr h;
+
+	/* Shard-written numbers, shown as they are: the kernel trusts none. */
+	if (vanity_region_peek(c->region, 0, &h, sizeof(h)))
+		memset(&h, 0, sizeof(h));
 
 	if (!nest ||
 	    nla_put_u32(msg, VANITY_CHANNEL_A_INDEX, c->index) ||
@@ -111,7 +129,17 @@ static int put_channel(struct sk_buff *msg, const struct vanity_channel *c)
 	    nla_put_u32(msg, VANITY_CHANNEL_A_SLOTS, c->desc->slots) ||
 	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_SIZE,
 			      vanity_channel_region_size(c->desc),
-			      VANITY_CHANNEL_A_PAD))
+			      VANITY_CHANNEL_A_PAD) ||
+	    nla_put_u32(msg, VANITY_CHANNEL_A_HEAD, h.head) ||
+	    nla_put_u32(msg, VANITY_CHANNEL_A_TAIL, h.tail) ||
+	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_SENT, h.prod.msgs,
+			      VANITY_CHANNEL_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_RECEIVED, h.cons.msgs,
+			      VANITY_CHANNEL_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_WAKEUPS,
+			      atomic64_read(&c->wakes), VANITY_CHANNEL_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_SLEEPS,
+			      atomic64_read(&c->waits), VANITY_CHANNEL_A_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;

@@ -85,6 +85,22 @@ void vanity_region_retire(struct vanity_region *r)
 	vanity_region_put(r);
 }
 
+int vanity_region_peek(struct vanity_region *r, unsigned int off, void *buf,
+		       size_t len)
+{
+	int ret = -ENODEV;
+
+	if (off > PAGE_SIZE || len > PAGE_SIZE - off)
+		return -EINVAL;
+	down_read(&r->lock);
+	if (!r->revoked && r->pages) {
+		memcpy(buf, (u8 *)page_address(r->pages[0]) + off, len);
+		ret = 0;
+	}
+	up_read(&r->lock);
+	return ret;
+}
+
 void vanity_region_put(struct vanity_region *r)
 {
 	if (r)

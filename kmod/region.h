@@ -26,6 +26,9 @@ void vanity_region_revoke(struct vanity_region *r);
 /* Free the pages now (after revoke + zap) and drop the system's ref. */
 void vanity_region_retire(struct vanity_region *r);
 void vanity_region_put(struct vanity_region *r);
+/* Copy @len bytes at @off of page 0 unless revoked: 0 or -ENODEV. */
+int vanity_region_peek(struct vanity_region *r, unsigned int off, void *buf,
+		       size_t len);
 /* Install @r in @vma (already checked for size, offset and flags). */
 void vanity_region_mmap(struct vanity_region *r, struct vm_area_struct *vma);
 

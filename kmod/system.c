@@ -10,10 +10,12 @@
 #include <linux/sched.h>
 #include <linux/cred.h>
 #include <linux/user_namespace.h>
+#include <linux/vmalloc.h>
 
 #include "system.h"
 #include "dev.h"
 #include "image.h"
+#include "chan.h"
 
 DEFINE_MUTEX(vanity_lock);
 struct vanity_system *vanity_sys;
@@ -110,8 +112,12 @@ static int build_channel(struct vanity_system *sys, unsigned int i, char *msg)
 	const struct vanity_image_channel *d = vanity_image_channel(sys->image, i);
 	u64 size = vanity_channel_region_size(d);
 
+	void *va;
+
 	c->index = i;
 	c->desc = d;
+	init_waitqueue_head(&c->wq_data);
+	init_waitqueue_head(&c->wq_space);
 	c->region = vanity_region_alloc(size, VANITY_MMAP_CHANNEL(i));
 	if (IS_ERR(c->region)) {
 		int ret = PTR_ERR(c->region);
@@ -122,6 +128,15 @@ static int build_channel(struct vanity_system *sys, unsigned int i, char *msg)
 		return ret;
 	}
 	sys->memory_bytes += size;
+	/* The identity line and every slot's sequence word, once, at UP. */
+	va = vmap(c->region->pages, c->region->npages, VM_MAP, PAGE_KERNEL);
+	if (!va) {
+		snprintf(msg, VANITY_MSG_LEN, "channel '%s': cannot map region",
+			 d->name);
+		return -ENOMEM;
+	}
+	vanity_chan_init(va, d->slot_size, d->slots, 0);
+	vunmap(va);
 	return 0;
 }
 
@@ -248,6 +263,10 @@ int vanity_system_down(bool force, char *msg)
 		}
 	}
 	sys->dead = true;
+	for (i = 0; i < sys->nchannels; i++) {
+		wake_up_all(&sys->channels[i].wq_data);
+		wake_up_all(&sys->channels[i].wq_space);
+	}
 	system_retire_regions(sys);
 	vanity_cpus_release(&sys->cpus);
 	vanity_sys = NULL;

@@ -11,6 +11,7 @@
 #include <linux/cpumask.h>
 #include <linux/pid.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <linux/vanity.h>
 
 #include "cpus.h"
@@ -34,6 +35,9 @@ struct vanity_channel {
 	unsigned int index;
 	const struct vanity_image_channel *desc;	/* in sys->image */
 	struct vanity_region *region;
+	wait_queue_head_t wq_data;	/* consumer waits for data */
+	wait_queue_head_t wq_space;	/* producer waits for space */
+	atomic64_t waits, wakes;	/* doorbell ioctls, for debugfs */
 };
 
 struct vanity_system {

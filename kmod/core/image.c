@@ -6,6 +6,7 @@
  */
 #include "image.h"
 #include "crc32c.h"
+#include "chan.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "vanity images are little-endian; big-endian hosts are unsupported"
@@ -107,9 +108,7 @@ const char *vanity_image_str(const void *img, u32 off)
 
 u64 vanity_channel_region_size(const struct vanity_image_channel *c)
 {
-	u64 bytes = VANITY_CHANNEL_HDR_SIZE + (u64)c->slot_size * c->slots;
-
-	return (bytes + VANITY_PAGE_SIZE - 1) & ~(u64)(VANITY_PAGE_SIZE - 1);
+	return vanity_chan_region_bytes(c->slot_size, c->slots);
 }
 
 static int check_hdr(const void *img, size_t len, struct vanity_diag *d)

@@ -54,7 +54,7 @@ const char *vanity_image_str(const void *img, u32 off);
 int vanity_image_find_shard(const void *img, const char *name);
 int vanity_image_find_channel(const void *img, const char *name);
 
-/* Bytes of a channel region: protocol header plus slots, page-rounded. */
+/* Bytes of a channel region: header plus slots * stride, page-rounded. */
 u64 vanity_channel_region_size(const struct vanity_image_channel *c);
 
 /* VANITY_ROLE_* of shard @shard on channel @c. */

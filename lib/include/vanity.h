@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <linux/vanity.h>
+#include <vanity/arch.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,19 +19,7 @@ extern "C" {
 
 /* An attached shard. Opaque; one per process is the expected use. */
 struct vanity;
-
-/* A channel endpoint mapped into this shard; owned by its struct vanity. */
-struct vanity_channel {
-	void *region;			/* start of the mapped region */
-	size_t size;			/* bytes mapped */
-	uint32_t slot_size;		/* bytes per slot */
-	uint32_t slots;			/* slots in the ring */
-	uint32_t index;			/* channel index in the image */
-	uint32_t role;			/* VANITY_ROLE_FROM or VANITY_ROLE_TO */
-	uint32_t peer;			/* the other endpoint's shard index */
-	uint32_t resv;
-	char name[VANITY_NAME_MAX];
-};
+struct vanity_channel;
 
 /*
  * Attach to shard @name (NULL: $VANITY_SHARD) through /dev/vanity and map
@@ -54,13 +44,267 @@ const uint64_t *vanity_cpus(const struct vanity *v);
 
 /*
  * Map channel @name (once; later calls return the same object). -ENOENT
- * unknown channel, -EACCES this shard is not one of its endpoints.
+ * unknown channel, -EACCES this shard is not one of its endpoints,
+ * -EPROTO/-EPROTONOSUPPORT the region's layout is not this library's.
  */
 int vanity_channel_get(struct vanity *v, const char *name,
 		       struct vanity_channel **out);
 
 /* The file descriptor of the attachment (for poll loops and tests). */
 int vanity_fd(const struct vanity *v);
+
+/* ------------------------------------------------------------------ */
+/*
+ * Channels: a single-producer/single-consumer queue of fixed-size slots in
+ * a region shared by exactly two shards (layout: struct vanity_chan_hdr in
+ * linux/vanity.h). The fast path below is inline and makes no system call
+ * and no atomic read-modify-write on a shared line:
+ *
+ *   producer: write payload; store-release seq = pos + 1; store head;
+ *             load cons_waiting, ring the doorbell only if it is set.
+ *   consumer: load-acquire seq of its next slot; read payload;
+ *             store-release tail; load prod_waiting, likewise.
+ *
+ * The producer reads the consumer's tail only when its cached limit says
+ * the ring is full, so each side's hot lines stay in its own cache and a
+ * message moves with the one line that carries it. Memory orders: the
+ * seq release/acquire pair publishes the payload; the tail release/acquire
+ * pair hands a slot back before it is overwritten; the *_waiting flags are
+ * relaxed because the doorbell WAIT issues the full barriers (see
+ * VANITY_IOC_WAIT). One thread per endpoint.
+ */
+/* How a blocked endpoint sleeps and wakes its peer: module or simulator. */
+struct vanity_bell_ops {
+	int (*wait)(struct vanity_channel *ch, uint32_t expect,
+		    int64_t timeout_ns);
+	int (*wake)(struct vanity_channel *ch);
+};
+
+struct vanity_channel {
+	/* hot: read or written by every call */
+	uint8_t *data;			/* slot 0 */
+	struct vanity_chan_hdr *hdr;
+	uint32_t mask;			/* slots - 1 */
+	uint32_t stride;		/* bytes per slot, seq word included */
+	uint32_t slot_size;		/* payload bytes per slot */
+	uint32_t pos;			/* next position to write or read */
+	uint32_t limit;			/* producer: positions below are free */
+	uint32_t spin_ns;		/* blocking calls spin this long first */
+	/* cold */
+	const struct vanity_bell_ops *bell;
+	void *bell_ctx;
+	void *region;			/* start of the mapped region */
+	size_t size;			/* bytes mapped */
+	uint32_t slots;			/* slots in the ring */
+	uint32_t index;			/* channel index in the image */
+	uint32_t role;			/* VANITY_ROLE_FROM or VANITY_ROLE_TO */
+	uint32_t peer;			/* the other endpoint's shard index */
+	char name[VANITY_NAME_MAX];
+};
+
+/* Default spin budget of the blocking calls before they sleep. */
+#define VANITY_SPIN_NS_DEFAULT 250000
+
+/* Internal: bump a counter of our own side (single writer, relaxed). */
+static inline void vanity__ctr_add(__u64 *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* Internal: fixed-size copies the compiler can inline for common sizes. */
+static inline void vanity__copy(void *dst, const void *src, uint32_t n)
+{
+	switch (n) {
+	case 8:
+		__builtin_memcpy(dst, src, 8);
+		break;
+	case 16:
+		__builtin_memcpy(dst, src, 16);
+		break;
+	case 32:
+		__builtin_memcpy(dst, src, 32);
+		break;
+	case 64:
+		__builtin_memcpy(dst, src, 64);
+		break;
+	default:
+		__builtin_memcpy(dst, src, n);
+	}
+}
+
+/* Internal: the slot of position @pos; its payload starts 8 bytes in. */
+static inline uint8_t *vanity__slot(const struct vanity_channel *ch,
+				    uint32_t pos)
+{
+	return ch->data + (size_t)(pos & ch->mask) * ch->stride;
+}
+
+/* Internal, out of line: ring the peer's doorbell and count it. */
+void vanity__ring(struct vanity_channel *ch);
+
+/* Producer: how many of the next @n slots are free to write (0..n). */
+static inline unsigned int vanity_reserve(struct vanity_channel *ch,
+					  unsigned int n)
+{
+	uint32_t room = ch->limit - ch->pos;
+
+	if (room < n) {
+		/* Acquire: the consumer is done with those slots' bytes. */
+		ch->limit = __atomic_load_n(&ch->hdr->tail, __ATOMIC_ACQUIRE) +
+			    ch->mask + 1;
+		room = ch->limit - ch->pos;
+		if (!room)
+			vanity__ctr_add(&ch->hdr->prod.stalls, 1);
+	}
+	return room < n ? room : n;
+}
+
+/* Producer: payload of the @i-th reserved slot (i < what reserve gave). */
+static inline void *vanity_slot(struct vanity_channel *ch, unsigned int i)
+{
+	return vanity__slot(ch, ch->pos + i) + VANITY_CHAN_SEQ_SIZE;
+}
+
+/* Producer: publish the next @n reserved slots, in order. */
+static inline void vanity_commit(struct vanity_channel *ch, unsigned int n)
+{
+	uint32_t pos = ch->pos, end = pos + n;
+
+	if (!n)
+		return;
+	for (; pos != end; pos++)
+		/* Release: the payload before the seq that publishes it. */
+		__atomic_store_n((uint32_t *)vanity__slot(ch, pos), pos + 1,
+				 __ATOMIC_RELEASE);
+	ch->pos = end;
+	__atomic_store_n(&ch->hdr->head, end, __ATOMIC_RELAXED);
+	vanity__ctr_add(&ch->hdr->prod.msgs, n);
+	vanity__ctr_add(&ch->hdr->prod.bursts, 1);
+	if (__builtin_expect(__atomic_load_n(&ch->hdr->cons_waiting,
+					     __ATOMIC_RELAXED), 0))
+		vanity__ring(ch);
+}
+
+/* Consumer: how many of the next @n slots hold messages (0..n). */
+static inline unsigned int vanity_peek(struct vanity_channel *ch,
+				       unsigned int n)
+{
+	unsigned int i;
+
+	/* Acquire: each seq before the payload it publishes. */
+	for (i = 0; i < n; i++)
+		if (__atomic_load_n((uint32_t *)vanity__slot(ch, ch->pos + i),
+				    __ATOMIC_ACQUIRE) != ch->pos + i + 1)
+			break;
+	if (!i && n)
+		vanity__ctr_add(&ch->hdr->cons.stalls, 1);
+	return i;
+}
+
+/* Consumer: payload of the @i-th peeked slot (i < what peek gave). */
+static inline const void *vanity_peek_slot(const struct vanity_channel *ch,
+					   unsigned int i)
+{
+	return vanity__slot(ch, ch->pos + i) + VANITY_CHAN_SEQ_SIZE;
+}
+
+/* Consumer: hand the next @n peeked slots back to the producer. */
+static inline void vanity_release(struct vanity_channel *ch, unsigned int n)
+{
+	if (!n)
+		return;
+	ch->pos += n;
+	/* Release: our reads of those slots before the producer reuses them. */
+	__atomic_store_n(&ch->hdr->tail, ch->pos, __ATOMIC_RELEASE);
+	vanity__ctr_add(&ch->hdr->cons.msgs, n);
+	vanity__ctr_add(&ch->hdr->cons.bursts, 1);
+	if (__builtin_expect(__atomic_load_n(&ch->hdr->prod_waiting,
+					     __ATOMIC_RELAXED), 0))
+		vanity__ring(ch);
+}
+
+/* Send up to @n slots from @msgs (slot_size bytes each): how many went. */
+static inline unsigned int vanity_send_burst(struct vanity_channel *ch,
+					     const void *msgs, unsigned int n)
+{
+	unsigned int i, k = vanity_reserve(ch, n);
+
+	for (i = 0; i < k; i++)
+		vanity__copy(vanity_slot(ch, i),
+			     (const uint8_t *)msgs + (size_t)i * ch->slot_size,
+			     ch->slot_size);
+	vanity_commit(ch, k);
+	return k;
+}
+
+/* Receive up to @n slots into @msgs: how many came. */
+static inline unsigned int vanity_recv_burst(struct vanity_channel *ch,
+					     void *msgs, unsigned int n)
+{
+	unsigned int i, k = vanity_peek(ch, n);
+
+	for (i = 0; i < k; i++)
+		vanity__copy((uint8_t *)msgs + (size_t)i * ch->slot_size,
+			     vanity_peek_slot(ch, i), ch->slot_size);
+	vanity_release(ch, k);
+	return k;
+}
+
+/* Send one slot: 0, or -EAGAIN when the channel is full. */
+static inline int vanity_send(struct vanity_channel *ch, const void *msg)
+{
+	return vanity_send_burst(ch, msg, 1) ? 0 : -EAGAIN;
+}
+
+/* Receive one slot: 0, or -EAGAIN when the channel is empty. */
+static inline int vanity_recv(struct vanity_channel *ch, void *msg)
+{
+	return vanity_recv_burst(ch, msg, 1) ? 0 : -EAGAIN;
+}
+
+/*
+ * Blocking forms: spin for ch->spin_ns, then sleep on the doorbell until
+ * the peer moves or @timeout_ns passes (< 0: forever). 0, -ETIMEDOUT,
+ * -EINTR, or -ENODEV when the system went down.
+ */
+int vanity_send_wait(struct vanity_channel *ch, const void *msg,
+		     int64_t timeout_ns);
+int vanity_recv_wait(struct vanity_channel *ch, void *msg, int64_t timeout_ns);
+/* Wait until at least one slot can be reserved (producer) or peeked. */
+int vanity_wait_space(struct vanity_channel *ch, int64_t timeout_ns);
+int vanity_wait_data(struct vanity_channel *ch, int64_t timeout_ns);
+
+/* Messages in the channel now, as either end sees it. */
+static inline uint32_t vanity_channel_used(const struct vanity_channel *ch)
+{
+	return __atomic_load_n(&ch->hdr->head, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&ch->hdr->tail, __ATOMIC_RELAXED);
+}
+
+/* Set the spin budget of the blocking calls (0: sleep at once). */
+void vanity_channel_set_spin(struct vanity_channel *ch, uint32_t spin_ns);
+
+/*
+ * Bind @ch to a region the caller mapped itself (the simulator, tests):
+ * checks the layout (-EPROTO, -EPROTONOSUPPORT), takes the position from
+ * head (producer) or tail (consumer). @bell may be NULL for non-blocking
+ * use only.
+ */
+int vanity_channel_bind(struct vanity_channel *ch, void *region, size_t size,
+			uint32_t role, const struct vanity_bell_ops *bell,
+			void *bell_ctx);
+
+/*
+ * Initialise a zeroed region as a fresh channel whose positions start at
+ * @start (tests use values near 2^32 to cross the wrap). Both ends must be
+ * quiescent.
+ */
+void vanity_channel_format(void *region, uint32_t slot_size, uint32_t slots,
+			   uint32_t start);
+
+/* Bytes a region needs for this geometry. */
+size_t vanity_channel_region_bytes(uint32_t slot_size, uint32_t slots);
 
 #ifdef __cplusplus
 }

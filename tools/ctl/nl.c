@@ -194,6 +194,8 @@ int vanity_nl_open(struct vanity_nl **out)
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
 	nl_socket_enable_msg_peek(nl->sk);	/* GET replies exceed a page */
+	/* A full system's GET reply plus its ACK exceeds libnl's 32 KiB. */
+	nl_socket_set_buffer_size(nl->sk, 1 << 20, 1 << 20);
 	nl->family = genl_ctrl_resolve(nl->sk, VANITY_GENL_NAME);
 	if (nl->family < 0) {
 		ret = -ENODEV;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sets variables for its callers
 # SPDX-License-Identifier: GPL-2.0
 # tools/vm/arch.sh: the one place that knows what differs between guest
 # architectures (QEMU binary, machine, CPU, kernel image, console device,
@@ -37,6 +38,7 @@ vm_arch_setup() {
 		if [ "${VM_PCI:-1}" = 1 ]; then
 			# q35 with a VT-d IOMMU, so each passed device sits in
 			# its own IOMMU group and DMA confinement is real.
+			# shellcheck disable=SC2054 # commas are qemu syntax
 			VM_A_MACHINE=(-machine q35,kernel-irqchip=split
 				-device intel-iommu,intremap=on)
 			VM_A_CMDLINE_ARCH="intel_iommu=on iommu=strict"
@@ -53,6 +55,7 @@ vm_arch_setup() {
 		# for the guest too.
 		VM_A_LDD=ldd
 		VM_A_ELF_MACHINE=62 # EM_X86_64
+		VM_A_MULTIARCH=x86_64-linux-gnu
 		;;
 	arm64 | aarch64)
 		vm_die "VM_ARCH=$VM_ARCH is not implemented yet (x86_64 only)"

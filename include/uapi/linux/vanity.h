@@ -26,7 +26,7 @@
 #define VANITY_SLOTS_MIN	2
 #define VANITY_SLOTS_MAX	(1U << 20)
 #define VANITY_CHANNEL_DATA_MAX	(256ULL << 20)	/* slot_size * slots */
-#define VANITY_CHANNEL_HDR_SIZE	4096	/* protocol header before the slots */
+#define VANITY_CHANNEL_HDR_SIZE	4096	/* struct vanity_chan_hdr, padded */
 #define VANITY_IMAGE_MAX_SIZE	61440	/* fits one netlink attribute */
 #define VANITY_STRTAB_MAX	16384
 #define VANITY_PROGRAM_MAX	1024	/* bytes of one program string */
@@ -84,6 +84,65 @@ struct vanity_image_channel {
 };
 
 /* ------------------------------------------------------------------ */
+/*
+ * Channel region layout. The module writes the identity line at UP and
+ * otherwise never reads the region except the one index word a doorbell
+ * WAIT compares. Slot n (a free-running 32-bit position) lives at
+ * data_off + (n & (slots - 1)) * stride: a 32-bit sequence word, 4 bytes
+ * of padding, then slot_size bytes of payload. The producer publishes
+ * slot n by storing seq = n + 1 with release order after the payload, so
+ * a receiver polls the line it is about to read and nothing else. head and
+ * tail (each on a line of its own, written only by its owner) record the
+ * positions for a restarted endpoint, occupancy and the doorbell. Each
+ * field group sits on its own 128-byte block so that adjacent-line
+ * prefetch never couples the two sides.
+ */
+#define VANITY_CHAN_MAGIC	0x4e414843U	/* "CHAN" */
+#define VANITY_CHAN_LAYOUT	1
+#define VANITY_CHAN_SEQ_SIZE	8		/* seq word + pad before payload */
+
+struct vanity_chan_ctr {
+	__u64 msgs;		/* messages moved */
+	__u64 bursts;		/* calls that moved at least one */
+	__u64 stalls;		/* producer: found full; consumer: found empty */
+	__u64 sleeps;		/* doorbell waits entered */
+	__u64 wakeups;		/* doorbells rung for the peer */
+	__u64 resv[3];
+};
+
+struct vanity_chan_hdr {
+	/* 0: identity, written by the module at UP */
+	__u32 magic;			/* VANITY_CHAN_MAGIC */
+	__u16 layout;			/* VANITY_CHAN_LAYOUT */
+	__u16 hdr_size;			/* == data_off */
+	__u32 slot_size;		/* payload bytes per slot */
+	__u32 slots;			/* power of two */
+	__u32 stride;			/* bytes from one slot to the next */
+	__u32 data_off;			/* offset of slot 0 */
+	__u32 resv0[26];
+	/* 128: producer position: next slot it will write */
+	__u32 head;
+	__u32 resv1[31];
+	/* 256: consumer position: next slot it will read */
+	__u32 tail;
+	__u32 resv2[31];
+	/* 384: consumer is (about to be) asleep in WAIT for data */
+	__u32 cons_waiting;
+	__u32 resv3[31];
+	/* 512: producer is (about to be) asleep in WAIT for space */
+	__u32 prod_waiting;
+	__u32 resv4[31];
+	/* 640: counters, each block written only by its own side */
+	struct vanity_chan_ctr prod;
+	__u64 resv5[8];
+	struct vanity_chan_ctr cons;	/* 768 */
+	__u64 resv6[8];
+};
+
+#define VANITY_CHAN_OFF_HEAD	128
+#define VANITY_CHAN_OFF_TAIL	256
+
+/* ------------------------------------------------------------------ */
 /* /dev/vanity ioctls. 0xBA is unused in ioctl-number.rst. */
 
 #define VANITY_IOC_MAGIC	0xBA
@@ -129,8 +188,30 @@ struct vanity_channel_info {
 	__u64 resv[4];			/* in: must be 0; out: 0 */
 };
 
+/*
+ * Channel doorbells. WAIT sleeps until the peer moves the index the
+ * caller waits on (consumer: head, for data; producer: tail, for space)
+ * away from @expect, the peer rings, @timeout_ns passes (< 0: none) or a
+ * signal arrives: 0, -ETIMEDOUT or -EINTR. Before it sleeps, the module
+ * makes the caller's *_waiting flag and the peer's earlier stores
+ * mutually visible (a barrier IPI to the peer shard's CPUs), so a peer
+ * that publishes without a fence either is seen here or sees the flag:
+ * no wakeup is lost. WAKE wakes the peer's WAIT. Both: -EACCES unless
+ * the caller is an endpoint of @channel.
+ */
+struct vanity_doorbell {
+	__u32 size;			/* in */
+	__u32 flags;			/* in: none defined, must be 0 */
+	__u32 channel;			/* in: channel index */
+	__u32 expect;			/* in, WAIT: index value to sleep on */
+	__s64 timeout_ns;		/* in, WAIT: < 0 forever */
+	__u64 resv[2];			/* in: must be 0 */
+};
+
 #define VANITY_IOC_ATTACH	_IOWR(VANITY_IOC_MAGIC, 0x01, struct vanity_attach)
 #define VANITY_IOC_CHANNEL	_IOWR(VANITY_IOC_MAGIC, 0x02, struct vanity_channel_info)
+#define VANITY_IOC_WAIT		_IOW(VANITY_IOC_MAGIC, 0x03, struct vanity_doorbell)
+#define VANITY_IOC_WAKE		_IOW(VANITY_IOC_MAGIC, 0x04, struct vanity_doorbell)
 
 /*
  * mmap offsets on an attached fd. A mapping must be MAP_SHARED, start at
@@ -190,6 +271,12 @@ enum vanity_channel_attr {
 	VANITY_CHANNEL_A_SLOTS,		/* u32 */
 	VANITY_CHANNEL_A_SIZE,		/* u64 region bytes */
 	VANITY_CHANNEL_A_PAD,
+	VANITY_CHANNEL_A_HEAD,		/* u32 producer position */
+	VANITY_CHANNEL_A_TAIL,		/* u32 consumer position */
+	VANITY_CHANNEL_A_SENT,		/* u64 messages the producer counted */
+	VANITY_CHANNEL_A_RECEIVED,	/* u64 messages the consumer counted */
+	VANITY_CHANNEL_A_WAKEUPS,	/* u64 WAKE doorbells rung */
+	VANITY_CHANNEL_A_SLEEPS,	/* u64 WAIT doorbells entered */
 	__VANITY_CHANNEL_A_MAX,
 };
 #define VANITY_CHANNEL_A_MAX (__VANITY_CHANNEL_A_MAX - 1)
@@ -205,6 +292,15 @@ enum vanity_channel_attr {
 	VANITY_UAPI_ASSERTS_(shard, sizeof(struct vanity_image_shard) == 200); \
 	VANITY_UAPI_ASSERTS_(chan, sizeof(struct vanity_image_channel) == 64); \
 	VANITY_UAPI_ASSERTS_(attach, sizeof(struct vanity_attach) == 256); \
-	VANITY_UAPI_ASSERTS_(chinfo, sizeof(struct vanity_channel_info) == 112)
+	VANITY_UAPI_ASSERTS_(chinfo, sizeof(struct vanity_channel_info) == 112); \
+	VANITY_UAPI_ASSERTS_(bell, sizeof(struct vanity_doorbell) == 40); \
+	VANITY_UAPI_ASSERTS_(chctr, sizeof(struct vanity_chan_ctr) == 64); \
+	VANITY_UAPI_ASSERTS_(chhdr, sizeof(struct vanity_chan_hdr) == 896); \
+	VANITY_UAPI_ASSERTS_(chhead, __builtin_offsetof(struct vanity_chan_hdr, head) == VANITY_CHAN_OFF_HEAD); \
+	VANITY_UAPI_ASSERTS_(chtail, __builtin_offsetof(struct vanity_chan_hdr, tail) == VANITY_CHAN_OFF_TAIL); \
+	VANITY_UAPI_ASSERTS_(chcw, __builtin_offsetof(struct vanity_chan_hdr, cons_waiting) == 384); \
+	VANITY_UAPI_ASSERTS_(chpw, __builtin_offsetof(struct vanity_chan_hdr, prod_waiting) == 512); \
+	VANITY_UAPI_ASSERTS_(chprod, __builtin_offsetof(struct vanity_chan_hdr, prod) == 640); \
+	VANITY_UAPI_ASSERTS_(chcons, __builtin_offsetof(struct vanity_chan_hdr, cons) == 768)
 
 #endif /* _UAPI_LINUX_VANITY_H */

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Channel region geometry and the identity the module writes at UP: one
+ * definition for the module, the library, the simulator and the tests.
+ */
+#ifndef VANITY_CORE_CHAN_H
+#define VANITY_CORE_CHAN_H
+
+#include "shim.h"
+
+/* Bytes from one slot to the next: sequence word, pad, payload. */
+static inline u32 vanity_chan_stride(u32 slot_size)
+{
+	return VANITY_CHAN_SEQ_SIZE + ((slot_size + 7) & ~7U);
+}
+
+/* Region bytes: header then slots * stride, page-rounded. */
+u64 vanity_chan_region_bytes(u32 slot_size, u32 slots);
+
+/*
+ * Write the identity line into a zeroed region header; positions start at
+ * @start (0 at UP; tests start near the 32-bit wrap). Every slot's sequence
+ * word is set to the previous lap's so that no slot reads as published.
+ */
+void vanity_chan_init(void *region, u32 slot_size, u32 slots, u32 start);
+
+/* 0 when @region holds a layout this code understands with this geometry. */
+int vanity_chan_check(const void *region, u64 size);
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Channel doorbells: WAIT until the peer moves an index, WAKE the peer. */
+#ifndef VANITY_DOORBELL_H
+#define VANITY_DOORBELL_H
+
+#include <linux/types.h>
+#include <linux/vanity.h>
+
+struct vanity_system;
+struct vanity_shard;
+
+long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
+			  const struct vanity_doorbell *db);
+long vanity_doorbell_wake(struct vanity_system *sys, struct vanity_shard *me,
+			  const struct vanity_doorbell *db);
+
+#endif

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+# The test VM: Debian's stock kernel under QEMU (TCG) with an initramfs
+# holding busybox, this tree at its host path and vanity.ko (tools/vm/).
+#
+#   make vm-run CMD='...'     boot, insmod vanity.ko, run CMD in the tree
+#                             as root; exit with CMD's status (124 hung,
+#                             125 VM/insmod/rmmod failure, 126 kernel splat)
+#   make vm-selftests         one boot running every build/tests/selftests
+#                             binary; counts in build/vm/selftests.counts
+#   make vm-shell             interactive shell in the VM (Ctrl-A x quits)
+#   make vm-initramfs         only build build/vm/initramfs.cpio
+# Knobs (environment or make variables): VM_TIMEOUT, VM_TEST_TIMEOUT,
+# VM_PCI, VM_MEM, VM_SMP, VM_CMDLINE, VANITY_KO_ARGS, ...: see
+# tools/vm/run.sh --help. Output: build/vm/{console,dmesg,cmd}.log,
+# build/vm/run.result. `make check` runs tools/check.sh (unit + VM).
+
+# The kernel to boot must be the one the module was built for. Debian's
+# headers report the upstream version from `make kernelrelease` (6.1.x),
+# while the image is /boot/vmlinuz-<UTS_RELEASE>, so prefer UTS_RELEASE.
+VM_UTS_RELEASE := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+VM_KVER ?= $(or $(if $(wildcard /boot/vmlinuz-$(KVER)),$(KVER)),$(VM_UTS_RELEASE),$(KVER))
+
+VM_ENV = KVER='$(VM_KVER)'
+
+.PHONY: vm-run vm-selftests vm-shell vm-initramfs
+
+# CMD is taken verbatim ($(value)), so `$VAR` and quotes reach the guest.
+vm-run: export VM_CMD = $(value CMD)
+vm-run: all
+	@test -n "$$VM_CMD" || { echo "usage: make vm-run CMD='command'" >&2; exit 2; }
+	$(VM_ENV) tools/vm/run.sh
+
+vm-selftests: all selftests-build
+	$(VM_ENV) tools/vm/selftests.sh $(BUILD)/tests/selftests
+
+vm-shell: all
+	$(VM_ENV) VM_INTERACTIVE=1 tools/vm/run.sh sh
+
+vm-initramfs: all
+	$(VM_ENV) tools/vm/mkinitramfs.sh

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# tools/check.sh: the whole test verdict behind `make check` (which runs
+# `make all` first, then this).
+#
+# Owns the tally: (a) the Criterion unit binary build/tests/unit/vanity-unit,
+# counted from its TAP report (`ok` passes; `not ok` and `# SKIP` fail; a
+# non-zero exit with no failing result, or no report at all, is one more
+# failure); (b) the selftests against the real module in the VM, through
+# `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
+# splat, hung or crashed guest always makes the failed count positive).
+# The last line printed is exactly `N passed, N failed` (both parts summed);
+# the exit status is non-zero when anything failed.
+#
+# environment: UNIT_ARGS (extra arguments for the unit binary), MAKE,
+# CHECK_SKIP_VM=1 (unit tests only; the VM part then counts one failure so
+# the result cannot pass by accident), and everything tools/vm/run.sh takes.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tree=$(cd "$here/.." && pwd)
+cd "$tree"
+build=$tree/build
+out=$build/check
+mkdir -p "$out"
+MAKE=${MAKE:-make}
+
+# ---------------------------------------------------------------- unit
+unit_pass=0
+unit_fail=0
+unit_bin=$build/tests/unit/vanity-unit
+tap=$out/unit.tap
+rm -f "$tap"
+echo "==== unit tests: $unit_bin" >&2
+if [ ! -x "$unit_bin" ]; then
+	echo "check: FAIL: no unit test binary $unit_bin (make unit-build)" >&2
+	unit_fail=1
+else
+	unit_rc=0
+	# shellcheck disable=SC2086 # UNIT_ARGS is a list of options
+	"$unit_bin" --tap="$tap" ${UNIT_ARGS:-} || unit_rc=$?
+	if [ ! -s "$tap" ]; then
+		echo "check: FAIL: $unit_bin wrote no TAP report (exit $unit_rc)" >&2
+		unit_fail=1
+	else
+		read -r unit_pass unit_fail unit_skip < <(awk '
+			/^not ok([ \t]|$)/ { f++; next }
+			/^ok([ \t]|$)/ { if (tolower($0) ~ /#[ \t]*skip/) s++; else p++ }
+			END { print p + 0, f + s, s + 0 }' "$tap")
+		[ "$unit_skip" = 0 ] ||
+			echo "check: $unit_skip unit test(s) skipped, counted as failed" >&2
+		if [ "$unit_rc" != 0 ] && [ "$unit_fail" = 0 ]; then
+			echo "check: FAIL: $unit_bin exited $unit_rc with no failing test reported" >&2
+			unit_fail=1
+		fi
+		if [ $((unit_pass + unit_fail)) = 0 ]; then
+			echo "check: FAIL: $unit_bin ran no tests" >&2
+			unit_fail=1
+		fi
+	fi
+fi
+echo "check: unit: $unit_pass passed, $unit_fail failed" >&2
+
+# ---------------------------------------------------------------- VM
+st_pass=0
+st_fail=0
+counts=$build/vm/selftests.counts
+result=$build/vm/run.result
+if [ "${CHECK_SKIP_VM:-0}" = 1 ]; then
+	echo "check: FAIL: VM selftests skipped (CHECK_SKIP_VM=1)" >&2
+	st_fail=1
+else
+	echo "==== selftests in the VM" >&2
+	rm -f "$counts" "$result"
+	st_rc=0
+	"$MAKE" --no-print-directory vm-selftests || st_rc=$?
+	if [ -f "$counts" ]; then
+		st_pass=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' "$counts")
+		st_fail=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$counts")
+		st_pass=${st_pass:-0} st_fail=${st_fail:-1}
+	else
+		echo "check: FAIL: make vm-selftests wrote no $counts (exit $st_rc)" >&2
+		st_fail=1
+	fi
+	vm_status=none
+	[ ! -f "$result" ] || vm_status=$(sed -n 's/^status=//p' "$result")
+	case "$vm_status" in
+	splat | hung | crashed | insmod-failed | rmmod-failed)
+		echo "check: FAIL: the VM run ended as: $vm_status (see build/vm/)" >&2
+		[ "$st_fail" -gt 0 ] || st_fail=1
+		;;
+	esac
+	if [ "$st_rc" != 0 ] && [ "$st_fail" = 0 ]; then
+		echo "check: FAIL: make vm-selftests exited $st_rc" >&2
+		st_fail=1
+	fi
+fi
+echo "check: selftests: $st_pass passed, $st_fail failed" >&2
+
+passed=$((unit_pass + st_pass))
+failed=$((unit_fail + st_fail))
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
