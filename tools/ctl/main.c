@@ -244,8 +244,15 @@ static void status_json(const struct vanity_status *st)
 		json_str(from);
 		printf(",\"to\":");
 		json_str(to);
-		printf(",\"slot_size\":%u,\"slots\":%u,\"bytes\":%llu}",
-		       c->slot_size, c->slots, (unsigned long long)c->size);
+		printf(",\"slot_size\":%u,\"slots\":%u,\"bytes\":%llu,"
+		       "\"used\":%u,\"head\":%u,\"tail\":%u,\"sent\":%llu,"
+		       "\"received\":%llu,\"sleeps\":%llu,\"wakeups\":%llu}",
+		       c->slot_size, c->slots, (unsigned long long)c->size,
+		       c->head - c->tail, c->head, c->tail,
+		       (unsigned long long)c->sent,
+		       (unsigned long long)c->received,
+		       (unsigned long long)c->sleeps,
+		       (unsigned long long)c->wakeups);
 	}
 	printf("]}}\n");
 }
@@ -272,15 +279,25 @@ static void status_text(const struct vanity_status *st)
 	}
 	if (!st->nchannels)
 		return;
-	printf("\n%-20s %-20s %-20s %9s %8s %10s\n", "CHANNEL", "FROM", "TO",
-	       "SLOT_SIZE", "SLOTS", "BYTES");
+	printf("\n%-20s %-16s %-16s %9s %8s %16s %12s %12s\n", "CHANNEL",
+	       "FROM", "TO", "SLOT_SIZE", "SLOTS", "USED", "SENT", "RECEIVED");
 	for (i = 0; i < st->nchannels; i++) {
 		const struct vanity_status_channel *c = &st->channels[i];
+		uint32_t used = c->head - c->tail;
+		char occ[32];
 
-		printf("%-20s %-20s %-20s %9u %8u %10llu\n", c->name,
+		/* Shard-written positions: show nonsense as such, not as a %. */
+		if (used <= c->slots && c->slots)
+			snprintf(occ, sizeof(occ), "%u (%u%%)", used,
+				 (unsigned int)((uint64_t)used * 100 / c->slots));
+		else
+			snprintf(occ, sizeof(occ), "corrupt");
+		printf("%-20s %-16s %-16s %9u %8u %16s %12llu %12llu\n", c->name,
 		       c->from < st->nshards ? st->shards[c->from].name : "?",
 		       c->to < st->nshards ? st->shards[c->to].name : "?",
-		       c->slot_size, c->slots, (unsigned long long)c->size);
+		       c->slot_size, c->slots, occ,
+		       (unsigned long long)c->sent,
+		       (unsigned long long)c->received);
 	}
 }
 

@@ -137,6 +137,18 @@ static int parse_channel(struct vanity_status *st, struct nlattr *nest)
 		c->slots = nla_get_u32(tb[VANITY_CHANNEL_A_SLOTS]);
 	if (tb[VANITY_CHANNEL_A_SIZE])
 		c->size = nla_get_u64(tb[VANITY_CHANNEL_A_SIZE]);
+	if (tb[VANITY_CHANNEL_A_HEAD])
+		c->head = nla_get_u32(tb[VANITY_CHANNEL_A_HEAD]);
+	if (tb[VANITY_CHANNEL_A_TAIL])
+		c->tail = nla_get_u32(tb[VANITY_CHANNEL_A_TAIL]);
+	if (tb[VANITY_CHANNEL_A_SENT])
+		c->sent = nla_get_u64(tb[VANITY_CHANNEL_A_SENT]);
+	if (tb[VANITY_CHANNEL_A_RECEIVED])
+		c->received = nla_get_u64(tb[VANITY_CHANNEL_A_RECEIVED]);
+	if (tb[VANITY_CHANNEL_A_SLEEPS])
+		c->sleeps = nla_get_u64(tb[VANITY_CHANNEL_A_SLEEPS]);
+	if (tb[VANITY_CHANNEL_A_WAKEUPS])
+		c->wakeups = nla_get_u64(tb[VANITY_CHANNEL_A_WAKEUPS]);
 	return 0;
 }
 

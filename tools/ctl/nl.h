@@ -29,6 +29,9 @@ struct vanity_status_channel {
 	uint32_t from, to;
 	uint32_t slot_size, slots;
 	uint64_t size;
+	uint32_t head, tail;		/* positions: used = head - tail */
+	uint64_t sent, received;	/* shard-side counters */
+	uint64_t sleeps, wakeups;	/* doorbell ioctls */
 };
 
 struct vanity_status {
