@@ -90,10 +90,19 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 
 -include mk/unit.mk
 -include mk/selftests.mk
+-include mk/stress.mk
 -include mk/bench.mk
 -include mk/vm.mk
 
-tests: unit-build selftests-build
+# The UAPI header must stand alone as strict C99 with its layout pins.
+$(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
+	@mkdir -p $(@D)
+	printf '#include <linux/vanity.h>\nVANITY_UAPI_ASSERTS();\n' | \
+		$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude/uapi \
+		-x c -c - -o /dev/null
+	@touch $@
+
+tests: unit-build selftests-build $(BUILD)/uapi-c99.stamp
 
 # ---------------------------------------------------------------- deps
 DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
