@@ -10,6 +10,7 @@
 #include "debugfs.h"
 #include "system.h"
 #include "image.h"
+#include "ring.h"
 
 static struct dentry *vanity_dir;
 
@@ -87,6 +88,37 @@ static int channels_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(channels);
 
+static int rings_show(struct seq_file *m, void *v)
+{
+	struct vanity_system *sys;
+	unsigned int i, op;
+
+	seq_printf(m, "%-31s %7s %6s %12s %12s %9s %9s", "shard", "entries",
+		   "sqpoll", "submitted", "completed", "overflows", "wakeups");
+	for (op = 0; op < VANITY_OP_LAST; op++)
+		seq_printf(m, " %10s", vanity_opdefs[op].name);
+	seq_putc(m, '\n');
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	for (i = 0; sys && i < sys->nshards; i++) {
+		const struct vanity_ring *r = sys->shards[i].ring;
+
+		seq_printf(m, "%-31s %7u %6s %12lld %12lld %9lld %9lld",
+			   sys->shards[i].desc->name, r->off.sq_entries,
+			   r->poller ? "yes" : "no",
+			   atomic64_read(&r->submitted),
+			   atomic64_read(&r->completed),
+			   atomic64_read(&r->overflows),
+			   atomic64_read(&r->poller_wakeups));
+		for (op = 0; op < VANITY_OP_LAST; op++)
+			seq_printf(m, " %10lld", atomic64_read(&r->ops[op]));
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&vanity_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(rings);
+
 void vanity_debugfs_init(void)
 {
 	/* debugfs failures are not fatal: the module works without it. */
@@ -94,6 +126,7 @@ void vanity_debugfs_init(void)
 	debugfs_create_file("system", 0444, vanity_dir, NULL, &system_fops);
 	debugfs_create_file("shards", 0444, vanity_dir, NULL, &shards_fops);
 	debugfs_create_file("channels", 0444, vanity_dir, NULL, &channels_fops);
+	debugfs_create_file("rings", 0444, vanity_dir, NULL, &rings_fops);
 }
 
 void vanity_debugfs_exit(void)

@@ -17,6 +17,7 @@
 #include "system.h"
 #include "image.h"
 #include "doorbell.h"
+#include "ring.h"
 
 struct vanity_file {
 	struct vanity_system *sys;	/* reference, set by attach */
@@ -36,6 +37,7 @@ static int dev_open(struct inode *inode, struct file *file)
 static void detach_locked(struct file *file, struct vanity_file *vf)
 {
 	if (!vf->sys->dead && vf->shard->attached == file) {
+		vanity_ring_detach(vf->shard);
 		vf->shard->attached = NULL;
 		put_pid(vf->shard->pid);
 		vf->shard->pid = NULL;
@@ -92,7 +94,7 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 			       offsetofend(struct vanity_attach, shard));
 	if (usize < 0)
 		return usize;
-	if (a.flags || memchr_inv(a.resv, 0, sizeof(a.resv)) ||
+	if (a.flags & ~VANITY_ATTACH_SQPOLL || a.resv ||
 	    !memchr(a.shard, '\0', sizeof(a.shard)))
 		return -EINVAL;
 	if (!alloc_cpumask_var(&old, GFP_KERNEL))
@@ -121,6 +123,12 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	ret = set_cpus_allowed_ptr(current, s->cpus);
 	if (ret)
 		goto out;
+	ret = vanity_ring_attach(s, a.flags & VANITY_ATTACH_SQPOLL,
+				 a.sq_idle_us);
+	if (ret) {
+		set_cpus_allowed_ptr(current, old);
+		goto out;
+	}
 	s->attached = file;
 	s->pid = get_pid(task_tgid(current));
 	kref_get(&sys->ref);
@@ -132,6 +140,7 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	a.memory_size = s->desc->memory_size;
 	a.memory_offset = VANITY_MMAP_PRIVATE;
 	memcpy(a.cpus, s->desc->cpus, sizeof(a.cpus));
+	a.ring = s->ring->off;
 	ret = 0;
 out:
 	mutex_unlock(&vanity_lock);
@@ -238,6 +247,31 @@ static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
 	return ret;
 }
 
+static long dev_enter(struct vanity_file *vf, const void __user *uarg)
+{
+	struct vanity_shard *shard;
+	struct vanity_system *sys;
+	struct vanity_enter e;
+	long ret;
+	int usize;
+
+	usize = copy_versioned(&e, sizeof(e), uarg,
+			       offsetofend(struct vanity_enter, min_complete));
+	if (usize < 0)
+		return usize;
+	mutex_lock(&vanity_lock);
+	sys = vf->sys;
+	shard = vf->shard;
+	if (sys)
+		kref_get(&sys->ref);
+	mutex_unlock(&vanity_lock);
+	if (!sys)
+		return -ENOTCONN;
+	ret = vanity_ring_enter(sys, shard, &e);
+	vanity_system_put(sys);
+	return ret;
+}
+
 static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vanity_file *vf = file->private_data;
@@ -251,6 +285,8 @@ static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VANITY_IOC_WAIT:
 	case VANITY_IOC_WAKE:
 		return dev_doorbell(vf, cmd, uarg);
+	case VANITY_IOC_ENTER:
+		return dev_enter(vf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -272,6 +308,8 @@ static struct vanity_region *dev_mmap_region(struct vanity_file *vf,
 		return ERR_PTR(-ENODEV);
 	if (off == VANITY_MMAP_PRIVATE) {
 		r = vf->shard->mem;
+	} else if (off == VANITY_MMAP_RING) {
+		r = vf->shard->ring->region;
 	} else {
 		idx = (off >> 32) - 1;
 		if (off & 0xffffffffULL || idx >= sys->nchannels)

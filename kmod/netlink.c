@@ -9,6 +9,7 @@
 #include "netlink.h"
 #include "system.h"
 #include "image.h"
+#include "ring.h"
 
 /*
  * Kernel 6.1 has no formatted extack: the message must outlive the
@@ -77,7 +78,10 @@ static size_t shard_msg_size(const struct vanity_system *sys, unsigned int i)
 	const char *prog = vanity_image_str(sys->image,
 					    sys->shards[i].desc->program);
 
-	return nla_total_size(0) + 3 * nla_total_size(sizeof(u32)) +
+	return nla_total_size(0) + 4 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(sizeof(u8)) +
+	       4 * nla_total_size_64bit(sizeof(u64)) +
+	       nla_total_size(VANITY_OP_LAST * sizeof(u64)) +
 	       nla_total_size(VANITY_NAME_MAX) +
 	       nla_total_size(VANITY_CPU_WORDS * sizeof(u64)) +
 	       nla_total_size_64bit(sizeof(u64)) +
@@ -95,6 +99,12 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 {
 	const char *prog = vanity_image_str(s->sys->image, s->desc->program);
 	struct nlattr *nest = nla_nest_start(msg, VANITY_A_SHARD);
+	const struct vanity_ring *r = s->ring;
+	u64 ops[VANITY_OP_LAST];
+	unsigned int i;
+
+	for (i = 0; i < VANITY_OP_LAST; i++)
+		ops[i] = atomic64_read(&r->ops[i]);
 
 	if (!nest ||
 	    nla_put_u32(msg, VANITY_SHARD_A_INDEX, s->index) ||
@@ -105,7 +115,19 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 			      VANITY_SHARD_A_PAD) ||
 	    nla_put_u32(msg, VANITY_SHARD_A_UID, s->desc->uid) ||
 	    (s->attached && nla_put_u32(msg, VANITY_SHARD_A_PID, pid_nr(s->pid))) ||
-	    (prog && nla_put_string(msg, VANITY_SHARD_A_PROGRAM, prog)))
+	    (prog && nla_put_string(msg, VANITY_SHARD_A_PROGRAM, prog)) ||
+	    nla_put_u32(msg, VANITY_SHARD_A_RING_ENTRIES, r->off.sq_entries) ||
+	    nla_put_u8(msg, VANITY_SHARD_A_SQPOLL, !!r->poller) ||
+	    nla_put_u64_64bit(msg, VANITY_SHARD_A_SUBMITTED,
+			      atomic64_read(&r->submitted), VANITY_SHARD_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_SHARD_A_COMPLETED,
+			      atomic64_read(&r->completed), VANITY_SHARD_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_SHARD_A_OVERFLOWS,
+			      atomic64_read(&r->overflows), VANITY_SHARD_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_SHARD_A_POLLER_WAKEUPS,
+			      atomic64_read(&r->poller_wakeups),
+			      VANITY_SHARD_A_PAD) ||
+	    nla_put(msg, VANITY_SHARD_A_OPS, sizeof(ops), ops))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;

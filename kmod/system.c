@@ -16,6 +16,7 @@
 #include "dev.h"
 #include "image.h"
 #include "chan.h"
+#include "ring.h"
 
 DEFINE_MUTEX(vanity_lock);
 struct vanity_system *vanity_sys;
@@ -45,6 +46,7 @@ static void system_free(struct vanity_system *sys)
 	kfree(sys->channels);
 	if (sys->shards) {
 		for (i = 0; i < sys->nshards; i++) {
+			vanity_ring_destroy(&sys->shards[i]);
 			put_pid(sys->shards[i].pid);
 			free_cpumask_var(sys->shards[i].cpus);
 		}
@@ -104,6 +106,21 @@ static int build_shard(struct vanity_system *sys, unsigned int i, char *msg)
 		sys->memory_bytes += d->memory_size;
 	}
 	return 0;
+}
+
+/* Rings after channels: validation needs to know the shard's channels. */
+static int build_ring(struct vanity_system *sys, unsigned int i, char *msg)
+{
+	struct vanity_shard *s = &sys->shards[i];
+	int ret = vanity_ring_create(s, vanity_ring_entries(s->desc->ring_entries));
+
+	if (ret)
+		snprintf(msg, VANITY_MSG_LEN,
+			 "shard '%s': cannot allocate its submission ring",
+			 s->desc->name);
+	else
+		sys->memory_bytes += s->ring->off.size;
+	return ret;
 }
 
 static int build_channel(struct vanity_system *sys, unsigned int i, char *msg)
@@ -198,6 +215,11 @@ int vanity_system_up(const void *img, size_t len, char *msg)
 		if (ret)
 			goto err_unlock;
 	}
+	for (i = 0; i < h->shard_count; i++) {
+		ret = build_ring(sys, i, msg);
+		if (ret)
+			goto err_unlock;
+	}
 	ret = vanity_cpus_claim(&sys->cpus);
 	if (ret) {
 		snprintf(msg, VANITY_MSG_LEN, "cannot move irqs off %*pbl",
@@ -248,10 +270,17 @@ int vanity_system_down(bool force, char *msg)
 	}
 	msg[0] = '\0';
 
-	/* Revoke, then zap: no fault can map a page after this point. */
-	for (i = 0; i < sys->nshards; i++)
+	/*
+	 * Stop the pollers, revoke, then zap: no fault can map a page after
+	 * this point. Ring memory itself lives until the last attached file
+	 * closes, so an ENTER racing this DOWN never touches freed pages.
+	 */
+	for (i = 0; i < sys->nshards; i++) {
+		vanity_ring_detach(&sys->shards[i]);
+		vanity_region_revoke(sys->shards[i].ring->region);
 		if (sys->shards[i].mem)
 			vanity_region_revoke(sys->shards[i].mem);
+	}
 	for (i = 0; i < sys->nchannels; i++)
 		vanity_region_revoke(sys->channels[i].region);
 	for (i = 0; i < sys->nshards; i++) {

@@ -19,6 +19,7 @@
 
 struct file;
 struct vanity_system;
+struct vanity_ring;
 
 struct vanity_shard {
 	struct vanity_system *sys;
@@ -27,6 +28,7 @@ struct vanity_shard {
 	cpumask_var_t cpus;
 	kuid_t uid;
 	struct vanity_region *mem;	/* NULL when memory_size is 0 */
+	struct vanity_ring *ring;	/* submission ring, from UP */
 	struct file *attached;		/* under vanity_lock; no reference */
 	struct pid *pid;		/* attacher's thread group */
 };

@@ -16,7 +16,62 @@
 
 #define VANITY_DEV "/dev/vanity"
 
+static int ring_enter(struct vanity_ring *r, uint32_t to_submit,
+		      uint32_t min_complete, uint32_t flags)
+{
+	struct vanity_enter e = {
+		.size = sizeof(e),
+		.flags = flags,
+		.to_submit = to_submit,
+		.min_complete = min_complete,
+	};
+	int ret = ioctl(r->fd, VANITY_IOC_ENTER, &e);
+
+	return ret < 0 ? -errno : ret;
+}
+
+int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
+		  uint32_t min_complete, uint32_t flags)
+{
+	return ring_enter(r, to_submit, min_complete, flags);
+}
+
+static int map_ring(struct vanity *v, const struct vanity_ring_offsets *o,
+		    uint32_t flags)
+{
+	struct vanity_ring *r = &v->ring;
+	uint8_t *p;
+
+	p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+		 (off_t)VANITY_MMAP_RING);
+	if (p == MAP_FAILED)
+		return -errno;
+	r->mem = p;
+	r->size = o->size;
+	r->fd = v->fd;
+	r->sqpoll = !!(flags & VANITY_ATTACH_SQPOLL);
+	r->sq_head = (uint32_t *)(p + o->sq_head);
+	r->sq_tail = (uint32_t *)(p + o->sq_tail);
+	r->sq_flags = (uint32_t *)(p + o->sq_flags);
+	r->sq_entries = o->sq_entries;
+	r->sq_mask = o->sq_entries - 1;
+	r->sqes = (struct vanity_sqe *)(p + o->sqes);
+	r->sqe_tail = *r->sq_tail;
+	r->cq_head = (uint32_t *)(p + o->cq_head);
+	r->cq_tail = (uint32_t *)(p + o->cq_tail);
+	r->cq_overflow = (uint32_t *)(p + o->cq_overflow);
+	r->cq_mask = o->cq_entries - 1;
+	r->cqes = (struct vanity_cqe *)(p + o->cqes);
+	return 0;
+}
+
 int vanity_attach(const char *name, struct vanity **out)
+{
+	return vanity_attach_flags(name, 0, 0, out);
+}
+
+int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
+			struct vanity **out)
 {
 	struct vanity_attach a;
 	struct vanity *v;
@@ -39,6 +94,8 @@ int vanity_attach(const char *name, struct vanity **out)
 	}
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
+	a.flags = flags;
+	a.sq_idle_us = sq_idle_us;
 	strncpy(a.shard, name, sizeof(a.shard) - 1);
 	if (ioctl(v->fd, VANITY_IOC_ATTACH, &a) < 0) {
 		ret = -errno;
@@ -58,9 +115,15 @@ int vanity_attach(const char *name, struct vanity **out)
 		}
 		v->mem_len = a.memory_size;
 	}
+	ret = map_ring(v, &a.ring, flags);
+	if (ret)
+		goto err_unmap;
 	*out = v;
 	return 0;
 
+err_unmap:
+	if (v->mem)
+		munmap(v->mem, v->mem_len);
 err_close:
 	close(v->fd);	/* closing is detaching: nothing is left behind */
 err_free:
@@ -81,8 +144,15 @@ void vanity_detach(struct vanity *v)
 	}
 	if (v->mem)
 		munmap(v->mem, v->mem_len);
+	if (v->ring.mem)
+		munmap(v->ring.mem, v->ring.size);
 	close(v->fd);
 	free(v);
+}
+
+struct vanity_ring *vanity_ring(struct vanity *v)
+{
+	return v ? &v->ring : NULL;
 }
 
 int vanity_shard_index(const struct vanity *v)

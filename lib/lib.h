@@ -19,6 +19,7 @@ struct vanity {
 	void *mem;
 	size_t mem_len;
 	struct vanity_chan_map *chans;	/* mapped so far */
+	struct vanity_ring ring;	/* mapped at attach */
 };
 
 #endif

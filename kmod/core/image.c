@@ -243,6 +243,12 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 		any |= s->cpus[w] != 0;
 	if (!any)
 		return failf(d, -EINVAL, i, -1, "shard '%s': no cpus", s->name);
+	if (s->ring_entries && (!is_pow2(s->ring_entries) ||
+				s->ring_entries < 2 ||
+				s->ring_entries > VANITY_RING_ENTRIES_MAX))
+		return failf(d, -EINVAL, i, -1,
+			     "shard '%s': ring_entries %u is not a power of two in [2, %u]",
+			     s->name, s->ring_entries, VANITY_RING_ENTRIES_MAX);
 	if (s->uid == (u32)-1)
 		return failf(d, -EINVAL, i, -1, "shard '%s': invalid uid", s->name);
 	if (s->program) {

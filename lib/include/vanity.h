@@ -306,6 +306,164 @@ void vanity_channel_format(void *region, uint32_t slot_size, uint32_t slots,
 /* Bytes a region needs for this geometry. */
 size_t vanity_channel_region_bytes(uint32_t slot_size, uint32_t slots);
 
+/* ------------------------------------------------------------------ */
+/*
+ * The submission ring, liburing style: get an SQE, prep it, submit (one
+ * ENTER for the batch, or none under SQPOLL unless the poller sleeps),
+ * then peek or wait for CQEs and mark them seen. One thread per ring.
+ */
+struct vanity_ring {
+	uint32_t *sq_head, *sq_tail, *sq_flags;
+	uint32_t sq_mask, sq_entries;
+	uint32_t sqe_tail;		/* SQEs handed out, maybe not submitted */
+	struct vanity_sqe *sqes;
+	uint32_t *cq_head, *cq_tail, *cq_overflow;
+	uint32_t cq_mask;
+	struct vanity_cqe *cqes;
+	int fd;
+	int sqpoll;
+	void *mem;
+	size_t size;
+};
+
+/* Attach with VANITY_ATTACH_* flags (SQPOLL, with its idle time in µs). */
+int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
+			struct vanity **out);
+
+/* The attached shard's ring. */
+struct vanity_ring *vanity_ring(struct vanity *v);
+
+/* Internal, out of line: the ENTER ioctl. */
+int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
+		  uint32_t min_complete, uint32_t flags);
+
+/* Next free SQE, or NULL when the SQ is full. Fields are the caller's. */
+static inline struct vanity_sqe *vanity_get_sqe(struct vanity_ring *r)
+{
+	/* Acquire: the module is done reading SQEs below sq_head. */
+	uint32_t head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+
+	if (r->sqe_tail - head >= r->sq_entries)
+		return NULL;
+	return &r->sqes[r->sqe_tail++ & r->sq_mask];
+}
+
+/* Every prep writes the whole SQE, reserved words included. */
+static inline void vanity_prep(struct vanity_sqe *sqe, uint8_t op,
+			       uint32_t channel, uint64_t mask,
+			       int64_t timeout_ns, uint64_t user_data)
+{
+	__builtin_memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->channel = channel;
+	sqe->mask = mask;
+	sqe->timeout_ns = timeout_ns;
+	sqe->user_data = user_data;
+}
+
+static inline void vanity_prep_nop(struct vanity_sqe *sqe, uint64_t ud)
+{
+	vanity_prep(sqe, VANITY_OP_NOP, 0, 0, 0, ud);
+}
+
+/* Ring channel @channel's doorbell for its other end. */
+static inline void vanity_prep_notify(struct vanity_sqe *sqe, uint32_t channel,
+				      uint64_t ud)
+{
+	vanity_prep(sqe, VANITY_OP_NOTIFY, channel, 0, 0, ud);
+}
+
+/* Until one of channels @base + bit is ready for us (res: the bit). */
+static inline void vanity_prep_wait(struct vanity_sqe *sqe, uint32_t base,
+				    uint64_t mask, int64_t timeout_ns,
+				    uint64_t ud)
+{
+	vanity_prep(sqe, VANITY_OP_WAIT, base, mask, timeout_ns, ud);
+}
+
+static inline void vanity_prep_yield(struct vanity_sqe *sqe, uint64_t ud)
+{
+	vanity_prep(sqe, VANITY_OP_YIELD, 0, 0, 0, ud);
+}
+
+/* Completes with -ETIME after @ns. */
+static inline void vanity_prep_timeout(struct vanity_sqe *sqe, int64_t ns,
+				       uint64_t ud)
+{
+	vanity_prep(sqe, VANITY_OP_TIMEOUT, 0, 0, ns, ud);
+}
+
+/*
+ * Publish the SQEs handed out so far and, unless SQPOLL, have the module
+ * consume them, waiting for @wait_nr CQEs. Returns SQEs consumed (under
+ * SQPOLL: published) or -errno (-EBUSY: the CQ is full, reap first).
+ */
+static inline int vanity_submit_and_wait(struct vanity_ring *r,
+					 uint32_t wait_nr)
+{
+	uint32_t n = r->sqe_tail - *r->sq_tail;
+	uint32_t flags = wait_nr ? VANITY_ENTER_GETEVENTS : 0;
+
+	/* Release: the SQEs' contents before the tail that publishes them. */
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	if (r->sqpoll) {
+		/* Tail before the flag check; pairs with the poller's fence. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) &
+		    VANITY_SQ_NEED_WAKEUP)
+			flags |= VANITY_ENTER_SQ_WAKEUP;
+		if (flags) {
+			int ret = vanity__enter(r, 0, wait_nr, flags);
+
+			if (ret < 0)
+				return ret;
+		}
+		return (int)n;
+	}
+	if (!n && !wait_nr)
+		return 0;
+	return vanity__enter(r, n, wait_nr, flags);
+}
+
+static inline int vanity_submit(struct vanity_ring *r)
+{
+	return vanity_submit_and_wait(r, 0);
+}
+
+/* The oldest unseen CQE: 0 and *cqe set, or -EAGAIN when none. */
+static inline int vanity_peek_cqe(struct vanity_ring *r,
+				  struct vanity_cqe **cqe)
+{
+	uint32_t head = *r->cq_head;
+
+	/* Acquire: the CQE's contents before the tail that posted it. */
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	*cqe = &r->cqes[head & r->cq_mask];
+	return 0;
+}
+
+/* Hand the oldest CQE back to the module. */
+static inline void vanity_cqe_seen(struct vanity_ring *r)
+{
+	/* Release: our reads of the CQE before the module reuses it. */
+	__atomic_store_n(r->cq_head, *r->cq_head + 1, __ATOMIC_RELEASE);
+}
+
+/* Wait for a CQE (submitting nothing): 0 and *cqe set, or -errno. */
+static inline int vanity_wait_cqe(struct vanity_ring *r,
+				  struct vanity_cqe **cqe)
+{
+	int ret;
+
+	while (vanity_peek_cqe(r, cqe)) {
+		ret = vanity__enter(r, 0, 1, VANITY_ENTER_GETEVENTS);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -134,10 +134,10 @@ TEST_F(up, attach_bad_struct_is_refused)
 	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);
 	a.flags = 0;
-	a.resv[3] = 1;
+	a.resv = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);
-	a.resv[3] = 0;
+	a.resv = 0;
 	memset(a.shard, 'a', sizeof(a.shard));	/* no NUL */
 	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);

@@ -835,9 +835,9 @@ TEST_F(refuse, nonzero_reserved_entry_fields_are_einval)
 	S(img, 1)->flags = 1;
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'consumer'", "reserved");
 	S(img, 1)->flags = 0;
-	S(img, 0)->resv[4] = 0x100;
+	S(img, 0)->resv[3] = 0x100;
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'producer'", "reserved");
-	S(img, 0)->resv[4] = 0;
+	S(img, 0)->resv[3] = 0;
 	C(img, 0)->flags = 2;
 	SEALED_REFUSED(img, len, -EINVAL, "channel 'data'", "reserved");
 	C(img, 0)->flags = 0;

@@ -117,13 +117,15 @@ Test(image, channel_region_is_header_plus_slots_page_rounded)
 {
 	struct vanity_image_channel c = { .slot_size = 64, .slots = 1024 };
 
-	cr_assert_eq(vanity_channel_region_size(&c), 4096 + 65536);
+	/* Each slot carries an 8-byte sequence word before its payload. */
+	cr_assert_eq(vanity_channel_region_size(&c), 4096 + 72 * 1024);
 	c.slot_size = 8;
 	c.slots = 2;
 	cr_assert_eq(vanity_channel_region_size(&c), 8192);
 	c.slot_size = 65536;
 	c.slots = 4096;
-	cr_assert_eq(vanity_channel_region_size(&c), 4096 + (256ULL << 20));
+	cr_assert_eq(vanity_channel_region_size(&c),
+		     4096 + (256ULL << 20) + 8 * 4096);
 }
 
 Test(image, diag_may_be_null)
@@ -732,7 +734,7 @@ Test(image, shard_resv_each_word)
 {
 	unsigned int i;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 4; i++) {
 		S(1)->resv[i] = 1U << 31;
 		expect(-EINVAL);
 		S(1)->resv[i] = 0;
@@ -966,10 +968,13 @@ Test(image, largest_possible_totals_do_not_wrap)
 	uint8_t *t;
 	size_t n;
 
-	/* 64 GiB of memory, 256 channels of 256 MiB + 4 KiB: no u64 wrap. */
+	/*
+	 * 64 GiB of memory, 256 channels of 256 MiB of payload plus 4 KiB of
+	 * header and the slots' sequence words: no u64 wrap.
+	 */
 	t = totals_image(VANITY_MAX_SHARDS, VANITY_MEMORY_MAX,
 			 VANITY_MAX_CHANNELS, &n);
 	d = expect_at(t, n, -EOVERFLOW);
-	cr_assert(strstr(d.msg, "137440002048"), "%s", d.msg);
+	cr_assert(strstr(d.msg, "137448390656"), "%s", d.msg);
 	free(t);
 }

@@ -40,7 +40,7 @@ static const char *const kind_names[] = {
 
 enum key {
 	KEY_NAME,
-	KEY_CPUS, KEY_MEMORY, KEY_USER, KEY_PROGRAM,
+	KEY_CPUS, KEY_MEMORY, KEY_USER, KEY_PROGRAM, KEY_RING_ENTRIES,
 	KEY_FROM, KEY_TO, KEY_SLOT_SIZE, KEY_SLOTS,
 	KEY_COUNT
 };
@@ -55,6 +55,7 @@ static const struct {
 	[KEY_MEMORY]	= { "memory",	 K_SHARD,   false },
 	[KEY_USER]	= { "user",	 K_SHARD,   false },
 	[KEY_PROGRAM]	= { "program",	 K_SHARD,   false },
+	[KEY_RING_ENTRIES] = { "ring_entries", K_SHARD, false },
 	[KEY_FROM]	= { "from",	 K_CHANNEL, true },
 	[KEY_TO]	= { "to",	 K_CHANNEL, true },
 	[KEY_SLOT_SIZE]	= { "slot_size", K_CHANNEL, true },
@@ -75,6 +76,7 @@ struct mf_shard {
 	uint64_t memory;
 	uint32_t uid;
 	char program[VANITY_PROGRAM_MAX];
+	uint32_t ring_entries;		/* 0: the module's default */
 };
 
 struct mf_channel {
@@ -685,6 +687,9 @@ static bool set_value(struct mf *m, struct section *s, enum key k,
 		}
 		memcpy(sh->program, v, n + 1);
 		return true;
+	case KEY_RING_ENTRIES:
+		return set_pow2(m, s, "ring_entries", v, 2,
+				VANITY_RING_ENTRIES_MAX, &sh->ring_entries);
 	case KEY_FROM:
 		return set_endpoint(m, s, "from", v, ch->from);
 	case KEY_TO:
@@ -842,6 +847,7 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 				  VANITY_STRTAB_MAX);
 			return;
 		}
+		w->shards[ret].ring_entries = sh->ring_entries;
 	}
 	for (i = 0; i < m->nchannels; i++) {
 		ch = &m->channels[i];

@@ -30,6 +30,8 @@
 #define VANITY_IMAGE_MAX_SIZE	61440	/* fits one netlink attribute */
 #define VANITY_STRTAB_MAX	16384
 #define VANITY_PROGRAM_MAX	1024	/* bytes of one program string */
+#define VANITY_RING_ENTRIES_DEFAULT	128
+#define VANITY_RING_ENTRIES_MAX		4096
 
 /* ------------------------------------------------------------------ */
 /*
@@ -70,7 +72,8 @@ struct vanity_image_shard {
 	__u32 uid;			/* owner allowed to attach */
 	__u32 program;			/* strtab offset, 0 = none */
 	__u32 flags;			/* none defined: must be 0 */
-	__u32 resv[5];			/* must be 0 */
+	__u32 ring_entries;		/* SQ entries, power of two; 0: default */
+	__u32 resv[4];			/* must be 0 */
 };
 
 struct vanity_image_channel {
@@ -143,6 +146,83 @@ struct vanity_chan_hdr {
 #define VANITY_CHAN_OFF_TAIL	256
 
 /* ------------------------------------------------------------------ */
+/*
+ * The submission ring: each attached shard's control path, io_uring
+ * style. One mapping at VANITY_MMAP_RING holds the SQ and CQ indices (each
+ * on its own cache line), the SQE array and the CQE array, at the offsets
+ * attach returns in struct vanity_ring_offsets: sizes come from there,
+ * never from constants. The shard fills SQEs and store-releases sq_tail;
+ * the module (in ENTER, or its SQPOLL thread) reads each SQE once,
+ * validates it, issues it and posts a CQE carrying user_data and a result
+ * (>= 0 or -errno), then store-releases sq_head and cq_tail. The CQ has
+ * twice the SQ's entries; when it is full the module stops consuming (the
+ * op is not dropped) and counts an overflow.
+ */
+enum vanity_op {
+	VANITY_OP_NOP,		/* completes with 0 */
+	VANITY_OP_NOTIFY,	/* ring @channel's doorbell for the peer */
+	VANITY_OP_WAIT,		/* until a channel of @mask is ready, or timeout */
+	VANITY_OP_YIELD,	/* give the CPU to the next cooperative shard */
+	VANITY_OP_TIMEOUT,	/* complete with -ETIME after @timeout_ns */
+	VANITY_OP_LAST,
+};
+
+struct vanity_sqe {
+	__u8 opcode;		/* enum vanity_op */
+	__u8 flags;		/* none defined: must be 0 */
+	__u16 resv0;		/* must be 0 */
+	__u32 channel;		/* NOTIFY: index; WAIT: index of bit 0 of @mask */
+	__u64 mask;		/* WAIT: channels channel + i for each bit i */
+	__s64 timeout_ns;	/* WAIT (< 0: none), TIMEOUT */
+	__u64 user_data;	/* echoed in the CQE */
+	__u64 resv[4];		/* must be 0 */
+};
+
+struct vanity_cqe {
+	__u64 user_data;
+	__s32 res;		/* >= 0, or -errno */
+	__u32 flags;		/* none defined yet */
+};
+
+/* sq_flags bits, written by the module */
+#define VANITY_SQ_NEED_WAKEUP	(1U << 0)	/* SQPOLL thread sleeps: ENTER wakes */
+
+struct vanity_ring_offsets {
+	__u32 sq_head;		/* module-written: SQEs consumed */
+	__u32 sq_tail;		/* shard-written: SQEs submitted */
+	__u32 sq_flags;		/* VANITY_SQ_* */
+	__u32 sq_entries;
+	__u32 sqes;		/* struct vanity_sqe[sq_entries] */
+	__u32 cq_head;		/* shard-written: CQEs seen */
+	__u32 cq_tail;		/* module-written: CQEs posted */
+	__u32 cq_overflow;	/* module-written: times the CQ was full */
+	__u32 cq_entries;
+	__u32 cqes;		/* struct vanity_cqe[cq_entries] */
+	__u64 size;		/* bytes to map at VANITY_MMAP_RING */
+	__u32 resv[4];
+};
+
+/* ENTER flags */
+#define VANITY_ENTER_GETEVENTS	(1U << 0)	/* wait for @min_complete CQEs */
+#define VANITY_ENTER_SQ_WAKEUP	(1U << 1)	/* wake the SQPOLL thread */
+
+/*
+ * Submit up to @to_submit SQEs (none under SQPOLL) and, with GETEVENTS,
+ * wait until @min_complete CQEs are unseen. Returns the number consumed,
+ * or -EBUSY when the CQ is full before any could be, -ENOTCONN, -EINVAL.
+ */
+struct vanity_enter {
+	__u32 size;			/* in */
+	__u32 flags;			/* in: VANITY_ENTER_* */
+	__u32 to_submit;		/* in */
+	__u32 min_complete;		/* in */
+	__u64 resv[2];			/* in: must be 0 */
+};
+
+/* attach flags */
+#define VANITY_ATTACH_SQPOLL	(1U << 0)	/* a module thread polls the SQ */
+
+/* ------------------------------------------------------------------ */
 /* /dev/vanity ioctls. 0xBA is unused in ioctl-number.rst. */
 
 #define VANITY_IOC_MAGIC	0xBA
@@ -156,14 +236,16 @@ struct vanity_chan_hdr {
  */
 struct vanity_attach {
 	__u32 size;			/* in */
-	__u32 flags;			/* in: none defined, must be 0 */
+	__u32 flags;			/* in: VANITY_ATTACH_* */
 	char shard[VANITY_NAME_MAX];	/* in */
 	__u32 shard_index;		/* out */
 	__u32 channel_count;		/* out: channels of the whole system */
 	__u64 memory_size;		/* out: private region bytes, may be 0 */
 	__u64 memory_offset;		/* out: mmap offset of the private region */
 	__u64 cpus[VANITY_CPU_WORDS];	/* out: the shard's CPUs */
-	__u64 resv[8];			/* in: must be 0; out: 0 */
+	struct vanity_ring_offsets ring;	/* out: the submission ring */
+	__u32 sq_idle_us;		/* in, SQPOLL: idle time before sleeping */
+	__u32 resv;			/* in: must be 0 */
 };
 
 /* Look a channel up by name, or by index with VANITY_CHANNEL_F_INDEX. */
@@ -212,6 +294,7 @@ struct vanity_doorbell {
 #define VANITY_IOC_CHANNEL	_IOWR(VANITY_IOC_MAGIC, 0x02, struct vanity_channel_info)
 #define VANITY_IOC_WAIT		_IOW(VANITY_IOC_MAGIC, 0x03, struct vanity_doorbell)
 #define VANITY_IOC_WAKE		_IOW(VANITY_IOC_MAGIC, 0x04, struct vanity_doorbell)
+#define VANITY_IOC_ENTER	_IOW(VANITY_IOC_MAGIC, 0x05, struct vanity_enter)
 
 /*
  * mmap offsets on an attached fd. A mapping must be MAP_SHARED, start at
@@ -219,6 +302,7 @@ struct vanity_doorbell {
  */
 #define VANITY_MMAP_PRIVATE		0ULL
 #define VANITY_MMAP_CHANNEL(i)		(((__u64)(i) + 1) << 32)
+#define VANITY_MMAP_RING		(0x8000ULL << 32)
 
 /* ------------------------------------------------------------------ */
 /* Generic netlink family "vanity". UP and DOWN need CAP_NET_ADMIN. */
@@ -257,6 +341,13 @@ enum vanity_shard_attr {
 	VANITY_SHARD_A_PID,	/* u32, present while attached */
 	VANITY_SHARD_A_PROGRAM,	/* string, when the image has one */
 	VANITY_SHARD_A_PAD,
+	VANITY_SHARD_A_RING_ENTRIES,	/* u32 SQ entries */
+	VANITY_SHARD_A_SQPOLL,		/* u8: a poller thread serves the SQ */
+	VANITY_SHARD_A_SUBMITTED,	/* u64 SQEs consumed */
+	VANITY_SHARD_A_COMPLETED,	/* u64 CQEs posted */
+	VANITY_SHARD_A_OVERFLOWS,	/* u64 times the CQ was full */
+	VANITY_SHARD_A_POLLER_WAKEUPS,	/* u64 SQPOLL sleeps ended */
+	VANITY_SHARD_A_OPS,		/* binary: __u64 per opcode */
 	__VANITY_SHARD_A_MAX,
 };
 #define VANITY_SHARD_A_MAX (__VANITY_SHARD_A_MAX - 1)
@@ -291,9 +382,13 @@ enum vanity_channel_attr {
 	VANITY_UAPI_ASSERTS_(hdr, sizeof(struct vanity_image_hdr) == 128); \
 	VANITY_UAPI_ASSERTS_(shard, sizeof(struct vanity_image_shard) == 200); \
 	VANITY_UAPI_ASSERTS_(chan, sizeof(struct vanity_image_channel) == 64); \
-	VANITY_UAPI_ASSERTS_(attach, sizeof(struct vanity_attach) == 256); \
+	VANITY_UAPI_ASSERTS_(attach, sizeof(struct vanity_attach) == 264); \
 	VANITY_UAPI_ASSERTS_(chinfo, sizeof(struct vanity_channel_info) == 112); \
 	VANITY_UAPI_ASSERTS_(bell, sizeof(struct vanity_doorbell) == 40); \
+	VANITY_UAPI_ASSERTS_(sqe, sizeof(struct vanity_sqe) == 64); \
+	VANITY_UAPI_ASSERTS_(cqe, sizeof(struct vanity_cqe) == 16); \
+	VANITY_UAPI_ASSERTS_(ringoff, sizeof(struct vanity_ring_offsets) == 64); \
+	VANITY_UAPI_ASSERTS_(enter, sizeof(struct vanity_enter) == 32); \
 	VANITY_UAPI_ASSERTS_(chctr, sizeof(struct vanity_chan_ctr) == 64); \
 	VANITY_UAPI_ASSERTS_(chhdr, sizeof(struct vanity_chan_hdr) == 896); \
 	VANITY_UAPI_ASSERTS_(chhead, __builtin_offsetof(struct vanity_chan_hdr, head) == VANITY_CHAN_OFF_HEAD); \

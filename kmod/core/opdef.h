@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Submission ring geometry and the op table's validation half: what an
+ * SQE must look like before any backend (module or simulator) issues it.
+ */
+#ifndef VANITY_CORE_OPDEF_H
+#define VANITY_CORE_OPDEF_H
+
+#include "shim.h"
+
+/* SQ entries of a shard: the image's value or the default. */
+static inline u32 vanity_ring_entries(u32 image_value)
+{
+	return image_value ? image_value : VANITY_RING_ENTRIES_DEFAULT;
+}
+
+/* Fill @o for @sq_entries (a power of two); returns the mapping's bytes. */
+u64 vanity_ring_layout(u32 sq_entries, struct vanity_ring_offsets *o);
+
+/* What validation may know of the submitting shard. */
+struct vanity_op_ctx {
+	u32 nchannels;				/* in the system */
+	u64 endpoint[VANITY_MAX_CHANNELS / 64];	/* channels it is an end of */
+};
+
+/* One op's validation: 0, -EINVAL (malformed) or -EACCES (no rights). */
+struct vanity_opdef {
+	const char *name;
+	int (*validate)(const struct vanity_sqe *sqe,
+			const struct vanity_op_ctx *ctx);
+};
+
+/* Indexed by opcode; every entry of [0, VANITY_OP_LAST) is filled. */
+extern const struct vanity_opdef vanity_opdefs[VANITY_OP_LAST];
+
+/*
+ * Validate a private copy of an SQE: the opcode, the fields every op
+ * shares (flags, reserved words), then the op's own checks.
+ */
+int vanity_sqe_validate(const struct vanity_sqe *sqe,
+			const struct vanity_op_ctx *ctx);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A shard's submission ring in the module: its memory, ENTER, the SQPOLL
+ * thread, and the counters debugfs and netlink report.
+ */
+#ifndef VANITY_RING_H
+#define VANITY_RING_H
+
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/atomic.h>
+#include <linux/vanity.h>
+
+#include "opdef.h"
+
+struct vanity_system;
+struct vanity_shard;
+struct vanity_region;
+struct task_struct;
+
+struct vanity_ring {
+	struct vanity_region *region;	/* mapped at VANITY_MMAP_RING */
+	void *va;			/* the module's view of it */
+	struct vanity_ring_offsets off;
+	u32 *sq_head, *sq_tail, *sq_flags, *cq_head, *cq_tail, *cq_overflow;
+	struct vanity_sqe *sqes;
+	struct vanity_cqe *cqes;
+	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
+	struct mutex lock;		/* one consumer of the SQ at a time */
+	wait_queue_head_t cq_wq;	/* ENTER with GETEVENTS */
+	/* SQPOLL */
+	struct task_struct *poller;
+	wait_queue_head_t poller_wq;
+	bool poller_kick;
+	u32 idle_us;
+	/* counters */
+	atomic64_t submitted, completed, overflows, poller_wakeups;
+	atomic64_t ops[VANITY_OP_LAST];
+};
+
+int vanity_ring_create(struct vanity_shard *s, u32 entries);
+void vanity_ring_destroy(struct vanity_shard *s);
+/* Fresh indices for a new attachment; starts SQPOLL if asked. */
+int vanity_ring_attach(struct vanity_shard *s, bool sqpoll, u32 idle_us);
+/* Stop the poller (detach, forced DOWN). */
+void vanity_ring_detach(struct vanity_shard *s);
+long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
+		       const struct vanity_enter *e);
+
+#endif
