@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "nl.h"
 #include "cpulist.h"
+#include "opdef.h"
 #include "imgwrite.h"
 #include "manifest.h"
 
@@ -230,7 +231,18 @@ static void status_json(const struct vanity_status *st)
 			printf(",\"program\":");
 			json_str(s->program);
 		}
-		putchar('}');
+		printf(",\"ring\":{\"entries\":%u,\"sqpoll\":%s,"
+		       "\"submitted\":%llu,\"completed\":%llu,"
+		       "\"overflows\":%llu,\"poller_wakeups\":%llu,\"ops\":{",
+		       s->ring_entries, s->sqpoll ? "true" : "false",
+		       (unsigned long long)s->submitted,
+		       (unsigned long long)s->completed,
+		       (unsigned long long)s->overflows,
+		       (unsigned long long)s->poller_wakeups);
+		for (unsigned int op = 0; op < VANITY_OP_LAST; op++)
+			printf("%s\"%s\":%llu", op ? "," : "", vanity_opdefs[op].name,
+			       (unsigned long long)s->ops[op]);
+		printf("}}}");
 	}
 	printf("],\"channels\":[");
 	for (i = 0; i < st->nchannels; i++) {

@@ -110,6 +110,25 @@ static int parse_shard(struct vanity_status *st, struct nlattr *nest)
 	if (tb[VANITY_SHARD_A_PID])
 		s->pid = nla_get_u32(tb[VANITY_SHARD_A_PID]);
 	copy_str(s->program, sizeof(s->program), tb[VANITY_SHARD_A_PROGRAM]);
+	if (tb[VANITY_SHARD_A_RING_ENTRIES])
+		s->ring_entries = nla_get_u32(tb[VANITY_SHARD_A_RING_ENTRIES]);
+	if (tb[VANITY_SHARD_A_SQPOLL])
+		s->sqpoll = nla_get_u8(tb[VANITY_SHARD_A_SQPOLL]);
+	if (tb[VANITY_SHARD_A_SUBMITTED])
+		s->submitted = nla_get_u64(tb[VANITY_SHARD_A_SUBMITTED]);
+	if (tb[VANITY_SHARD_A_COMPLETED])
+		s->completed = nla_get_u64(tb[VANITY_SHARD_A_COMPLETED]);
+	if (tb[VANITY_SHARD_A_OVERFLOWS])
+		s->overflows = nla_get_u64(tb[VANITY_SHARD_A_OVERFLOWS]);
+	if (tb[VANITY_SHARD_A_POLLER_WAKEUPS])
+		s->poller_wakeups = nla_get_u64(tb[VANITY_SHARD_A_POLLER_WAKEUPS]);
+	if (tb[VANITY_SHARD_A_OPS]) {
+		int n = nla_len(tb[VANITY_SHARD_A_OPS]);
+
+		if (n > (int)sizeof(s->ops))
+			n = sizeof(s->ops);
+		memcpy(s->ops, nla_data(tb[VANITY_SHARD_A_OPS]), n);
+	}
 	return 0;
 }
 

@@ -21,6 +21,10 @@ struct vanity_status_shard {
 	uint32_t uid;
 	uint32_t pid;			/* 0: not attached */
 	char program[VANITY_PROGRAM_MAX];
+	uint32_t ring_entries;
+	bool sqpoll;
+	uint64_t submitted, completed, overflows, poller_wakeups;
+	uint64_t ops[VANITY_OP_LAST];
 };
 
 struct vanity_status_channel {
