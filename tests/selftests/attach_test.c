@@ -130,7 +130,7 @@ TEST_F(up, attach_bad_struct_is_refused)
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
 	strcpy(a.shard, "producer");
-	a.flags = 1;
+	a.flags = 0x80;		/* undefined */
 	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);
 	a.flags = 0;
