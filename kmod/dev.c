@@ -215,6 +215,24 @@ out:
 	return ret;
 }
 
+/*
+ * The attached system with a reference of the caller's own (a failing
+ * attach may drop the file's meanwhile), or NULL when not attached.
+ */
+static struct vanity_system *attached_sys(struct vanity_file *vf,
+					  struct vanity_shard **shard)
+{
+	struct vanity_system *sys;
+
+	mutex_lock(&vanity_lock);
+	sys = vf->sys;
+	*shard = vf->shard;
+	if (sys)
+		kref_get(&sys->ref);
+	mutex_unlock(&vanity_lock);
+	return sys;
+}
+
 static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
 			 const void __user *uarg)
 {
@@ -230,13 +248,7 @@ static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
 		return usize;
 	if (db.flags || memchr_inv(db.resv, 0, sizeof(db.resv)))
 		return -EINVAL;
-	/* Our own reference: a failing attach may drop the file's meanwhile. */
-	mutex_lock(&vanity_lock);
-	sys = vf->sys;
-	shard = vf->shard;
-	if (sys)
-		kref_get(&sys->ref);
-	mutex_unlock(&vanity_lock);
+	sys = attached_sys(vf, &shard);
 	if (!sys)
 		return -ENOTCONN;
 	if (cmd == VANITY_IOC_WAIT)
@@ -259,12 +271,7 @@ static long dev_enter(struct vanity_file *vf, const void __user *uarg)
 			       offsetofend(struct vanity_enter, min_complete));
 	if (usize < 0)
 		return usize;
-	mutex_lock(&vanity_lock);
-	sys = vf->sys;
-	shard = vf->shard;
-	if (sys)
-		kref_get(&sys->ref);
-	mutex_unlock(&vanity_lock);
+	sys = attached_sys(vf, &shard);
 	if (!sys)
 		return -ENOTCONN;
 	ret = vanity_ring_enter(sys, shard, &e);

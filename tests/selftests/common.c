@@ -4,6 +4,7 @@
  * image writer as vanityctl so the tests drive exactly what users drive.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,46 @@ long vt_meminfo(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+void vt_settle(unsigned int ms)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+	sync();
+	if (fd >= 0) {
+		/* Best effort: without it the readings are only noisier. */
+		ssize_t n = write(fd, "3\n", 2);
+
+		(void)n;
+		close(fd);
+	}
+	usleep(ms * 1000);
+}
+
+/*
+ * A reading depends on which CPU freed pages last unless the pages parked
+ * on the per-CPU lists (the "count:" lines of /proc/zoneinfo) are added.
+ */
+long vt_free_kb(void)
+{
+	long free = vt_meminfo("MemFree"), pcp = 0;
+	char line[256];
+	FILE *f;
+
+	if (free < 0)
+		return -1;
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return free;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " \t");
+
+		if (!strncmp(p, "count:", 6))
+			pcp += strtol(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return free + pcp * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 pid_t vt_spawn(int (*fn)(void *arg), void *arg)

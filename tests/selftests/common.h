@@ -42,6 +42,14 @@ int vt_get(struct vanity_status **st);
 /* Take down whatever is up (forced); for teardown paths. */
 void vt_reset(void);
 
+/*
+ * Let deferred frees happen and drop clean caches (best effort), then
+ * sleep @ms, so that two memory readings differ only by what a test did.
+ */
+void vt_settle(unsigned int ms);
+/* Free kB: MemFree plus the per-CPU free lists MemFree leaves out. */
+long vt_free_kb(void);
+
 /* kB values from /proc/meminfo ("MemFree", "Slab", ...), -1 when absent. */
 long vt_meminfo(const char *key);
 

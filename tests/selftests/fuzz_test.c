@@ -509,46 +509,6 @@ static void dump(struct __test_metadata *_metadata, const uint8_t *img,
 	}
 }
 
-static void settle(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		/* Best effort: without it the readings are only noisier. */
-		ssize_t n = write(fd, "3\n", 2);
-
-		(void)n;
-		close(fd);
-	}
-	usleep(300 * 1000);
-}
-
-/*
- * Free memory in kB: MemFree plus the pages parked on the per-CPU free
- * lists (the "count:" lines of /proc/zoneinfo), which MemFree leaves out;
- * without them a reading depends on which CPU freed pages last.
- */
-static long free_kb(void)
-{
-	long free = vt_meminfo("MemFree"), pcp = 0;
-	char line[256];
-	FILE *f;
-
-	if (free < 0)
-		return -1;
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		return free;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = line + strspn(line, " \t");
-
-		if (!strncmp(p, "count:", 6))
-			pcp += strtol(p + 6, NULL, 10);
-	}
-	fclose(f);
-	return free + pcp * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -631,8 +591,8 @@ TEST_F_TIMEOUT(fuzz, mutated_images_are_refused_or_come_up_cleanly, 300)
 	TH_LOG("seed %llu (replay with VANITY_FUZZ_SEED=%llu)",
 	       (unsigned long long)seed, (unsigned long long)seed);
 
-	settle();
-	free0 = free_kb();
+	vt_settle(200);
+	free0 = vt_free_kb();
 	ASSERT_LT(0, free0);
 	t0 = now_s();
 
@@ -736,8 +696,8 @@ TEST_F_TIMEOUT(fuzz, mutated_images_are_refused_or_come_up_cleanly, 300)
 
 	ASSERT_EQ(-ENOENT, vt_get(&st));
 	free(st);
-	settle();
-	free1 = free_kb();
+	vt_settle(200);
+	free1 = vt_free_kb();
 	TH_LOG("free (MemFree + per-CPU lists) %ld -> %ld kB (%+ld)", free0, free1, free1 - free0);
 	EXPECT_LE(free0 - free1, FREE_TOL_KB);
 }

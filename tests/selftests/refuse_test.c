@@ -211,46 +211,6 @@ out:
 
 /* ------------------------------------------------------------ machine state */
 
-static void settle(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		/* Best effort: without it the readings are only noisier. */
-		ssize_t n = write(fd, "3\n", 2);
-
-		(void)n;
-		close(fd);
-	}
-	usleep(200 * 1000);
-}
-
-/*
- * Free memory in kB: MemFree plus the pages parked on the per-CPU free
- * lists (the "count:" lines of /proc/zoneinfo), which MemFree leaves out;
- * without them a reading depends on which CPU freed pages last.
- */
-static long free_kb(void)
-{
-	long free = vt_meminfo("MemFree"), pcp = 0;
-	char line[256];
-	FILE *f;
-
-	if (free < 0)
-		return -1;
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		return free;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = line + strspn(line, " \t");
-
-		if (!strncmp(p, "count:", 6))
-			pcp += strtol(p + 6, NULL, 10);
-	}
-	fclose(f);
-	return free + pcp * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 FIXTURE(refuse) {
 	long free0;
 	char msg[256];
@@ -263,8 +223,8 @@ FIXTURE_SETUP(refuse)
 	vt_reset();
 	ASSERT_EQ(-ENOENT, vt_get(&st));
 	free(st);
-	settle();
-	self->free0 = free_kb();
+	vt_settle(200);
+	self->free0 = vt_free_kb();
 	ASSERT_LT(0, self->free0);
 }
 
@@ -297,8 +257,8 @@ static void assert_unchanged(struct __test_metadata *_metadata,
 	long free1;
 
 	assert_down(_metadata);
-	settle();
-	free1 = free_kb();
+	vt_settle(200);
+	free1 = vt_free_kb();
 	TH_LOG("free (MemFree + per-CPU lists) %ld -> %ld kB (%+ld)", self->free0, free1,
 	       free1 - self->free0);
 	EXPECT_LE(self->free0 - free1, FREE_TOL_KB);

@@ -41,51 +41,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * Let deferred frees (RCU-freed sockets and the like) happen and drop
- * clean caches, so that two readings differ only by what we did.
- */
-static void settle(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-
-	sync();
-	if (fd >= 0) {
-		/* Best effort: without it the readings are only noisier. */
-		ssize_t n = write(fd, "3\n", 2);
-
-		(void)n;
-		close(fd);
-	}
-	usleep(500 * 1000);
-}
-
-/*
- * Free memory in kB: MemFree plus the pages parked on the per-CPU free
- * lists (the "count:" lines of /proc/zoneinfo), which MemFree leaves out;
- * without them a reading depends on which CPU freed pages last.
- */
-static long free_kb(void)
-{
-	long free = vt_meminfo("MemFree"), pcp = 0;
-	char line[256];
-	FILE *f;
-
-	if (free < 0)
-		return -1;
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		return free;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = line + strspn(line, " \t");
-
-		if (!strncmp(p, "count:", 6))
-			pcp += strtol(p + 6, NULL, 10);
-	}
-	fclose(f);
-	return free + pcp * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* The name of the system that is up, or "" with the GET errno in *err. */
 static void up_name(char name[VANITY_NAME_MAX], int *err)
 {
@@ -423,8 +378,8 @@ TEST_F_TIMEOUT(updown, cycle_1000_times_does_not_leak, 900)
 		ASSERT_EQ(0, vt_down(false, self->msg, sizeof(self->msg)))
 			TH_LOG("warm-up %u: %s", i, self->msg);
 	}
-	settle();
-	free0 = free_kb();
+	vt_settle(500);
+	free0 = vt_free_kb();
 	slab0 = vt_meminfo("Slab");
 	ASSERT_LT(0, free0);
 	ASSERT_LT(0, slab0);
@@ -439,8 +394,8 @@ TEST_F_TIMEOUT(updown, cycle_1000_times_does_not_leak, 900)
 	TH_LOG("%u cycles in %.1f s", cycles, now_s() - t0);
 	free(img);
 
-	settle();
-	free1 = free_kb();
+	vt_settle(500);
+	free1 = vt_free_kb();
 	slab1 = vt_meminfo("Slab");
 	TH_LOG("free (MemFree + per-CPU lists) %ld -> %ld kB (%+ld), Slab %ld -> %ld kB (%+ld)",
 	       free0, free1, free1 - free0, slab0, slab1, slab1 - slab0);
@@ -478,23 +433,23 @@ TEST_F_TIMEOUT(updown, large_region_cycles_return_memory, 600)
 		TH_LOG("up: %s", self->msg);
 	ASSERT_EQ(0, vt_down(false, self->msg, sizeof(self->msg)));
 
-	settle();
-	free0 = free_kb();
+	vt_settle(500);
+	free0 = vt_free_kb();
 	ASSERT_LT(0, free0);
 	t0 = now_s();
 	for (i = 0; i < cycles; i++) {
 		ASSERT_EQ(0, vt_up_raw(img, len, self->msg, sizeof(self->msg)))
 			TH_LOG("cycle %u up: %s", i, self->msg);
 		if (i == 0)
-			free_up = free_kb();
+			free_up = vt_free_kb();
 		ASSERT_EQ(0, vt_down(false, self->msg, sizeof(self->msg)))
 			TH_LOG("cycle %u down: %s", i, self->msg);
 	}
 	TH_LOG("%u cycles of %llu MiB in %.1f s", cycles,
 	       (unsigned long long)(big / MIB), now_s() - t0);
 	free(img);
-	settle();
-	free1 = free_kb();
+	vt_settle(500);
+	free1 = vt_free_kb();
 	TH_LOG("free (MemFree + per-CPU lists) %ld kB before, %ld kB while up, %ld kB after (%+ld); one leaked cycle = %llu kB",
 	       free0, free_up, free1, free1 - free0,
 	       (unsigned long long)(big / KIB));
