@@ -95,8 +95,9 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # ---------------------------------------------------------------- the tree
-# Everything except .git, this output directory and object/build
-# intermediates (the module's *.o, *.cmd, *.mod*, .tmp*; userspace *.o, *.d).
+# Everything except .git, VM output directories (build/vm, build/vm-*,
+# $VM_OUT) and object/build intermediates (the module's *.o, *.cmd, *.mod,
+# *.mod.c, .tmp*; userspace *.o, build/**/*.d).
 tree_rel=${tree#/}
 out_rel=${VM_OUT#/}
 tree_list=$VM_OUT/tree.list
@@ -111,7 +112,8 @@ tree_list=$VM_OUT/tree.list
 	done
 	[ ${#anc[@]} -eq 0 ] || printf '%s\n' "${anc[@]}"
 	find "$tree_rel" \
-		\( -path "$tree_rel/.git" -o -path "$out_rel" -o -name '.tmp*' \) -prune -o \
+		\( -path "$tree_rel/.git" -o -path "$out_rel" -o -path "$tree_rel/build/vm" \
+		-o -path "$tree_rel/build/vm-*" -o -name '.tmp*' \) -prune -o \
 		\( -type f \( -name '*.o' -o -name '*.cmd' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -path "$tree_rel/build/*.d" \) \) -o -print
 ) >"$tree_list"
