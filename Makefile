@@ -90,6 +90,7 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 
 -include mk/unit.mk
 -include mk/selftests.mk
+-include mk/bench-ring.mk
 -include mk/stress.mk
 -include mk/bench.mk
 -include mk/vm.mk
@@ -108,7 +109,7 @@ tests: unit-build selftests-build $(BUILD)/uapi-c99.stamp
 DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
 	linux-image-$(HOST_DEBARCH) linux-source-6.1 qemu-system-x86 \
 	busybox-static cpio kmod xz-utils sparse liburing-dev libnl-3-dev \
-	libnl-genl-3-dev libcriterion-dev libinih-dev
+	libnl-genl-3-dev libcriterion-dev libinih-dev dpdk-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

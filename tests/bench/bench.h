@@ -128,6 +128,9 @@ bool gate_pass(struct gate *g);
  * sleeps meanwhile). 0, or -errno when a thread could not start.
  */
 int run_pair(void (*a)(void *), void (*b)(void *), void *arg);
+/* Involuntary context switches of the last run_pair's two threads: other
+ * processes took the CPU meanwhile, so the run measured them too. */
+extern long bench_preempted;
 int pin_self(int cpu);
 
 /* Aligned, zeroed, never-shared-with-anything-else allocation. */
@@ -143,8 +146,11 @@ struct lat {
 	size_t n;
 	int ok;			/* 0: not measured or failed */
 };
-/* Sort tick samples and fill @l in ns. */
+/* Sort tick samples and fill @l in ns; also append them to lat_pool
+ * (when set, up to lat_pool_cap) so rounds can be pooled. */
 void lat_from_ticks(struct lat *l, uint64_t *samples, size_t n);
+extern uint64_t *lat_pool;
+extern size_t lat_pool_n, lat_pool_cap;
 
 /* ------------------------------------------------------------- cases */
 struct tp_case {
@@ -212,6 +218,8 @@ int vanity_tp_zc(const struct tp_case *tc, struct tp_result *res);
 int vanity_rt(size_t n, uint64_t deadline, struct lat *out);
 int vanity_wake(const struct wake_case *wc, struct lat *out);
 int vanity_bell_setup(void);	/* membarrier registration */
+/* One membarrier(PRIVATE_EXPEDITED) with the peer thread busy. */
+int membarrier_cost(size_t n, uint64_t deadline, struct lat *out);
 
 int dpdk_setup(int quiet);	/* EAL; 0 or -1 (peer then skipped) */
 const char *dpdk_mode(void);
@@ -231,6 +239,7 @@ int evfd_wake(const struct wake_case *wc, struct lat *out);
 int futex_wake_lat(const struct wake_case *wc, struct lat *out);
 
 int floor_rt(size_t n, uint64_t deadline, struct lat *out);
+int floor2_rt(size_t n, uint64_t deadline, struct lat *out);
 
 /* Experiments (tests/bench/exp_*.c): variants of the channel protocol. */
 struct exp_variant {

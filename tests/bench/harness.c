@@ -5,11 +5,13 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench.h"
 
 double ns_per_tick = 1.0;
 volatile int bench_abort;
+long bench_preempted;
 
 void ticks_calibrate(void)
 {
@@ -48,19 +50,24 @@ bool gate_pass(struct gate *g)
 struct pair_arg {
 	void (*fn)(void *);
 	void *arg;
+	long nivcsw;		/* involuntary context switches meanwhile */
 };
 
 static void *pair_main(void *p)
 {
 	struct pair_arg *pa = p;
+	struct rusage a, b;
 
+	getrusage(RUSAGE_THREAD, &a);
 	pa->fn(pa->arg);
+	getrusage(RUSAGE_THREAD, &b);
+	pa->nivcsw = b.ru_nivcsw - a.ru_nivcsw;
 	return NULL;
 }
 
 int run_pair(void (*a)(void *), void (*b)(void *), void *arg)
 {
-	struct pair_arg pa[2] = { { a, arg }, { b, arg } };
+	struct pair_arg pa[2] = { { a, arg, 0 }, { b, arg, 0 } };
 	pthread_t th[2];
 	int i, ret = 0, started = 0;
 
@@ -81,8 +88,11 @@ int run_pair(void (*a)(void *), void (*b)(void *), void *arg)
 		}
 		started++;
 	}
-	for (i = 0; i < started; i++)
+	bench_preempted = 0;
+	for (i = 0; i < started; i++) {
 		pthread_join(th[i], NULL);
+		bench_preempted += pa[i].nivcsw;
+	}
 	return ret;
 }
 
@@ -118,8 +128,15 @@ uint64_t pct(const uint64_t *v, size_t n, double q)
 	return v[i >= n ? n - 1 : i];
 }
 
+uint64_t *lat_pool;
+size_t lat_pool_n, lat_pool_cap;
+
 void lat_from_ticks(struct lat *l, uint64_t *samples, size_t n)
 {
+	size_t i;
+
+	for (i = 0; lat_pool && i < n && lat_pool_n < lat_pool_cap; i++)
+		lat_pool[lat_pool_n++] = samples[i];
 	sort_u64(samples, n);
 	l->n = n;
 	l->p50 = ticks_to_ns(pct(samples, n, 0.50));

@@ -597,7 +597,9 @@ struct flr {
 	struct gate gate;
 	size_t n, warm, done;
 	uint64_t *samples, deadline;
+	uint64_t *ab, *ba;	/* the line each way: the same, or two */
 	_Alignas(BENCH_LINE) uint64_t line;
+	_Alignas(BENCH_LINE) uint64_t line2;
 	_Alignas(BENCH_LINE) char pad[BENCH_LINE];
 };
 
@@ -616,8 +618,8 @@ static void flr_ping(void *p)
 		uint64_t t0, t1;
 
 		t0 = ticks();
-		__atomic_store_n(&t->line, 2 * i + 1, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&t->line, __ATOMIC_ACQUIRE) != 2 * i + 2)
+		__atomic_store_n(t->ab, 2 * i + 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(t->ba, __ATOMIC_ACQUIRE) != 2 * i + 2)
 			if (!spin_ok(&s))
 				goto out;
 		t1 = ticks();
@@ -641,14 +643,14 @@ static void flr_pong(void *p)
 		return;
 	spin_init(&s, t->deadline);
 	for (i = 0; i < total; i++) {
-		while (__atomic_load_n(&t->line, __ATOMIC_ACQUIRE) != 2 * i + 1)
+		while (__atomic_load_n(t->ab, __ATOMIC_ACQUIRE) != 2 * i + 1)
 			if (!spin_ok(&s))
 				return;
-		__atomic_store_n(&t->line, 2 * i + 2, __ATOMIC_RELEASE);
+		__atomic_store_n(t->ba, 2 * i + 2, __ATOMIC_RELEASE);
 	}
 }
 
-int floor_rt(size_t n, uint64_t deadline, struct lat *out)
+static int floor_run(size_t n, uint64_t deadline, struct lat *out, int two)
 {
 	struct flr *t = bench_zalloc(sizeof(*t));
 	int ret = -1;
@@ -663,6 +665,8 @@ int floor_rt(size_t n, uint64_t deadline, struct lat *out)
 		t->n = n;
 		t->warm = n / 10 + 100;
 		t->deadline = deadline;
+		t->ab = &t->line;
+		t->ba = two ? &t->line2 : &t->line;
 		if (!run_pair(flr_ping, flr_pong, t) && t->done) {
 			lat_from_ticks(out, t->samples, t->done);
 			ret = 0;
@@ -671,4 +675,15 @@ int floor_rt(size_t n, uint64_t deadline, struct lat *out)
 	free(t->samples);
 	free(t);
 	return ret;
+}
+
+int floor_rt(size_t n, uint64_t deadline, struct lat *out)
+{
+	return floor_run(n, deadline, out, 0);
+}
+
+/* The same with one line each way: what any two-queue ping-pong costs. */
+int floor2_rt(size_t n, uint64_t deadline, struct lat *out)
+{
+	return floor_run(n, deadline, out, 1);
 }

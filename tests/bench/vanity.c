@@ -461,3 +461,76 @@ int vanity_wake(const struct wake_case *wc, struct lat *out)
 	free(t);
 	return ret;
 }
+
+/* ------------------------------------ the doorbell's barrier, measured */
+/*
+ * block() sleeps through bell->wait, which here (as the module's WAIT
+ * does with its barrier IPI) makes the peer CPU's stores visible with
+ * membarrier(PRIVATE_EXPEDITED): an IPI to every CPU running a thread of
+ * this process. Time it with the peer thread busy on the other CPU, as a
+ * producer is.
+ */
+struct mbm {
+	struct gate gate;
+	size_t n, done;
+	uint64_t *samples, deadline;
+	_Alignas(BENCH_LINE) volatile int stop;
+	_Alignas(BENCH_LINE) char pad[BENCH_LINE];
+};
+
+static void mbm_busy(void *p)
+{
+	struct mbm *t = p;
+	struct spin s;
+
+	if (!gate_pass(&t->gate))
+		return;
+	spin_init(&s, t->deadline);
+	while (!t->stop && spin_ok(&s))
+		;
+}
+
+static void mbm_time(void *p)
+{
+	struct mbm *t = p;
+	size_t i;
+
+	if (!gate_pass(&t->gate))
+		goto out;
+	for (i = 0; i < t->n && still_ok(t->deadline); i++) {
+		uint64_t t0 = ticks();
+
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+			    0, 0))
+			break;
+		t->samples[i] = ticks() - t0;
+		t->done = i + 1;
+		busy_wait_ns(20000);
+	}
+out:
+	t->stop = 1;
+}
+
+int membarrier_cost(size_t n, uint64_t deadline, struct lat *out)
+{
+	struct mbm *t = bench_zalloc(sizeof(*t));
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!t)
+		return -1;
+	t->samples = calloc(n, sizeof(*t->samples));
+	if (t->samples) {
+		bench_abort = 0;
+		gate_init(&t->gate, deadline);
+		t->n = n;
+		t->deadline = deadline;
+		if (!run_pair(mbm_busy, mbm_time, t) && t->done) {
+			lat_from_ticks(out, t->samples, t->done);
+			ret = 0;
+		}
+	}
+	free(t->samples);
+	free(t);
+	return ret;
+}

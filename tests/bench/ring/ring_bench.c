@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench-ring: the cost of a NOP through Vanity's submission ring against
+ * io_uring's IORING_OP_NOP on the same (guest) kernel, in one run.
+ *
+ * Four paths: Vanity with ENTER, Vanity with its SQPOLL thread, io_uring
+ * with io_uring_enter, io_uring with IORING_SETUP_SQPOLL. Two modes, at
+ * batches 1, 8, 32 and 128:
+ *   throughput  keep the ring busy: prepare a batch, submit it with one
+ *               call (none under SQPOLL unless the poller sleeps), reap
+ *               whatever has completed, repeat;
+ *   latency     submit a batch and wait until all of it has completed
+ *               before the next (at batch 1: one NOP's round trip).
+ * Reaping is the same for both: read the CQ tail once, walk the CQEs,
+ * store the head once; every user_data is checked.
+ *
+ * The measuring thread runs on isolated CPU 2 (the shard's CPU; attach
+ * pins it, io_uring's submitter is pinned to the same CPU). Each SQPOLL
+ * thread runs on a housekeeping CPU: Vanity's on the housekeeping mask,
+ * io_uring's bound to CPU 1 (IORING_SETUP_SQ_AFF) so it never shares CPU 2
+ * with the submitter. Both pollers idle for 1 s before sleeping.
+ *
+ * Each cell is the median of RING_BENCH_REPS runs (5) of RING_BENCH_SECS
+ * (0.25 s) after a short warm-up; per repetition and cell the four paths
+ * run back to back. ratio = io_uring ns/op / Vanity ns/op, the median of
+ * the per-repetition ratios: above 1 Vanity is faster. Under QEMU TCG
+ * absolute numbers mean nothing; only the ratios do.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imgwrite.h"
+#include "nl.h"
+#include "vanity.h"
+
+#define SHARD "bench"
+#define RING_ENTRIES 256
+#define IDLE_US 1000000
+#define NBATCH 4
+#define MAXREPS 9
+
+enum path { P_VENTER, P_VSQPOLL, P_URING, P_URING_SQPOLL, NPATH };
+enum mode { M_THR, M_LAT, NMODE };
+
+static const unsigned int batches[NBATCH] = { 1, 8, 32, 128 };
+static const char *mode_names[NMODE] = { "throughput", "latency" };
+
+static double secs = 0.25;
+static int reps = 5;
+static int cpu = 2;
+static double results[NPATH][NMODE][NBATCH][MAXREPS];
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench-ring: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static void pin(int c)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(c, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity", errno);
+}
+
+/* ------------------------------------------------------------ a path */
+
+/*
+ * One path under measurement: @prep queues @n NOPs (false: no room),
+ * @submit publishes them (and enters the kernel if the path must),
+ * @wait_all blocks or spins until @n are complete, @reap consumes every
+ * completion there is and returns how many.
+ */
+struct path_ops {
+	bool (*prep)(void *ctx, unsigned int n);
+	void (*submit)(void *ctx, unsigned int n, bool wait);
+	void (*wait_all)(void *ctx, unsigned int n);
+	unsigned int (*reap)(void *ctx);
+	bool sqpoll;		/* completions arrive asynchronously */
+	unsigned int depth;	/* SQ entries: most in flight */
+};
+
+struct vctx {
+	struct vanity *v;
+	struct vanity_ring *r;
+	uint64_t ud_sub, ud_done;
+};
+
+struct uctx {
+	struct io_uring ring;
+	uint64_t ud_sub, ud_done;
+};
+
+static void bad_ud(const char *who, uint64_t got, uint64_t want, int res)
+{
+	fprintf(stderr, "bench-ring: %s: completion user_data %llu res %d, expected %llu res 0\n",
+		who, (unsigned long long)got, res, (unsigned long long)want);
+	exit(1);
+}
+
+/* Vanity */
+
+static bool v_prep(void *p, unsigned int n)
+{
+	struct vctx *c = p;
+	unsigned int i;
+
+	if (c->r->sq_entries - (c->r->sqe_tail -
+				__atomic_load_n(c->r->sq_head, __ATOMIC_ACQUIRE)) < n)
+		return false;
+	for (i = 0; i < n; i++) {
+		struct vanity_sqe *sqe = vanity_get_sqe(c->r);
+
+		if (!sqe)
+			die("vanity_get_sqe", ENOSPC);
+		vanity_prep_nop(sqe, c->ud_sub++);
+	}
+	return true;
+}
+
+static void v_submit(void *p, unsigned int n, bool wait)
+{
+	struct vctx *c = p;
+	int ret = vanity_submit_and_wait(c->r, wait && !c->r->sqpoll ? n : 0);
+
+	if (ret != (int)n)
+		die("vanity_submit", ret < 0 ? ret : EIO);
+}
+
+static unsigned int v_ready(struct vctx *c)
+{
+	return __atomic_load_n(c->r->cq_tail, __ATOMIC_ACQUIRE) - *c->r->cq_head;
+}
+
+static void v_wait_all(void *p, unsigned int n)
+{
+	struct vctx *c = p;
+
+	while (v_ready(c) < n)
+		vanity_cpu_relax();
+}
+
+static unsigned int v_reap(void *p)
+{
+	struct vctx *c = p;
+	struct vanity_ring *r = c->r;
+	uint32_t head = *r->cq_head;
+	uint32_t tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+	uint32_t i;
+
+	for (i = head; i != tail; i++) {
+		const struct vanity_cqe *cqe = &r->cqes[i & r->cq_mask];
+
+		if (cqe->user_data != c->ud_done || cqe->res)
+			bad_ud("vanity", cqe->user_data, c->ud_done, cqe->res);
+		c->ud_done++;
+	}
+	__atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
+	return tail - head;
+}
+
+/* io_uring */
+
+static bool u_prep(void *p, unsigned int n)
+{
+	struct uctx *c = p;
+	unsigned int i;
+
+	if (io_uring_sq_space_left(&c->ring) < n)
+		return false;
+	for (i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+
+		io_uring_prep_nop(sqe);
+		sqe->user_data = c->ud_sub++;
+	}
+	return true;
+}
+
+static void u_submit(void *p, unsigned int n, bool wait)
+{
+	struct uctx *c = p;
+	bool sqpoll = c->ring.flags & IORING_SETUP_SQPOLL;
+	int ret = wait && !sqpoll ? io_uring_submit_and_wait(&c->ring, n) :
+				    io_uring_submit(&c->ring);
+
+	/* Under SQPOLL liburing returns what the poller has yet to consume. */
+	if (ret < 0 || (!sqpoll && ret != (int)n))
+		die("io_uring_submit", ret < 0 ? ret : EIO);
+}
+
+static void u_wait_all(void *p, unsigned int n)
+{
+	struct uctx *c = p;
+
+	while (io_uring_cq_ready(&c->ring) < n)
+		vanity_cpu_relax();
+}
+
+static unsigned int u_reap(void *p)
+{
+	struct uctx *c = p;
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&c->ring, head, cqe) {
+		if (cqe->user_data != c->ud_done || cqe->res)
+			bad_ud("io_uring", cqe->user_data, c->ud_done, cqe->res);
+		c->ud_done++;
+		n++;
+	}
+	io_uring_cq_advance(&c->ring, n);
+	return n;
+}
+
+/* ------------------------------------------------------- measuring */
+
+/* Run @mode at @batch for about @sec seconds: ns per NOP. */
+static double run(const struct path_ops *o, void *ctx, enum mode mode,
+		  unsigned int batch, double sec)
+{
+	uint64_t t0 = now_ns(), limit = (uint64_t)(sec * 1e9), ops = 0, el = 0;
+	uint64_t iter = 0, check = 8;
+	unsigned int inflight = 0, got;
+
+	for (;;) {
+		if (mode == M_LAT) {
+			if (!o->prep(ctx, batch))
+				die("prep", ENOSPC);
+			o->submit(ctx, batch, true);
+			if (o->sqpoll)
+				o->wait_all(ctx, batch);
+			ops += o->reap(ctx);
+		} else {
+			/* Keep up to depth in flight: submit when a batch fits. */
+			if (inflight + batch <= o->depth && o->prep(ctx, batch)) {
+				o->submit(ctx, batch, false);
+				inflight += batch;
+			} else {
+				vanity_cpu_relax();
+			}
+			got = o->reap(ctx);
+			inflight -= got;
+			ops += got;
+		}
+		/*
+		 * Read the clock about once a millisecond: under TCG it may be
+		 * an emulated HPET read, as costly as the op being measured.
+		 */
+		if (++iter == check) {
+			el = now_ns() - t0;
+			if (el >= limit)
+				break;
+			check = iter + (el ? iter * 1000000 / el : 8) + 1;
+		}
+	}
+	/* Drain what is still in flight (not counted). */
+	while (inflight)
+		inflight -= o->reap(ctx);
+	return ops ? (double)el / (double)ops : 0;
+}
+
+static void measure(enum path p, const struct path_ops *o, void *ctx,
+		    enum mode m, unsigned int b, int rep)
+{
+	run(o, ctx, m, batches[b], secs / 8);	/* warm-up */
+	results[p][m][b][rep] = run(o, ctx, m, batches[b], secs);
+}
+
+static void bench_vanity(bool sqpoll, enum mode m, unsigned int b, int rep)
+{
+	struct path_ops o = {
+		.prep = v_prep, .submit = v_submit, .wait_all = v_wait_all,
+		.reap = v_reap, .sqpoll = sqpoll, .depth = RING_ENTRIES,
+	};
+	struct vctx c = { 0 };
+	int ret = vanity_attach_flags(SHARD, sqpoll ? VANITY_ATTACH_SQPOLL : 0,
+				      sqpoll ? IDLE_US : 0, &c.v);
+
+	if (ret)
+		die("vanity_attach", ret);
+	c.r = vanity_ring(c.v);
+	pin(cpu);	/* attach pinned us already; say it anyway */
+	if (sched_getcpu() != cpu)
+		die("not on the shard's CPU", EINVAL);
+	measure(sqpoll ? P_VSQPOLL : P_VENTER, &o, &c, m, b, rep);
+	vanity_detach(c.v);
+}
+
+static void bench_uring(bool sqpoll, enum mode m, unsigned int b, int rep)
+{
+	struct path_ops o = {
+		.prep = u_prep, .submit = u_submit, .wait_all = u_wait_all,
+		.reap = u_reap, .sqpoll = sqpoll, .depth = RING_ENTRIES,
+	};
+	struct io_uring_params prm;
+	struct uctx c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	memset(&prm, 0, sizeof(prm));
+	pin(cpu);
+	if (sqpoll) {
+		prm.flags = IORING_SETUP_SQPOLL | IORING_SETUP_SQ_AFF;
+		prm.sq_thread_cpu = 1;
+		prm.sq_thread_idle = IDLE_US / 1000;	/* ms */
+	}
+	ret = io_uring_queue_init_params(RING_ENTRIES, &c.ring, &prm);
+	if (ret)
+		die("io_uring_queue_init_params", ret);
+	measure(sqpoll ? P_URING_SQPOLL : P_URING, &o, &c, m, b, rep);
+	io_uring_queue_exit(&c.ring);
+}
+
+/* ------------------------------------------------------------ system */
+
+static void system_up(void)
+{
+	uint64_t cpus[VANITY_CPU_WORDS] = { 0 };
+	struct vanity_imgw *w = calloc(1, sizeof(*w));
+	struct vanity_nl *nl;
+	size_t len;
+	void *img;
+	int ret;
+
+	if (!w)
+		die("calloc", ENOMEM);
+	cpus[cpu / 64] = 1ULL << (cpu % 64);
+	vanity_imgw_init(w, "bench-ring");
+	vanity_imgw_shard(w, SHARD, 0, cpus, 0, NULL);
+	w->shards[0].ring_entries = RING_ENTRIES;
+	ret = vanity_imgw_finish(w, &img, &len);
+	if (ret)
+		die("image", ret);
+	ret = vanity_nl_open(&nl);
+	if (ret)
+		die("netlink (is vanity.ko loaded?)", ret);
+	vanity_nl_down(nl, true);
+	ret = vanity_nl_up(nl, img, len);
+	if (ret) {
+		fprintf(stderr, "bench-ring: up: %s\n", vanity_nl_msg(nl));
+		die("up", ret);
+	}
+	vanity_nl_close(nl);
+	free(img);
+	free(w);
+}
+
+static void system_down(void)
+{
+	struct vanity_nl *nl;
+
+	if (!vanity_nl_open(&nl)) {
+		vanity_nl_down(nl, true);
+		vanity_nl_close(nl);
+	}
+}
+
+/* ------------------------------------------------------------ report */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double med(enum path p, enum mode m, unsigned int b)
+{
+	double v[MAXREPS];
+
+	memcpy(v, results[p][m][b], sizeof(double) * reps);
+	qsort(v, reps, sizeof(double), cmp_double);
+	return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
+}
+
+/* Median over repetitions of the paired ratio @up / @vp (same rep, cell). */
+static double ratio(enum path up, enum mode um, enum path vp, enum mode vm,
+		    unsigned int b)
+{
+	double v[MAXREPS];
+	int i;
+
+	for (i = 0; i < reps; i++)
+		v[i] = results[up][um][b][i] / results[vp][vm][b][i];
+	qsort(v, reps, sizeof(double), cmp_double);
+	return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
+}
+
+static int target(const char *name, double ratio, double goal)
+{
+	bool met = ratio >= goal;
+
+	printf("target %s: %.2fx (goal %.1fx) %s\n", name, ratio, goal,
+	       met ? "met" : "missed");
+	return met;
+}
+
+static void report(void)
+{
+	struct utsname u;
+	unsigned int m, b;
+
+	uname(&u);
+	printf("\nbench-ring: NOP through the submission ring, ns per op "
+	       "(median of %d x %.2f s; lower is better)\n", reps, secs);
+	printf("kernel %s; submitter on CPU %d. QEMU TCG: absolute ns are "
+	       "meaningless, compare ratios only.\n", u.release, cpu);
+	printf("ratio = io_uring ns/op / Vanity ns/op (median of the per-repetition "
+	       "ratios): above 1.00x Vanity is faster, below it io_uring is.\n\n");
+	printf("%-10s %5s | %12s %12s %7s | %13s %15s %7s\n", "mode", "batch",
+	       "vanity-enter", "io_uring", "ratio", "vanity-sqpoll",
+	       "io_uring-sqpoll", "ratio");
+	for (m = 0; m < NMODE; m++)
+		for (b = 0; b < NBATCH; b++) {
+			double ve = med(P_VENTER, m, b), ue = med(P_URING, m, b);
+			double vs = med(P_VSQPOLL, m, b), us = med(P_URING_SQPOLL, m, b);
+
+			printf("%-10s %5u | %12.1f %12.1f %6.2fx | %13.1f %15.1f %6.2fx\n",
+			       mode_names[m], batches[b], ve, ue,
+			       ratio(P_URING, m, P_VENTER, m, b), vs, us,
+			       ratio(P_URING_SQPOLL, m, P_VSQPOLL, m, b));
+		}
+	printf("\nVanity SQPOLL latency vs io_uring's syscall path (ratio = "
+	       "io_uring ns/op / vanity-sqpoll ns/op):\n");
+	for (b = 0; b < NBATCH; b++)
+		printf("  batch %3u: %.2fx\n", batches[b],
+		       ratio(P_URING, M_LAT, P_VSQPOLL, M_LAT, b));
+	printf("\n");
+	target("enter-throughput-batch1", ratio(P_URING, M_THR, P_VENTER, M_THR, 0), 1.0);
+	target("enter-throughput-batch32", ratio(P_URING, M_THR, P_VENTER, M_THR, 2), 2.0);
+	target("enter-throughput-batch128", ratio(P_URING, M_THR, P_VENTER, M_THR, 3), 2.0);
+	target("sqpoll-latency-batch1-vs-io_uring-syscall",
+	       ratio(P_URING, M_LAT, P_VSQPOLL, M_LAT, 0), 3.0);
+}
+
+int main(void)
+{
+	const char *e;
+	unsigned int m, b;
+	int rep, k;
+
+	if ((e = getenv("RING_BENCH_SECS")))
+		secs = strtod(e, NULL);
+	if ((e = getenv("RING_BENCH_REPS")))
+		reps = atoi(e);
+	if ((e = getenv("RING_BENCH_CPU")))
+		cpu = atoi(e);
+	if (reps < 1 || reps > MAXREPS || secs <= 0)
+		die("RING_BENCH_REPS in [1, 9], RING_BENCH_SECS > 0", EINVAL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	system_up();
+	/*
+	 * Per repetition and cell, the four paths back to back (each set up
+	 * afresh: no idle poller of another path spins meanwhile), in an
+	 * order rotated per cell, so that drift on a shared host hits all.
+	 */
+	for (rep = 0; rep < reps; rep++) {
+		fprintf(stderr, "bench-ring: rep %d/%d\n", rep + 1, reps);
+		for (m = 0; m < NMODE; m++)
+			for (b = 0; b < NBATCH; b++)
+				for (k = 0; k < NPATH; k++) {
+					enum path p = (rep + m + b + k) % NPATH;
+
+					switch (p) {
+					case P_VENTER:
+						bench_vanity(false, m, b, rep);
+						break;
+					case P_VSQPOLL:
+						bench_vanity(true, m, b, rep);
+						break;
+					case P_URING:
+						bench_uring(false, m, b, rep);
+						break;
+					default:
+						bench_uring(true, m, b, rep);
+					}
+					usleep(5000);
+				}
+	}
+	system_down();
+	report();
+	return 0;
+}
