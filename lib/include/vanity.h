@@ -112,38 +112,6 @@ static inline void vanity__ctr_add(__u64 *c, uint64_t n)
 			 __ATOMIC_RELAXED);
 }
 
-/*
- * Internal: fixed-size copies the compiler can inline for common sizes.
- * Callers pass slot_size-byte buffers; gcc cannot know that the 64-byte
- * case is unreachable for an 8-byte object, hence the pragmas.
- */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Warray-bounds"
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wstringop-overread"
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#endif
-static inline void vanity__copy(void *dst, const void *src, uint32_t n)
-{
-	switch (n) {
-	case 8:
-		__builtin_memcpy(dst, src, 8);
-		break;
-	case 16:
-		__builtin_memcpy(dst, src, 16);
-		break;
-	case 32:
-		__builtin_memcpy(dst, src, 32);
-		break;
-	case 64:
-		__builtin_memcpy(dst, src, 64);
-		break;
-	default:
-		__builtin_memcpy(dst, src, n);
-	}
-}
-#pragma GCC diagnostic pop
-
 /* Internal: the slot of position @pos; its payload starts 8 bytes in. */
 static inline uint8_t *vanity__slot(const struct vanity_channel *ch,
 				    uint32_t pos)
@@ -180,14 +148,17 @@ static inline void *vanity_slot(struct vanity_channel *ch, unsigned int i)
 /* Producer: publish the next @n reserved slots, in order. */
 static inline void vanity_commit(struct vanity_channel *ch, unsigned int n)
 {
-	uint32_t pos = ch->pos, end = pos + n;
+	/* Locals: each release store is a compiler barrier for memory. */
+	uint8_t *data = ch->data;
+	uint32_t pos = ch->pos, end = pos + n, mask = ch->mask;
+	uint32_t stride = ch->stride;
 
 	if (!n)
 		return;
 	for (; pos != end; pos++)
 		/* Release: the payload before the seq that publishes it. */
-		__atomic_store_n((uint32_t *)vanity__slot(ch, pos), pos + 1,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n((uint32_t *)(data + (size_t)(pos & mask) * stride),
+				 pos + 1, __ATOMIC_RELEASE);
 	ch->pos = end;
 	__atomic_store_n(&ch->hdr->head, end, __ATOMIC_RELAXED);
 	vanity__ctr_add(&ch->hdr->prod.msgs, n);
@@ -201,12 +172,15 @@ static inline void vanity_commit(struct vanity_channel *ch, unsigned int n)
 static inline unsigned int vanity_peek(struct vanity_channel *ch,
 				       unsigned int n)
 {
+	const uint8_t *data = ch->data;
+	uint32_t pos = ch->pos, mask = ch->mask, stride = ch->stride;
 	unsigned int i;
 
 	/* Acquire: each seq before the payload it publishes. */
-	for (i = 0; i < n; i++)
-		if (__atomic_load_n((uint32_t *)vanity__slot(ch, ch->pos + i),
-				    __ATOMIC_ACQUIRE) != ch->pos + i + 1)
+	for (i = 0; i < n; i++, pos++)
+		if (__atomic_load_n((const uint32_t *)(data +
+				    (size_t)(pos & mask) * stride),
+				    __ATOMIC_ACQUIRE) != pos + 1)
 			break;
 	if (!i && n)
 		vanity__ctr_add(&ch->hdr->cons.stalls, 1);
@@ -235,16 +209,64 @@ static inline void vanity_release(struct vanity_channel *ch, unsigned int n)
 		vanity__ring(ch);
 }
 
+/*
+ * Internal: copy @k slots between a dense buffer and the ring from the
+ * current position, one size switch per call so each loop copies a
+ * constant size. Callers pass slot_size-byte messages; gcc cannot know
+ * the 64-byte case is unreachable for an 8-byte object, hence the pragmas.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
+#define VANITY__COPY_LOOP(SZ)						\
+	for (i = 0; i < k; i++, buf += (SZ)) {				\
+		uint8_t *slot = data + (size_t)((pos + i) & mask) * stride + \
+				VANITY_CHAN_SEQ_SIZE;			\
+		if (to_ring)						\
+			__builtin_memcpy(slot, buf, (SZ));		\
+		else							\
+			__builtin_memcpy(buf, slot, (SZ));		\
+	}
+
+static inline void vanity__copy_slots(const struct vanity_channel *ch,
+				      uint8_t *buf, unsigned int k,
+				      int to_ring)
+{
+	uint8_t *data = ch->data;
+	uint32_t pos = ch->pos, mask = ch->mask, stride = ch->stride;
+	uint32_t sz = ch->slot_size;
+	unsigned int i;
+
+	switch (sz) {
+	case 8:
+		VANITY__COPY_LOOP(8);
+		break;
+	case 16:
+		VANITY__COPY_LOOP(16);
+		break;
+	case 32:
+		VANITY__COPY_LOOP(32);
+		break;
+	case 64:
+		VANITY__COPY_LOOP(64);
+		break;
+	default:
+		VANITY__COPY_LOOP(sz);
+	}
+}
+#pragma GCC diagnostic pop
+#undef VANITY__COPY_LOOP
+
 /* Send up to @n slots from @msgs (slot_size bytes each): how many went. */
 static inline unsigned int vanity_send_burst(struct vanity_channel *ch,
 					     const void *msgs, unsigned int n)
 {
-	unsigned int i, k = vanity_reserve(ch, n);
+	unsigned int k = vanity_reserve(ch, n);
 
-	for (i = 0; i < k; i++)
-		vanity__copy(vanity_slot(ch, i),
-			     (const uint8_t *)msgs + (size_t)i * ch->slot_size,
-			     ch->slot_size);
+	vanity__copy_slots(ch, (uint8_t *)(uintptr_t)msgs, k, 1);
 	vanity_commit(ch, k);
 	return k;
 }
@@ -253,11 +275,9 @@ static inline unsigned int vanity_send_burst(struct vanity_channel *ch,
 static inline unsigned int vanity_recv_burst(struct vanity_channel *ch,
 					     void *msgs, unsigned int n)
 {
-	unsigned int i, k = vanity_peek(ch, n);
+	unsigned int k = vanity_peek(ch, n);
 
-	for (i = 0; i < k; i++)
-		vanity__copy((uint8_t *)msgs + (size_t)i * ch->slot_size,
-			     vanity_peek_slot(ch, i), ch->slot_size);
+	vanity__copy_slots(ch, (uint8_t *)msgs, k, 0);
 	vanity_release(ch, k);
 	return k;
 }
