@@ -978,3 +978,19 @@ Test(image, largest_possible_totals_do_not_wrap)
 	cr_assert(strstr(d.msg, "137448390656"), "%s", d.msg);
 	free(t);
 }
+
+Test(image, shard_ring_entries_zero_or_bounded_power_of_two)
+{
+	S(0)->ring_entries = 256;
+	expect(0);
+	S(0)->ring_entries = 4096;
+	expect(0);
+	S(0)->ring_entries = 100;
+	expect_msg(-EINVAL, "ring_entries 100");
+	S(0)->ring_entries = 1;
+	expect_msg(-EINVAL, "ring_entries 1");
+	S(0)->ring_entries = 8192;
+	expect_msg(-EINVAL, "ring_entries 8192");
+	S(0)->ring_entries = 0;
+	expect(0);
+}

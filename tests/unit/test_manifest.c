@@ -1013,3 +1013,24 @@ Test(manifest, channel_data_at_the_limit)
 {
 	expect_ok(TWO "from = a\nto = b\nslots = 4096\nslot_size = 65536\n");
 }
+
+Test(manifest, ring_entries_default_and_set)
+{
+	struct load l = load_text(BASE "ring_entries = 256\n", w);
+
+	cr_assert_eq(l.ret, 0, "%s", l.errs);
+	cr_assert_eq(w->shards[0].ring_entries, 256);
+	load_free(&l);
+	l = load_text(BASE, w);
+	cr_assert_eq(l.ret, 0, "%s", l.errs);
+	cr_assert_eq(w->shards[0].ring_entries, 0, "0 means the default");
+	load_free(&l);
+}
+
+Test(manifest, ring_entries_must_be_a_bounded_power_of_two)
+{
+	expect_one(BASE "ring_entries = 100\n", 5,
+		   "ring_entries 100 is not a power of two");
+	expect_one(BASE "ring_entries = 1\n", 5, "ring_entries 1");
+	expect_one(BASE "ring_entries = 8192\n", 5, "ring_entries 8192");
+}
