@@ -22,6 +22,7 @@
 struct vanity_file {
 	struct vanity_system *sys;	/* reference, set by attach */
 	struct vanity_shard *shard;
+	bool ready;			/* attach completed: sys and shard fixed */
 };
 
 static int dev_open(struct inode *inode, struct file *file)
@@ -144,7 +145,10 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	ret = 0;
 out:
 	mutex_unlock(&vanity_lock);
-	if (!ret && copy_to_user(ua, &a, min_t(size_t, usize, sizeof(a)))) {
+	if (!ret && !copy_to_user(ua, &a, min_t(size_t, usize, sizeof(a)))) {
+		/* Release: vf->sys and vf->shard before the fast paths see them. */
+		smp_store_release(&vf->ready, true);
+	} else if (!ret) {
 		/* Undo all of it: the caller never learnt it was attached. */
 		mutex_lock(&vanity_lock);
 		detach_locked(file, vf);
@@ -216,21 +220,18 @@ out:
 }
 
 /*
- * The attached system with a reference of the caller's own (a failing
- * attach may drop the file's meanwhile), or NULL when not attached.
+ * The attached system, or NULL. Once an attach has completed, vf->sys and
+ * vf->shard never change and the file holds a reference on the system for
+ * as long as it lives, so the hot ioctls need neither lock nor reference.
  */
 static struct vanity_system *attached_sys(struct vanity_file *vf,
 					  struct vanity_shard **shard)
 {
-	struct vanity_system *sys;
-
-	mutex_lock(&vanity_lock);
-	sys = vf->sys;
+	/* Acquire: pairs with the release that completed the attach. */
+	if (!smp_load_acquire(&vf->ready))
+		return NULL;
 	*shard = vf->shard;
-	if (sys)
-		kref_get(&sys->ref);
-	mutex_unlock(&vanity_lock);
-	return sys;
+	return vf->sys;
 }
 
 static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
@@ -255,7 +256,6 @@ static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
 		ret = vanity_doorbell_wait(sys, shard, &db);
 	else
 		ret = vanity_doorbell_wake(sys, shard, &db);
-	vanity_system_put(sys);
 	return ret;
 }
 
@@ -267,15 +267,20 @@ static long dev_enter(struct vanity_file *vf, const void __user *uarg)
 	long ret;
 	int usize;
 
-	usize = copy_versioned(&e, sizeof(e), uarg,
-			       offsetofend(struct vanity_enter, min_complete));
-	if (usize < 0)
-		return usize;
+	/* The hot path: one copy when the caller's struct is ours. */
+	if (copy_from_user(&e, uarg, sizeof(e)))
+		return -EFAULT;
+	if (e.size != sizeof(e)) {
+		usize = copy_versioned(&e, sizeof(e), uarg,
+				       offsetofend(struct vanity_enter,
+						   min_complete));
+		if (usize < 0)
+			return usize;
+	}
 	sys = attached_sys(vf, &shard);
 	if (!sys)
 		return -ENOTCONN;
 	ret = vanity_ring_enter(sys, shard, &e);
-	vanity_system_put(sys);
 	return ret;
 }
 

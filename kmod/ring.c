@@ -84,7 +84,7 @@ static int op_wait(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 		int bit;
 	} *w;
 	unsigned int n = 0, i;
-	ktime_t t;
+	ktime_t deadline = 0;
 	int ret = -ETIME, bit;
 
 	w = kcalloc(hweight64(sqe->mask), sizeof(*w), GFP_KERNEL);
@@ -114,6 +114,9 @@ static int op_wait(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 		add_wait_queue(w[n].head, &w[n].wq);
 		n++;
 	}
+	/* One deadline: doorbells that change nothing must not extend it. */
+	if (sqe->timeout_ns >= 0)
+		deadline = ktime_add_ns(ktime_get(), sqe->timeout_ns);
 	set_current_state(TASK_INTERRUPTIBLE);
 	for (i = 0; i < n; i++)
 		WRITE_ONCE(*(w[i].consumer ? &w[i].hdr->cons_waiting :
@@ -139,16 +142,17 @@ static int op_wait(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 			ret = -ENODEV;
 			break;
 		}
-		if (signal_pending(current) || kthread_should_stop()) {
+		if (signal_pending(current) ||
+		    (ic->poller && kthread_should_stop())) {
 			ret = -EINTR;
 			break;
 		}
 		if (sqe->timeout_ns < 0) {
 			schedule();
 		} else {
-			t = ns_to_ktime(sqe->timeout_ns);
-			if (!schedule_hrtimeout_range(&t, current->timer_slack_ns,
-						      HRTIMER_MODE_REL)) {
+			if (!schedule_hrtimeout_range(&deadline,
+						      current->timer_slack_ns,
+						      HRTIMER_MODE_ABS)) {
 				ret = -ETIME;
 				for (i = 0; i < n; i++)
 					if (chan_ready(w[i].hdr, w[i].consumer,
@@ -289,10 +293,18 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 		avail = max;
 	while (done < avail) {
 		if (cqt - READ_ONCE(*r->cq_head) >= r->off.cq_entries) {
-			atomic64_inc(&r->overflows);
-			WRITE_ONCE(*r->cq_overflow, *r->cq_overflow + 1);
+			/*
+			 * Each refused ENTER counts; the poller counts each
+			 * episode, not every poll that finds the CQ still full.
+			 */
+			if (!ic->poller || !r->cq_full) {
+				atomic64_inc(&r->overflows);
+				WRITE_ONCE(*r->cq_overflow, *r->cq_overflow + 1);
+				r->cq_full = true;
+			}
 			break;
 		}
+		r->cq_full = false;
 		/* One read of shared memory; everything after uses the copy. */
 		memcpy(&sqe, &r->sqes[head & sq_mask], sizeof(sqe));
 		trace_vanity_sqe_issue(ic->shard->index, sqe.opcode,
@@ -334,28 +346,30 @@ static int poller_fn(void *data)
 		mutex_lock(&r->lock);
 		n = ring_submit(r, &ic, r->off.sq_entries);
 		mutex_unlock(&r->lock);
-		if (n) {
+		if (n > 0) {
 			last = ktime_get();
 			cond_resched();
 			continue;
 		}
+		/* n < 0: the CQ is full; nothing to do until the shard reaps. */
 		if (ktime_to_ns(ktime_sub(ktime_get(), last)) < idle_ns) {
 			cpu_relax();
 			cond_resched();
 			continue;
 		}
 		/* Flag, fence, look again: pairs with the shard's fence. */
+		WRITE_ONCE(r->poller_kick, false);
 		WRITE_ONCE(*r->sq_flags, *r->sq_flags | VANITY_SQ_NEED_WAKEUP);
 		/* Flag before the tail check; the shard fences tail before flag. */
 		smp_mb();
 		/* Acquire: pairs with the shard releasing its tail. */
-		if (smp_load_acquire(r->sq_tail) == *r->sq_head)
+		if (smp_load_acquire(r->sq_tail) == *r->sq_head) {
 			wait_event_interruptible(r->poller_wq,
 						 READ_ONCE(r->poller_kick) ||
 						 kthread_should_stop());
-		WRITE_ONCE(r->poller_kick, false);
+			atomic64_inc(&r->poller_wakeups);
+		}
 		WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
-		atomic64_inc(&r->poller_wakeups);
 		last = ktime_get();
 	}
 	return 0;
@@ -412,7 +426,9 @@ long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 	if (READ_ONCE(sys->dead))
 		return -ENODEV;
 	if (r->poller) {
-		if (e->flags & VANITY_ENTER_SQ_WAKEUP) {
+		if (e->flags & VANITY_ENTER_SQ_WAKEUP ||
+		    (e->flags & VANITY_ENTER_GETEVENTS &&
+		     READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP)) {
 			WRITE_ONCE(r->poller_kick, true);
 			wake_up(&r->poller_wq);
 		}

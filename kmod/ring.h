@@ -27,6 +27,7 @@ struct vanity_ring {
 	struct vanity_cqe *cqes;
 	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
 	struct mutex lock;		/* one consumer of the SQ at a time */
+	bool cq_full;			/* under lock: in an overflow episode */
 	wait_queue_head_t cq_wq;	/* ENTER with GETEVENTS */
 	/* SQPOLL */
 	struct task_struct *poller;

@@ -368,7 +368,7 @@ struct vanity_ring *vanity_ring(struct vanity *v);
 int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
 		  uint32_t min_complete, uint32_t flags);
 
-/* Next free SQE, or NULL when the SQ is full. Fields are the caller's. */
+/* Next free SQE, or NULL when the SQ is full (check before prepping it). */
 static inline struct vanity_sqe *vanity_get_sqe(struct vanity_ring *r)
 {
 	/* Acquire: the module is done reading SQEs below sq_head. */
@@ -432,11 +432,16 @@ static inline void vanity_prep_timeout(struct vanity_sqe *sqe, int64_t ns,
 static inline int vanity_submit_and_wait(struct vanity_ring *r,
 					 uint32_t wait_nr)
 {
-	uint32_t n = r->sqe_tail - *r->sq_tail;
+	uint32_t published = r->sqe_tail - *r->sq_tail, n;
 	uint32_t flags = wait_nr ? VANITY_ENTER_GETEVENTS : 0;
 
 	/* Release: the SQEs' contents before the tail that publishes them. */
 	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	/*
+	 * ENTER consumes everything published and not yet consumed, as
+	 * liburing does: SQEs an earlier ENTER left (CQ full, -EBUSY) go again.
+	 */
+	n = r->sqe_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
 	if (r->sqpoll) {
 		/* Tail before the flag check; pairs with the poller's fence. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -449,7 +454,7 @@ static inline int vanity_submit_and_wait(struct vanity_ring *r,
 			if (ret < 0)
 				return ret;
 		}
-		return (int)n;
+		return (int)published;
 	}
 	if (!n && !wait_nr)
 		return 0;
