@@ -103,15 +103,15 @@ static int rings_show(struct seq_file *m, void *v)
 	for (i = 0; sys && i < sys->nshards; i++) {
 		const struct vanity_ring *r = sys->shards[i].ring;
 
-		seq_printf(m, "%-31s %7u %6s %12lld %12lld %9lld %9lld",
+		seq_printf(m, "%-31s %7u %6s %12llu %12llu %9llu %9llu",
 			   sys->shards[i].desc->name, r->off.sq_entries,
 			   r->poller ? "yes" : "no",
-			   atomic64_read(&r->submitted),
-			   atomic64_read(&r->completed),
-			   atomic64_read(&r->overflows),
-			   atomic64_read(&r->poller_wakeups));
+			   READ_ONCE(r->submitted),
+			   READ_ONCE(r->completed),
+			   READ_ONCE(r->overflows),
+			   READ_ONCE(r->poller_wakeups));
 		for (op = 0; op < VANITY_OP_LAST; op++)
-			seq_printf(m, " %10lld", atomic64_read(&r->ops[op]));
+			seq_printf(m, " %10llu", READ_ONCE(r->ops[op]));
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&vanity_lock);

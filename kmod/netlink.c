@@ -104,7 +104,7 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 	unsigned int i;
 
 	for (i = 0; i < VANITY_OP_LAST; i++)
-		ops[i] = atomic64_read(&r->ops[i]);
+		ops[i] = READ_ONCE(r->ops[i]);
 
 	if (!nest ||
 	    nla_put_u32(msg, VANITY_SHARD_A_INDEX, s->index) ||
@@ -119,13 +119,13 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 	    nla_put_u32(msg, VANITY_SHARD_A_RING_ENTRIES, r->off.sq_entries) ||
 	    nla_put_u8(msg, VANITY_SHARD_A_SQPOLL, !!r->poller) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_SUBMITTED,
-			      atomic64_read(&r->submitted), VANITY_SHARD_A_PAD) ||
+			      READ_ONCE(r->submitted), VANITY_SHARD_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_COMPLETED,
-			      atomic64_read(&r->completed), VANITY_SHARD_A_PAD) ||
+			      READ_ONCE(r->completed), VANITY_SHARD_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_OVERFLOWS,
-			      atomic64_read(&r->overflows), VANITY_SHARD_A_PAD) ||
+			      READ_ONCE(r->overflows), VANITY_SHARD_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_POLLER_WAKEUPS,
-			      atomic64_read(&r->poller_wakeups),
+			      READ_ONCE(r->poller_wakeups),
 			      VANITY_SHARD_A_PAD) ||
 	    nla_put(msg, VANITY_SHARD_A_OPS, sizeof(ops), ops))
 		return -EMSGSIZE;

@@ -298,7 +298,7 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 			 * episode, not every poll that finds the CQ still full.
 			 */
 			if (!ic->poller || !r->cq_full) {
-				atomic64_inc(&r->overflows);
+				WRITE_ONCE(r->overflows, r->overflows + 1);
 				WRITE_ONCE(*r->cq_overflow, *r->cq_overflow + 1);
 				r->cq_full = true;
 			}
@@ -311,7 +311,7 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 				       sqe.user_data);
 		res = vanity_sqe_validate(&sqe, &r->ctx);
 		if (!res) {
-			atomic64_inc(&r->ops[sqe.opcode]);
+			WRITE_ONCE(r->ops[sqe.opcode], r->ops[sqe.opcode] + 1);
 			res = vanity_issue[sqe.opcode](&sqe, ic);
 		}
 		r->cqes[cqt & cq_mask].user_data = sqe.user_data;
@@ -325,8 +325,8 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 		done++;
 	}
 	if (done) {
-		atomic64_add(done, &r->submitted);
-		atomic64_add(done, &r->completed);
+		WRITE_ONCE(r->submitted, r->submitted + done);
+		WRITE_ONCE(r->completed, r->completed + done);
 		if (wq_has_sleeper(&r->cq_wq))
 			wake_up_interruptible(&r->cq_wq);
 	}
@@ -367,7 +367,7 @@ static int poller_fn(void *data)
 			wait_event_interruptible(r->poller_wq,
 						 READ_ONCE(r->poller_kick) ||
 						 kthread_should_stop());
-			atomic64_inc(&r->poller_wakeups);
+			WRITE_ONCE(r->poller_wakeups, r->poller_wakeups + 1);
 		}
 		WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
 		last = ktime_get();

@@ -34,9 +34,12 @@ struct vanity_ring {
 	wait_queue_head_t poller_wq;
 	bool poller_kick;
 	u32 idle_us;
-	/* counters */
-	atomic64_t submitted, completed, overflows, poller_wakeups;
-	atomic64_t ops[VANITY_OP_LAST];
+	/*
+	 * Counters: written only under @lock (or by the poller alone), so
+	 * plain stores; readers (debugfs, GET) take a racy snapshot.
+	 */
+	u64 submitted, completed, overflows, poller_wakeups;
+	u64 ops[VANITY_OP_LAST];
 };
 
 int vanity_ring_create(struct vanity_shard *s, u32 entries);
