@@ -109,7 +109,8 @@ tests: unit-build selftests-build $(BUILD)/uapi-c99.stamp
 DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
 	linux-image-$(HOST_DEBARCH) linux-source-6.1 qemu-system-x86 \
 	busybox-static cpio kmod xz-utils sparse liburing-dev libnl-3-dev \
-	libnl-genl-3-dev libcriterion-dev libinih-dev dpdk-dev
+	libnl-genl-3-dev libcriterion-dev libinih-dev dpdk-dev \
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -5,6 +5,7 @@
  * a doorbell (module ioctls here; the simulator brings its own ops).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -77,21 +78,23 @@ int vanity_channel_bind(struct vanity_channel *ch, void *region, size_t size,
 			uint32_t role, const struct vanity_bell_ops *bell,
 			void *bell_ctx)
 {
-	struct vanity_chan_hdr *h = region;
+	struct vanity_chan_hdr *h = region, id;
 	int ret;
 
 	if (!ch || !region ||
 	    (role != VANITY_ROLE_FROM && role != VANITY_ROLE_TO))
 		return -EINVAL;
-	ret = vanity_chan_check(region, size);
+	/* The peer can write the header too: check and use one copy. */
+	memcpy(&id, region, offsetof(struct vanity_chan_hdr, head));
+	ret = vanity_chan_check(&id, size);
 	if (ret)
 		return ret;
 	ch->hdr = h;
-	ch->data = (uint8_t *)region + h->data_off;
-	ch->mask = h->slots - 1;
-	ch->stride = h->stride;
-	ch->slot_size = h->slot_size;
-	ch->slots = h->slots;
+	ch->data = (uint8_t *)region + id.data_off;
+	ch->mask = id.slots - 1;
+	ch->stride = id.stride;
+	ch->slot_size = id.slot_size;
+	ch->slots = id.slots;
 	ch->region = region;
 	ch->size = size;
 	ch->role = role;

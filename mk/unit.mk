@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# Native unit tests (Criterion) of the portable core, the image writer and
-# the manifest compiler, as one binary: `make unit` builds and runs it.
+# Native unit tests (Criterion) of the portable core, the image writer,
+# the manifest compiler and libvanity's channel code, as one binary:
+# `make unit` builds and runs it.
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(call obj,$(UNIT_SRCS))
@@ -8,7 +9,8 @@ UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
 # The objects under test, not $(BUILD)/libvanityctl.a: the archive also
 # carries the netlink client, and these tests need neither it nor libnl.
 UNIT_UNDER_TEST := $(CORE_OBJS) \
-	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c)
+	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c) \
+	$(call obj,lib/channel.c)
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
 UNIT_ARGS ?=
 UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind

@@ -9,6 +9,8 @@
 # failure); (b) the selftests against the real module in the VM, through
 # `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
 # splat, hung or crashed guest always makes the failed count positive).
+# (c) the hosted channel stress, native and aarch64 (make stress,
+# make stress-arm64).
 # The last line printed is exactly `N passed, N failed` (both parts summed);
 # the exit status is non-zero when anything failed.
 #
@@ -97,7 +99,32 @@ else
 fi
 echo "check: selftests: $st_pass passed, $st_fail failed" >&2
 
-passed=$((unit_pass + st_pass))
-failed=$((unit_fail + st_fail))
+# ---------------------------------------------------------------- stress
+# The hosted channel stress, natively and as aarch64 under qemu-user (run
+# before nothing else competes for the CPUs: the VM is done by now). Each
+# pass prints "chan_stress: ok" or "chan_stress: FAIL"; a target that fails
+# without a FAIL line counts one failure.
+stress_pass=0
+stress_fail=0
+for target in stress stress-arm64; do
+	echo "==== $target" >&2
+	log=$out/$target.log
+	rc=0
+	"$MAKE" --no-print-directory "$target" >"$log" 2>&1 || rc=$?
+	grep -E '^(chan_stress|check_orders): ' "$log" >&2 || true
+	ok=$(grep -cE '^(chan_stress|check_orders): ok' "$log" || true)
+	bad=$(grep -cE '^(chan_stress|check_orders): FAIL' "$log" || true)
+	if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
+		tail -20 "$log" >&2
+		echo "check: FAIL: make $target exited $rc" >&2
+		bad=1
+	fi
+	stress_pass=$((stress_pass + ok))
+	stress_fail=$((stress_fail + bad))
+done
+echo "check: stress: $stress_pass passed, $stress_fail failed" >&2
+
+passed=$((unit_pass + st_pass + stress_pass))
+failed=$((unit_fail + st_fail + stress_fail))
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

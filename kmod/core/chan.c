@@ -42,17 +42,28 @@ void vanity_chan_init(void *region, u32 slot_size, u32 slots, u32 start)
 	}
 }
 
+static bool pow2_in(u32 v, u32 min, u32 max)
+{
+	return v >= min && v <= max && !(v & (v - 1));
+}
+
 int vanity_chan_check(const void *region, u64 size)
 {
 	const struct vanity_chan_hdr *h = region;
 
+	/*
+	 * Both ends can write the header: bound every field by the ABI limits
+	 * before any arithmetic on it (a huge slot_size wraps the stride).
+	 * Callers pass a private copy so nothing changes after this check.
+	 */
 	if (size < VANITY_CHANNEL_HDR_SIZE || h->magic != VANITY_CHAN_MAGIC)
 		return -EPROTO;
 	if (h->layout != VANITY_CHAN_LAYOUT)
 		return -EPROTONOSUPPORT;
 	if (h->data_off != VANITY_CHANNEL_HDR_SIZE ||
 	    h->hdr_size != VANITY_CHANNEL_HDR_SIZE ||
-	    !h->slots || (h->slots & (h->slots - 1)) ||
+	    !pow2_in(h->slots, VANITY_SLOTS_MIN, VANITY_SLOTS_MAX) ||
+	    !pow2_in(h->slot_size, VANITY_SLOT_SIZE_MIN, VANITY_SLOT_SIZE_MAX) ||
 	    h->stride != vanity_chan_stride(h->slot_size) ||
 	    vanity_chan_region_bytes(h->slot_size, h->slots) > size)
 		return -EPROTO;

@@ -60,8 +60,8 @@ int vanity_fd(const struct vanity *v);
  * linux/vanity.h). The fast path below is inline and makes no system call
  * and no atomic read-modify-write on a shared line:
  *
- *   producer: write payload; store-release seq = pos + 1; store head;
- *             load cons_waiting, ring the doorbell only if it is set.
+ *   producer: write payload; store-release seq = pos + 1; store-release
+ *             head; load cons_waiting, ring the doorbell only if it is set.
  *   consumer: load-acquire seq of its next slot; read payload;
  *             store-release tail; load prod_waiting, likewise.
  *
@@ -160,9 +160,16 @@ static inline void vanity_commit(struct vanity_channel *ch, unsigned int n)
 		__atomic_store_n((uint32_t *)(data + (size_t)(pos & mask) * stride),
 				 pos + 1, __ATOMIC_RELEASE);
 	ch->pos = end;
-	__atomic_store_n(&ch->hdr->head, end, __ATOMIC_RELAXED);
+	/*
+	 * Release: the doorbell compares head, and a sleeper that saw this
+	 * head must also see the seq words before it (free on x86, one stlr
+	 * per burst on arm64).
+	 */
+	__atomic_store_n(&ch->hdr->head, end, __ATOMIC_RELEASE);
 	vanity__ctr_add(&ch->hdr->prod.msgs, n);
 	vanity__ctr_add(&ch->hdr->prod.bursts, 1);
+	/* Compiler-only: keep the flag load after the index store. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (__builtin_expect(__atomic_load_n(&ch->hdr->cons_waiting,
 					     __ATOMIC_RELAXED), 0))
 		vanity__ring(ch);
@@ -204,6 +211,8 @@ static inline void vanity_release(struct vanity_channel *ch, unsigned int n)
 	__atomic_store_n(&ch->hdr->tail, ch->pos, __ATOMIC_RELEASE);
 	vanity__ctr_add(&ch->hdr->cons.msgs, n);
 	vanity__ctr_add(&ch->hdr->cons.bursts, 1);
+	/* Compiler-only: keep the flag load after the index store. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (__builtin_expect(__atomic_load_n(&ch->hdr->prod_waiting,
 					     __ATOMIC_RELAXED), 0))
 		vanity__ring(ch);

@@ -5,14 +5,15 @@
  * A producer process and a consumer process share one region (shared
  * anonymous memory made before fork, formatted with vanity_channel_format,
  * each end bound with vanity_channel_bind) and move --messages messages
- * per slot size. Message k carries k in its first 8 bytes and a pattern
- * derived from k in every other byte; the consumer checks every byte of
- * every slot against k, its own count, so loss, duplication, reordering,
- * a stale slot from an earlier lap and a torn slot all fail. Bursts are
- * random in 1..--max-burst on each side independently, and each call
- * picks the copy API (send_burst/recv_burst), the zero-copy API
- * (reserve/slot/commit, peek/peek_slot/release, sometimes in pieces or
- * with a prefix only) or a single send/recv.
+ * per slot size. Message k carries k (xor a key) in its first 8 bytes
+ * and a pattern derived from k in every other byte; the consumer checks
+ * every byte of every slot against k, its own count, so loss, duplication,
+ * reordering, a stale slot from an earlier lap, a torn slot and a slot
+ * never written all fail. Bursts are random in 1..--max-burst on each
+ * side independently, and each call picks the copy API (send_burst/
+ * recv_burst), the zero-copy API (reserve/slot/commit, peek/peek_slot/
+ * release, sometimes in pieces or with a prefix only) or a single
+ * send/recv.
  *
  * Modes:
  *   spin     (default) non-blocking calls; a full or empty ring spins
@@ -30,16 +31,26 @@
  * In the blocking modes every wait has a finite timeout (--stuck-ms). A
  * wait whose doorbell timed out although its condition was true, or a
  * probe that saw no progress within the timeout, is a lost wakeup and
- * fails the run. After each pass the region header must agree with what
- * both sides did: head, tail, messages, bursts, sleeps and wakeups.
+ * fails the run when the peer cannot be about to ring: it is asleep in
+ * FUTEX_WAIT ('S' in /proc, not merely woken and waiting for a CPU), in a
+ * probe, or done. Otherwise the peer is busy or starved of CPU (a loaded
+ * machine can keep a runnable process off the CPU for a second or more):
+ * that is counted as "suspect" and waited out, up to five timeouts, after
+ * which the run fails as stalled; so does a side that moved nothing for
+ * five timeouts (both ends asleep). After each pass the region header must agree with what
+ * both sides did: head, tail, messages, bursts, stalls, sleeps (doorbell
+ * waits) and wakeups (doorbells rung).
  *
  * --inject KIND[@K] breaks the run on purpose (the checker must fail):
  * byte, tear, skip, dup, swap at message K; nowake drops the producer's
  * doorbells from the K-th on and forces a drain probe after each.
+ * --no-membarrier leaves the handshake out of the doorbell: on x86 the
+ * two-slot sleepy pass then loses a wakeup now and then (store buffering).
  *
  * Exit status: 0 when every pass passed, 1 when one failed, 2 on usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -86,6 +97,7 @@ struct opts {
 	unsigned int time_limit_s;
 	bool pin;
 	bool quiet;
+	bool no_membarrier;
 	enum inject inject;
 	uint64_t inject_at;
 };
@@ -103,10 +115,21 @@ struct side_result {
 	uint64_t drops;		/* injected dropped doorbells */
 	struct hosted_bell bell;
 	uint64_t elapsed_ns;
+	uint64_t suspect;	/* timeouts blamed on a busy or starved peer */
+	int where;		/* enum where: what the side is doing now */
+	int64_t since;		/* and since when (doorbell modes) */
+	/* Read by the peer on every call: a line the owner rarely writes. */
+	int failed __attribute__((aligned(128)));
 	int ready;
 	int done;
-	int failed;
+	int pid;
 	char why[512];
+};
+
+enum where { AT_START, AT_CALL, AT_WAIT, AT_PROBE, AT_DELAY, AT_END };
+static const char *const where_names[] = {
+	"starting", "in a channel call", "in a doorbell wait", "in a probe",
+	"in a random delay", "finished",
 };
 
 struct shared {
@@ -124,7 +147,10 @@ struct side {
 	uint32_t size;
 	int64_t deadline;
 	int64_t stuck_ns;
+	int64_t progress;	/* when this side last moved a message */
 	unsigned int iter;
+	char stall[192];	/* what poll_until saw when it gave up */
+	bool stall_lost;	/* and whether the peer was asleep then */
 };
 
 /* ------------------------------------------------------------------ */
@@ -135,6 +161,70 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A process's scheduler state from /proc: 'R', 'S', ..., or '?'. */
+static char proc_state(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
+/*
+ * The peer cannot be about to ring us: it is asleep in FUTEX_WAIT (not
+ * merely woken and waiting for a CPU: that is 'R'), polling in a probe,
+ * or done. A heavily loaded machine can leave a runnable peer off the CPU
+ * for seconds; that is not a lost wakeup.
+ */
+static bool peer_quiet(struct side *s)
+{
+	int w = __atomic_load_n(&s->peer->where, __ATOMIC_RELAXED);
+	int ph = __atomic_load_n(&s->peer->bell.phase, __ATOMIC_RELAXED);
+
+	if (w == AT_PROBE || w == AT_END)
+		return true;
+	return ph == HB_FUTEX && proc_state(s->peer->pid) == 'S';
+}
+
+/* Where this side is, for the peer's diagnosis of a stall. */
+static void at(struct side *s, enum where w)
+{
+	__atomic_store_n(&s->res->where, w, __ATOMIC_RELAXED);
+	if (s->o->mode != MODE_SPIN)
+		__atomic_store_n(&s->res->since, now_ns(), __ATOMIC_RELAXED);
+}
+
+/* The peer's state and the header's, after a probe saw no progress. */
+static void stall_report(struct side *s, char *buf, size_t len)
+{
+	const struct vanity_chan_hdr *h = s->ch.hdr;
+	int w = __atomic_load_n(&s->peer->where, __ATOMIC_RELAXED);
+	int64_t since = __atomic_load_n(&s->peer->since, __ATOMIC_RELAXED);
+	int ph = __atomic_load_n(&s->peer->bell.phase, __ATOMIC_RELAXED);
+
+	snprintf(buf, len, "the peer is %s%s since %" PRId64 " ms, state "
+		 "%c; head %u tail %u cons_waiting %u prod_waiting %u",
+		 w >= 0 && w <= AT_END ? where_names[w] : "?",
+		 ph == HB_MEMBARRIER ? " (in membarrier)" :
+		 ph == HB_FUTEX ? " (in FUTEX_WAIT)" : "",
+		 (now_ns() - since) / 1000000, proc_state(s->peer->pid),
+		 __atomic_load_n(&h->head, __ATOMIC_RELAXED),
+		 __atomic_load_n(&h->tail, __ATOMIC_RELAXED),
+		 __atomic_load_n(&h->cons_waiting, __ATOMIC_RELAXED),
+		 __atomic_load_n(&h->prod_waiting, __ATOMIC_RELAXED));
 }
 
 static uint64_t rnd(struct side *s)
@@ -155,17 +245,19 @@ static uint64_t mix64(uint64_t x)
 }
 
 #define WORD_STEP 0x9e3779b97f4a7c15ULL
+/* Word 0 is k ^ this, so that no message is all zeroes like a fresh slot. */
+#define WORD0_KEY 0x5a5aa5a5c3c33c3cULL
 
-/* Message @k: k in word 0, mix(k) + i * step in word i, all slot bytes. */
+/* Message @k: k ^ key in word 0, mix(k) + i * step in word i: every byte. */
 static void gen(uint8_t *p, uint32_t size, uint64_t k)
 {
-	uint64_t x = mix64(k), w;
+	uint64_t x = mix64(k), w = k ^ WORD0_KEY;
 	uint32_t i;
 
 	if (size >= 8) {
-		memcpy(p, &k, 8);
+		memcpy(p, &w, 8);
 	} else {
-		memcpy(p, &k, size);
+		memcpy(p, &w, size);
 		return;
 	}
 	for (i = 8; i + 8 <= size; i += 8) {
@@ -191,6 +283,7 @@ static bool check(const uint8_t *p, uint32_t size, uint64_t k,
 	for (i = 0; i < size && p[i] == want[i]; i++)
 		;
 	memcpy(&got, p, size < 8 ? size : 8);
+	got ^= WORD0_KEY;
 	snprintf(why, len,
 		 "message %" PRIu64 ": byte %u of %u is 0x%02x, want 0x%02x "
 		 "(slot's word 0 says message %" PRIu64 ")",
@@ -226,6 +319,7 @@ static void random_delay(struct side *s)
 {
 	uint64_t r = rnd(s);
 
+	at(s, AT_DELAY);
 	switch (r & 3) {
 	case 1:
 		cpu_delay_ns((int64_t)((r >> 8) % 20001));
@@ -275,6 +369,48 @@ static bool idle(struct side *s, unsigned int *spins, int64_t *since)
 }
 
 /*
+ * A wait timed out and its condition is false: the peer did not move. It
+ * may be slow (descheduled), or stuck itself, and then it reports why.
+ * Nobody moving at all for several timeouts is a deadlock (both asleep:
+ * a lost wakeup, or a ring whose slots were corrupted).
+ */
+static bool slow_wait(struct side *s)
+{
+	int64_t idle_ns = now_ns() - s->progress;
+
+	s->res->slow++;
+	if (idle_ns > 5 * s->stuck_ns) {
+		fail(s, "no progress for %" PRId64 " ms at message %" PRIu64
+		     ": both ends asleep?", idle_ns / 1000000, s->res->moved);
+		return false;
+	}
+	return !s->peer->failed;
+}
+
+/*
+ * A doorbell wait timed out, yet its condition held when it returned: the
+ * peer published (or freed space) without waking us. A lost wakeup,
+ * unless the peer may still be on its way to ringing (busy or starved).
+ * True when that failed the run.
+ */
+static bool slept_through(struct side *s, const char *call)
+{
+	char peer[192];
+
+	if (!peer_quiet(s)) {
+		s->res->suspect++;
+		return false;
+	}
+	stall_report(s, peer, sizeof(peer));
+	s->res->lost++;
+	fail(s, "lost wakeup: %s slept %u ms although %s at message %" PRIu64
+	     "; %s", call, s->o->stuck_ms,
+	     s->ch.role == VANITY_ROLE_FROM ? "the ring had space" :
+	     "a message was published", s->res->moved, peer);
+	return true;
+}
+
+/*
  * Blocking modes: the ring was full (producer) or empty (consumer). A
  * doorbell that timed out while the condition held is a lost wakeup:
  * block() returns 0 then, so the bell's own timeout count tells.
@@ -285,24 +421,15 @@ static bool wait_peer(struct side *s)
 	uint64_t before = s->hb->timeouts;
 	int ret;
 
+	at(s, AT_WAIT);
 	s->res->waits++;
 	ret = prod ? vanity_wait_space(&s->ch, s->stuck_ns) :
 		     vanity_wait_data(&s->ch, s->stuck_ns);
-	if (!ret && s->hb->timeouts != before) {
-		s->res->lost++;
-		fail(s, "lost wakeup: %s slept %u ms although %s (message %"
-		     PRIu64 ", head %u tail %u)", prod ? "producer" : "consumer",
-		     s->o->stuck_ms, prod ? "the ring had space" :
-		     "a message was published", s->res->moved,
-		     __atomic_load_n(&s->ch.hdr->head, __ATOMIC_RELAXED),
-		     __atomic_load_n(&s->ch.hdr->tail, __ATOMIC_RELAXED));
-		return false;
-	}
-	if (ret == -ETIMEDOUT) {
-		/* The peer did not move: it is slow, or it is the one stuck. */
-		s->res->slow++;
-		return !s->peer->failed;
-	}
+	if (!ret && s->hb->timeouts != before)
+		return !slept_through(s, prod ? "vanity_wait_space" :
+				      "vanity_wait_data");
+	if (ret == -ETIMEDOUT)
+		return slow_wait(s);
 	if (ret && ret != -EINTR) {
 		fail(s, "%s: %s", prod ? "vanity_wait_space" :
 		     "vanity_wait_data", strerror(-ret));
@@ -315,9 +442,12 @@ static bool wait_peer(struct side *s)
 static bool poll_until(struct side *s, bool (*cond)(struct side *, uint32_t),
 		       uint32_t arg)
 {
-	int64_t end = now_ns() + s->stuck_ns;
+	int64_t t0 = now_ns(), end = t0 + s->stuck_ns;
+	int64_t hard_end = t0 + 5 * s->stuck_ns;
 	unsigned int n = 0;
+	bool suspect = false;
 
+	at(s, AT_PROBE);
 	s->res->probes++;
 	while (!cond(s, arg)) {
 		if (++n % 16) {
@@ -325,10 +455,22 @@ static bool poll_until(struct side *s, bool (*cond)(struct side *, uint32_t),
 			continue;
 		}
 		sched_yield();
-		if (now_ns() > end)
-			return cond(s, arg);
 		if (s->peer->failed)
 			return true;
+		if (now_ns() < end)
+			continue;
+		if (cond(s, arg))
+			break;
+		/* Asleep with work to do: nobody woke it. */
+		s->stall_lost = peer_quiet(s);
+		if (s->stall_lost || now_ns() > hard_end) {
+			stall_report(s, s->stall, sizeof(s->stall));
+			return false;
+		}
+		/* Runnable but not running, or busy: give it time. */
+		if (!suspect)
+			s->res->suspect++;
+		suspect = true;
 	}
 	return true;
 }
@@ -429,6 +571,7 @@ static void producer(struct side *s)
 
 		if (time_up(s))
 			break;
+		at(s, AT_CALL);
 		if (api == 7 && o->mode == MODE_SPIN)
 			api = 6;
 		if (api <= 2) {			/* copy */
@@ -467,20 +610,16 @@ static void producer(struct side *s)
 			int ret;
 
 			make_msg(s, s->buf, k);
+			at(s, AT_WAIT);
 			ret = vanity_send_wait(ch, s->buf, s->stuck_ns);
 			s->res->api[3]++;
 			if (!ret) {
 				got = 1;
 				s->res->bursts++;
-				if (s->hb->timeouts != before) {
-					s->res->lost++;
-					fail(s, "lost wakeup: vanity_send_wait "
-					     "slept %u ms although the ring had "
-					     "space (message %" PRIu64 ")",
-					     o->stuck_ms, k);
-				}
+				if (s->hb->timeouts != before)
+					slept_through(s, "vanity_send_wait");
 			} else if (ret == -ETIMEDOUT) {
-				s->res->slow++;
+				slow_wait(s);
 			} else {
 				fail(s, "vanity_send_wait: %s", strerror(-ret));
 			}
@@ -489,21 +628,24 @@ static void producer(struct side *s)
 		s->res->moved = k;
 		if (got) {
 			spins = 0;
+			s->progress = now_ns();
 			if (wake_dropped) {
 				/* The consumer sleeps unwoken: the probe fails. */
 				wake_dropped = false;
 				s->res->drops++;
 				if (!poll_until(s, drained, ch->pos))
-					fail(s, "lost wakeup: the consumer did "
-					     "not drain the ring in %u ms after "
-					     "message %" PRIu64 " (dropped "
-					     "doorbell)", o->stuck_ms, k);
+					fail(s, "%s: the consumer did not drain "
+					     "the ring after message %" PRIu64
+					     " (dropped doorbell): %s",
+					     s->stall_lost ? "lost wakeup" :
+					     "stalled", k, s->stall);
 			} else if (o->mode == MODE_SLEEPY && (r >> 40) % 4 == 0 &&
 				   !poll_until(s, drained, ch->pos)) {
-				s->res->lost++;
-				fail(s, "lost wakeup: the consumer did not drain "
-				     "the ring in %u ms after message %" PRIu64,
-				     o->stuck_ms, k);
+				s->res->lost += s->stall_lost;
+				fail(s, "%s: the consumer did not drain the ring "
+				     "after message %" PRIu64 ": %s",
+				     s->stall_lost ? "lost wakeup" : "stalled",
+				     k, s->stall);
 			}
 		} else if (api != 7) {
 			s->res->stalls++;
@@ -533,6 +675,7 @@ static void consumer(struct side *s)
 
 		if (time_up(s))
 			break;
+		at(s, AT_CALL);
 		if (api == 7 && o->mode == MODE_SPIN)
 			api = 6;
 		if (o->mode == MODE_SLEEPY) {
@@ -589,7 +732,10 @@ static void consumer(struct side *s)
 			}
 		} else {			/* blocking single */
 			uint64_t before = s->hb->timeouts;
-			int ret = vanity_recv_wait(ch, s->buf, s->stuck_ns);
+			int ret;
+
+			at(s, AT_WAIT);
+			ret = vanity_recv_wait(ch, s->buf, s->stuck_ns);
 
 			s->res->api[3]++;
 			if (!ret) {
@@ -599,15 +745,10 @@ static void consumer(struct side *s)
 					fail(s, "recv_wait: %s", why);
 					break;
 				}
-				if (s->hb->timeouts != before) {
-					s->res->lost++;
-					fail(s, "lost wakeup: vanity_recv_wait "
-					     "slept %u ms although message %"
-					     PRIu64 " was published",
-					     o->stuck_ms, k);
-				}
+				if (s->hb->timeouts != before)
+					slept_through(s, "vanity_recv_wait");
 			} else if (ret == -ETIMEDOUT) {
-				s->res->slow++;
+				slow_wait(s);
 			} else {
 				fail(s, "vanity_recv_wait: %s", strerror(-ret));
 			}
@@ -616,6 +757,7 @@ static void consumer(struct side *s)
 		s->res->moved = k;
 		if (got) {
 			spins = 0;
+			s->progress = now_ns();
 			/*
 			 * We released slots to a producer that was asleep for
 			 * space and emptied the ring as it was: it must wake
@@ -625,11 +767,11 @@ static void consumer(struct side *s)
 			    (r >> 40) % 2 == 0 &&
 			    head0 - o->start < n && ch->pos == head0 &&
 			    !poll_until(s, head_moved, head0)) {
-				s->res->lost++;
-				fail(s, "lost wakeup: the producer did not "
-				     "publish in %u ms after the ring was "
-				     "drained at message %" PRIu64,
-				     o->stuck_ms, k);
+				s->res->lost += s->stall_lost;
+				fail(s, "%s: the producer did not publish "
+				     "after the ring was drained at message %"
+				     PRIu64 ": %s", s->stall_lost ?
+				     "lost wakeup" : "stalled", k, s->stall);
 			}
 		} else if (api != 7) {
 			s->res->stalls++;
@@ -684,17 +826,18 @@ static void run_side(const struct opts *o, uint32_t size, void *region,
 	struct side s;
 	struct side_result *me = prod ? &sh->prod : &sh->cons;
 	struct side_result *peer = prod ? &sh->cons : &sh->prod;
-	struct hosted_bell hb;
+	struct hosted_bell *hb = &me->bell;	/* live, for the peer to see */
 	int64_t t0;
 	int ret;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	memset(&s, 0, sizeof(s));
-	memset(&hb, 0, sizeof(hb));
 	s.o = o;
 	s.res = me;
 	s.peer = peer;
-	s.hb = &hb;
+	s.hb = hb;
+	hb->no_membarrier = o->no_membarrier;
+	me->pid = (int)getpid();
 	s.size = size;
 	s.rng = mix64(o->seed ^ (prod ? 0x70726f64ULL : 0x636f6e73ULL)) | 1;
 	s.stuck_ns = (int64_t)o->stuck_ms * 1000000;
@@ -713,7 +856,7 @@ static void run_side(const struct opts *o, uint32_t size, void *region,
 	}
 	ret = vanity_channel_bind(&s.ch, region, bytes,
 				  prod ? VANITY_ROLE_FROM : VANITY_ROLE_TO,
-				  &drop_bell_ops, &hb);
+				  &drop_bell_ops, hb);
 	if (ret) {
 		fail(&s, "vanity_channel_bind: %s", strerror(-ret));
 		return;
@@ -728,13 +871,14 @@ static void run_side(const struct opts *o, uint32_t size, void *region,
 		sched_yield();
 	}
 	t0 = now_ns();
+	s.progress = t0;
 	s.deadline = t0 + (int64_t)o->time_limit_s * 1000000000;
 	if (prod)
 		producer(&s);
 	else
 		consumer(&s);
+	at(&s, AT_END);
 	me->elapsed_ns = (uint64_t)(now_ns() - t0);
-	me->bell = hb;
 	__atomic_store_n(&me->done, 1, __ATOMIC_RELEASE);
 	free(s.buf);
 }
@@ -806,12 +950,14 @@ static void print_side(const char *name, const struct side_result *r,
 	       " | calls copy %" PRIu64 " zc %" PRIu64 " single %" PRIu64
 	       " wait %" PRIu64 " | waits %" PRIu64 " slept %" PRIu64
 	       " no-sleep %" PRIu64 " timeouts %" PRIu64 " probes %" PRIu64
-	       " lost %" PRIu64 "\n",
+	       " lost %" PRIu64 " suspect %" PRIu64 " | longest membarrier "
+	       "%.3f ms futex %.3f ms\n",
 	       name, (uint64_t)c->msgs, (uint64_t)c->bursts,
 	       (uint64_t)c->stalls, (uint64_t)c->sleeps, (uint64_t)c->wakeups,
 	       r->api[0], r->api[1], r->api[2], r->api[3], r->waits,
 	       r->bell.slept, r->bell.changed, r->bell.timeouts, r->probes,
-	       r->lost);
+	       r->lost, r->suspect, (double)r->bell.max_mb_ns / 1e6,
+	       (double)r->bell.max_wait_ns / 1e6);
 }
 
 /* The header's counters against what each side did. */
@@ -900,11 +1046,17 @@ static int run_pass(const struct opts *o, uint32_t size)
 		bad = 1;
 
 	printf("chan_stress: %s size %u slots %u start 0x%08x mode %s%s%s: "
-	       "%" PRIu64 " messages in %.2f s (%.1f M/s)\n",
+	       "%" PRIu64 " messages in %.2f s (%.1f M/s), sleeps %llu+%llu, "
+	       "wakeups %llu+%llu, lost wakeups %" PRIu64 "\n",
 	       bad ? "FAIL" : "ok", size, o->slots, o->start,
 	       mode_names[o->mode], o->inject ? " inject " : "",
 	       o->inject ? inject_names[o->inject] : "",
-	       sh->cons.moved, secs, (double)sh->cons.moved / secs / 1e6);
+	       sh->cons.moved, secs, (double)sh->cons.moved / secs / 1e6,
+	       (unsigned long long)h->prod.sleeps,
+	       (unsigned long long)h->cons.sleeps,
+	       (unsigned long long)h->prod.wakeups,
+	       (unsigned long long)h->cons.wakeups,
+	       sh->prod.lost + sh->cons.lost);
 	if (!o->quiet || bad) {
 		print_side("prod", &sh->prod, &h->prod);
 		print_side("cons", &sh->cons, &h->cons);
@@ -930,17 +1082,18 @@ static void usage(FILE *f)
 "  --messages N     messages per slot size (default 100000000)\n"
 "  --sizes A,B,..   slot sizes (default 8,64,256)\n"
 "  --slots N        ring slots, a power of two (default 256)\n"
-"  --start S        first position, e.g. 0xfffff000 to cross 2^32\n"
+"  --start S|wrap   first position; wrap: 2^32 is crossed halfway\n"
 "  --blocking       doorbell waits with a small spin budget\n"
 "  --sleepy         spin budget 0, random delays, lost-wakeup probes\n"
-"  --spin-ns N      spin budget in --blocking mode (default 2000)\n"
+"  --spin-ns N      spin budget in --blocking mode (default 500)\n"
 "  --max-burst N    bursts are random in 1..N, N <= 64 (default 64)\n"
 "  --seed N         random seed (default: from the clock, printed)\n"
 "  --stuck-ms N     a wait or probe stuck this long fails (default 2000)\n"
 "  --time-limit S   per pass (default 900)\n"
 "  --no-pin         do not pin the two sides to two CPUs\n"
 "  --inject KIND[@K] break it on purpose: byte tear skip dup swap nowake\n"
-"  --quiet          one line per passing pass\n");
+"  --quiet          one line per passing pass\n"
+"  --no-membarrier  doorbell without the handshake (expect lost wakeups)\n");
 }
 
 static uint64_t num(const char *s, const char *what)
@@ -974,6 +1127,7 @@ int main(int argc, char **argv)
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "inject", required_argument, NULL, 'i' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-membarrier", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -982,7 +1136,7 @@ int main(int argc, char **argv)
 		.slots = 256,
 		.sizes = { 8, 64, 256 },
 		.nsizes = 3,
-		.spin_ns = 2000,
+		.spin_ns = 500,
 		.max_burst = MAX_BURST,
 		.seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32),
 		.stuck_ms = 2000,
@@ -990,6 +1144,7 @@ int main(int argc, char **argv)
 		.pin = true,
 	};
 	unsigned int i, failed = 0;
+	bool start_wrap = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1021,7 +1176,9 @@ int main(int argc, char **argv)
 			o.slots = (uint32_t)num(optarg, "--slots");
 			break;
 		case 's':
-			o.start = (uint32_t)num(optarg, "--start");
+			start_wrap = !strcmp(optarg, "wrap");
+			if (!start_wrap)
+				o.start = (uint32_t)num(optarg, "--start");
 			break;
 		case 'b':
 			o.mode = MODE_BLOCKING;
@@ -1065,6 +1222,9 @@ int main(int argc, char **argv)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'M':
+			o.no_membarrier = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1080,6 +1240,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Positions wrap 2^32 halfway through each pass. */
+	if (start_wrap)
+		o.start = (uint32_t)(0x100000000ULL - o.messages / 2 - 1);
 	if (o.inject && !o.inject_at)
 		o.inject_at = o.inject == INJ_NOWAKE ? 100 : o.messages / 2;
 	if (o.inject == INJ_NOWAKE && o.mode == MODE_SPIN) {

@@ -12,6 +12,28 @@
 
 #include "hosted_bell.h"
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+static void phase(struct hosted_bell *hb, int p)
+{
+	if (hb)
+		__atomic_store_n(&hb->phase, p, __ATOMIC_RELAXED);
+}
+
+static void longest(uint64_t *max, uint64_t t0)
+{
+	uint64_t d = mono_ns() - t0;
+
+	if (d > *max)
+		*max = d;
+}
+
 static long sys_membarrier(int cmd)
 {
 	return syscall(__NR_membarrier, cmd, 0, 0);
@@ -55,6 +77,7 @@ static int bell_wait(struct vanity_channel *ch, uint32_t expect,
 {
 	struct hosted_bell *hb = ch->bell_ctx;
 	struct timespec ts, *tsp = NULL;
+	uint64_t t0;
 	long ret;
 
 	if (hb)
@@ -67,8 +90,15 @@ static int bell_wait(struct vanity_channel *ch, uint32_t expect,
 	 * load that follows it sees our flag and rings.
 	 */
 	if (!hb || !hb->no_membarrier) {
-		if (sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED))
-			return -errno;
+		t0 = mono_ns();
+		phase(hb, HB_MEMBARRIER);
+		ret = sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) ?
+		      -errno : 0;
+		phase(hb, HB_IDLE);
+		if (ret)
+			return (int)ret;
+		if (hb)
+			longest(&hb->max_mb_ns, t0);
 	}
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
@@ -76,13 +106,18 @@ static int bell_wait(struct vanity_channel *ch, uint32_t expect,
 		tsp = &ts;
 	}
 	/* Shared futex: the two ends are different processes. */
-	ret = sys_futex(wait_word(ch), FUTEX_WAIT, expect, tsp);
+	t0 = mono_ns();
+	phase(hb, HB_FUTEX);
+	ret = sys_futex(wait_word(ch), FUTEX_WAIT, expect, tsp) ? -errno : 0;
+	phase(hb, HB_IDLE);
+	if (hb)
+		longest(&hb->max_wait_ns, t0);
 	if (!ret) {
 		if (hb)
 			hb->slept++;
 		return 0;
 	}
-	switch (errno) {
+	switch (-ret) {
 	case EAGAIN:		/* the peer moved before we slept */
 		if (hb)
 			hb->changed++;
@@ -96,7 +131,7 @@ static int bell_wait(struct vanity_channel *ch, uint32_t expect,
 			hb->intr++;
 		return -EINTR;
 	default:
-		return -errno;
+		return (int)ret;
 	}
 }
 

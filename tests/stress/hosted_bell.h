@@ -25,7 +25,10 @@
 
 #include <vanity.h>
 
-/* Per-endpoint statistics and knobs; pass as bell_ctx (or NULL). */
+/*
+ * Per-endpoint statistics and knobs; pass as bell_ctx (or NULL). Written
+ * by its endpoint only; may live in shared memory for a watchdog to read.
+ */
 struct hosted_bell {
 	uint64_t waits;		/* wait op entered */
 	uint64_t slept;		/* FUTEX_WAIT actually slept and was woken */
@@ -34,8 +37,13 @@ struct hosted_bell {
 	uint64_t intr;		/* FUTEX_WAIT interrupted */
 	uint64_t wakes;		/* wake op called */
 	uint64_t woken;		/* sleepers FUTEX_WAKE reported woken */
+	uint64_t max_mb_ns;	/* longest membarrier call */
+	uint64_t max_wait_ns;	/* longest FUTEX_WAIT call */
+	int phase;		/* HB_IDLE, HB_MEMBARRIER or HB_FUTEX now */
 	int no_membarrier;	/* fault injection: skip the handshake */
 };
+
+enum { HB_IDLE, HB_MEMBARRIER, HB_FUTEX };
 
 /* Register this process for GLOBAL_EXPEDITED: 0 or -errno. */
 int hosted_bell_register(void);
