@@ -35,6 +35,7 @@ CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
 	     kmod/core/chan.c kmod/core/opdef.c
 LIB_SRCS := lib/attach.c lib/channel.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
+	    tools/ctl/cmd_run.c \
 	    tools/ctl/nl.c
 CTL_MAIN := tools/ctl/main.c
 

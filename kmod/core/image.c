@@ -227,7 +227,8 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 			     VANITY_NAME_MAX))
 			return failf(d, -EINVAL, i, -1, "shard '%s': duplicate name",
 			     s->name);
-	if (s->flags || !all_zero(s->resv, sizeof(s->resv)) ||
+	if (s->flags & ~VANITY_SHARD_F_RESTART ||
+	    !all_zero(s->resv, sizeof(s->resv)) ||
 	    !all_zero(s + 1, h->shard_entry_size - sizeof(*s)))
 		return failf(d, -EINVAL, i, -1, "shard '%s': reserved fields are not zero",
 		     s->name);

@@ -792,7 +792,7 @@ TEST_F(refuse, nonzero_reserved_entry_fields_are_einval)
 	size_t len;
 	void *img = pair_img(&len);
 
-	S(img, 1)->flags = 1;
+	S(img, 1)->flags = 2;
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'consumer'", "reserved");
 	S(img, 1)->flags = 0;
 	S(img, 0)->resv[3] = 0x100;

@@ -726,7 +726,11 @@ Test(image, duplicate_shard_names)
 
 Test(image, shard_flags)
 {
-	S(0)->flags = 1;
+	S(0)->flags = VANITY_SHARD_F_RESTART;
+	expect(0);
+	S(0)->flags = 2;
+	expect_msg(-EINVAL, "reserved");
+	S(0)->flags = 1U << 31;
 	expect_msg(-EINVAL, "reserved");
 }
 

@@ -1034,3 +1034,18 @@ Test(manifest, ring_entries_must_be_a_bounded_power_of_two)
 	expect_one(BASE "ring_entries = 1\n", 5, "ring_entries 1");
 	expect_one(BASE "ring_entries = 8192\n", 5, "ring_entries 8192");
 }
+
+Test(manifest, restart_policy)
+{
+	struct load l = load_text(BASE "restart = on-failure\n", w);
+
+	cr_assert_eq(l.ret, 0, "%s", l.errs);
+	cr_assert_eq(w->shards[0].flags, VANITY_SHARD_F_RESTART);
+	load_free(&l);
+	l = load_text(BASE "restart = never\n", w);
+	cr_assert_eq(l.ret, 0, "%s", l.errs);
+	cr_assert_eq(w->shards[0].flags, 0);
+	load_free(&l);
+	expect_one(BASE "restart = always\n", 5,
+		   "restart 'always': want never or on-failure");
+}

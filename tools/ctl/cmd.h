@@ -9,4 +9,7 @@
 /* vanityctl build MANIFEST [-o IMAGE] [-j]: compile a manifest to an image. */
 int vanity_cmd_build(int argc, char **argv);
 
+/* vanityctl run MANIFEST [--duration S] [--backend B] [-j]: run a system. */
+int vanity_cmd_run(int argc, char **argv);
+
 #endif

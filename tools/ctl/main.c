@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"  up IMAGE|MANIFEST           bring a system up from an image (or a manifest)\n"
 		"  down [--force]              take the system down (--force revokes attached shards)\n"
 		"  status [-j]                 show the system (-j: JSON)\n"
+		"  run MANIFEST [--duration S] bring a system up, run and supervise its programs\n"
 		"\n"
 		"Run '%s COMMAND --help' for a command's options.\n", prog, prog);
 }
@@ -379,6 +380,7 @@ static const struct {
 	{ "up", cmd_up },
 	{ "down", cmd_down },
 	{ "status", cmd_status },
+	{ "run", vanity_cmd_run },
 };
 
 int main(int argc, char **argv)

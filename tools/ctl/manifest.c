@@ -41,6 +41,7 @@ static const char *const kind_names[] = {
 enum key {
 	KEY_NAME,
 	KEY_CPUS, KEY_MEMORY, KEY_USER, KEY_PROGRAM, KEY_RING_ENTRIES,
+	KEY_RESTART,
 	KEY_FROM, KEY_TO, KEY_SLOT_SIZE, KEY_SLOTS,
 	KEY_COUNT
 };
@@ -56,6 +57,7 @@ static const struct {
 	[KEY_USER]	= { "user",	 K_SHARD,   false },
 	[KEY_PROGRAM]	= { "program",	 K_SHARD,   false },
 	[KEY_RING_ENTRIES] = { "ring_entries", K_SHARD, false },
+	[KEY_RESTART]	= { "restart",	 K_SHARD,   false },
 	[KEY_FROM]	= { "from",	 K_CHANNEL, true },
 	[KEY_TO]	= { "to",	 K_CHANNEL, true },
 	[KEY_SLOT_SIZE]	= { "slot_size", K_CHANNEL, true },
@@ -77,6 +79,7 @@ struct mf_shard {
 	uint32_t uid;
 	char program[VANITY_PROGRAM_MAX];
 	uint32_t ring_entries;		/* 0: the module's default */
+	bool restart;			/* restart = on-failure */
 };
 
 struct mf_channel {
@@ -687,6 +690,19 @@ static bool set_value(struct mf *m, struct section *s, enum key k,
 		}
 		memcpy(sh->program, v, n + 1);
 		return true;
+	case KEY_RESTART:
+		if (!strcmp(v, "on-failure")) {
+			sh->restart = true;
+			return true;
+		}
+		if (!strcmp(v, "never")) {
+			sh->restart = false;
+			return true;
+		}
+		report_in(m, s, m->lineno,
+			  "restart '%.*s': want never or on-failure",
+			  echo_len(v, ECHO_MAX), v);
+		return false;
 	case KEY_RING_ENTRIES:
 		return set_pow2(m, s, "ring_entries", v, 2,
 				VANITY_RING_ENTRIES_MAX, &sh->ring_entries);
@@ -848,6 +864,8 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 			return;
 		}
 		w->shards[ret].ring_entries = sh->ring_entries;
+		if (sh->restart)
+			w->shards[ret].flags |= VANITY_SHARD_F_RESTART;
 	}
 	for (i = 0; i < m->nchannels; i++) {
 		ch = &m->channels[i];

@@ -71,10 +71,13 @@ struct vanity_image_shard {
 	__u64 cpus[VANITY_CPU_WORDS];	/* CPU bitmap, at least one bit */
 	__u32 uid;			/* owner allowed to attach */
 	__u32 program;			/* strtab offset, 0 = none */
-	__u32 flags;			/* none defined: must be 0 */
+	__u32 flags;			/* VANITY_SHARD_F_* */
 	__u32 ring_entries;		/* SQ entries, power of two; 0: default */
 	__u32 resv[4];			/* must be 0 */
 };
+
+/* Restart the program when it fails (for `vanityctl run`; the module ignores it). */
+#define VANITY_SHARD_F_RESTART	(1U << 0)
 
 struct vanity_image_channel {
 	char name[VANITY_NAME_MAX];	/* NUL-padded */
