@@ -23,7 +23,7 @@ NL_LIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 2>/dev/null)
 INIH_LIBS := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -Itools/ctl -D_GNU_SOURCE
+CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -Ilib -Itools/ctl -D_GNU_SOURCE
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fPIC -pthread
 LDFLAGS += -pthread
@@ -33,8 +33,9 @@ LIB_VERSION := 0.1.0
 
 CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
 	     kmod/core/chan.c kmod/core/opdef.c
-LIB_SRCS := lib/attach.c lib/channel.c
+LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
+	    tools/ctl/sim.c \
 	    tools/ctl/cmd_run.c \
 	    tools/ctl/nl.c
 CTL_MAIN := tools/ctl/main.c
@@ -91,6 +92,7 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 
 -include mk/unit.mk
 -include mk/selftests.mk
+-include mk/examples.mk
 -include mk/bench-ring.mk
 -include mk/stress.mk
 -include mk/bench.mk

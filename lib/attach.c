@@ -87,6 +87,16 @@ int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	if (vanity__use_hosted()) {
+		/* The simulator has no submission ring yet: no flags. */
+		ret = flags ? -EOPNOTSUPP : vanity__hosted_attach(v, name);
+		if (ret) {
+			free(v);
+			return ret;
+		}
+		*out = v;
+		return 0;
+	}
 	v->fd = open(VANITY_DEV, O_RDWR | O_CLOEXEC);
 	if (v->fd < 0) {
 		ret = errno == ENOENT ? -ENODEV : -errno;
@@ -152,7 +162,8 @@ void vanity_detach(struct vanity *v)
 
 struct vanity_ring *vanity_ring(struct vanity *v)
 {
-	return v ? &v->ring : NULL;
+	/* Hosted shards have no ring until the simulator serves one. */
+	return v && v->ring.mem ? &v->ring : NULL;
 }
 
 int vanity_shard_index(const struct vanity *v)

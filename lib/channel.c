@@ -253,6 +253,20 @@ int vanity_channel_get(struct vanity *v, const char *name,
 			return 0;
 		}
 	}
+	if (v->hosted) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		ret = vanity__hosted_channel(v, name, m);
+		if (ret) {
+			free(m);
+			return ret;
+		}
+		m->next = v->chans;
+		v->chans = m;
+		*out = &m->ch;
+		return 0;
+	}
 	memset(&ci, 0, sizeof(ci));
 	ci.size = sizeof(ci);
 	strncpy(ci.name, name, sizeof(ci.name) - 1);

@@ -11,7 +11,8 @@ struct vanity_chan_map {
 };
 
 struct vanity {
-	int fd;
+	int fd;				/* /dev/vanity, or the simulator socket */
+	int hosted;			/* attached through the simulator */
 	uint32_t index;
 	uint32_t nchannels;
 	char name[VANITY_NAME_MAX];
@@ -21,5 +22,13 @@ struct vanity {
 	struct vanity_chan_map *chans;	/* mapped so far */
 	struct vanity_ring ring;	/* mapped at attach */
 };
+
+#include <stdbool.h>
+
+/* Hosted backend (lib/hosted.c). */
+bool vanity__use_hosted(void);
+int vanity__hosted_attach(struct vanity *v, const char *name);
+int vanity__hosted_channel(struct vanity *v, const char *name,
+			   struct vanity_chan_map *m);
 
 #endif

@@ -33,3 +33,11 @@ $(BUILD)/tests/selftests/%: $(BUILD)/tests/selftests/%.o $(ST_COMMON) \
 .PHONY: selftests-build
 selftests-build: $(ST_BINS)
 tests: selftests-build
+
+# Test shard programs, started by `vanityctl run` in the integration test
+# on either backend; static so the VM needs no library path.
+SHARD_SRCS := $(sort $(wildcard tests/shards/*.c))
+SHARD_BINS := $(patsubst tests/shards/%.c,$(BUILD)/tests/shards/%,$(SHARD_SRCS))
+$(BUILD)/tests/shards/%: $(BUILD)/tests/shards/%.o lib/libvanity.a
+	$(CC) $(LDFLAGS) -o $@ $^
+selftests-build: $(SHARD_BINS)

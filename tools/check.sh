@@ -9,6 +9,7 @@
 # failure); (b) the selftests against the real module in the VM, through
 # `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
 # splat, hung or crashed guest always makes the failed count positive).
+# (b2) the integration tests natively on the hosted simulator;
 # (c) the hosted channel stress, native and aarch64 (make stress,
 # make stress-arm64).
 # The last line printed is exactly `N passed, N failed` (both parts summed);
@@ -62,6 +63,30 @@ else
 	fi
 fi
 echo "check: unit: $unit_pass passed, $unit_fail failed" >&2
+
+# ---------------------------------------------------------------- hosted
+# The integration tests that also run in the VM against the module, here
+# natively on the hosted simulator: same test binary, same shard binaries.
+h_pass=0
+h_fail=0
+hbin=$build/tests/selftests/integration_test
+echo "==== integration tests on the hosted simulator: $hbin" >&2
+if [ ! -x "$hbin" ]; then
+	echo "check: FAIL: no $hbin" >&2
+	h_fail=1
+else
+	h_rc=0
+	VANITY_BACKEND=hosted "$hbin" >"$out/hosted.tap" 2>&1 || h_rc=$?
+	grep -E '^(not )?ok |^# ' "$out/hosted.tap" >&2 || true
+	h_pass=$(grep -cE '^ok [0-9]+' "$out/hosted.tap" || true)
+	h_fail=$(grep -cE '^not ok [0-9]+|^ok [0-9]+ .*# SKIP' "$out/hosted.tap" || true)
+	h_pass=$((h_pass - $(grep -cE '^ok [0-9]+ .*# SKIP' "$out/hosted.tap" || true)))
+	if [ "$h_rc" != 0 ] && [ "$h_fail" = 0 ]; then
+		echo "check: FAIL: $hbin exited $h_rc" >&2
+		h_fail=1
+	fi
+fi
+echo "check: hosted: $h_pass passed, $h_fail failed" >&2
 
 # ---------------------------------------------------------------- VM
 st_pass=0
@@ -124,7 +149,7 @@ for target in stress stress-arm64; do
 done
 echo "check: stress: $stress_pass passed, $stress_fail failed" >&2
 
-passed=$((unit_pass + st_pass + stress_pass))
-failed=$((unit_fail + st_fail + stress_fail))
+passed=$((unit_pass + h_pass + st_pass + stress_pass))
+failed=$((unit_fail + h_fail + st_fail + stress_fail))
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -24,6 +24,8 @@
 #include "imgwrite.h"
 #include "manifest.h"
 #include "nl.h"
+#include "sim.h"
+#include "hosted.h"
 
 #define RESTART_MAX 5		/* within RESTART_WINDOW_S, then give up */
 #define RESTART_WINDOW_S 10
@@ -74,6 +76,16 @@ static void describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "status 0x%x", status);
 }
 
+/* A simple command whose first word is a path: no shell needed around it. */
+static bool execable(const char *program)
+{
+	size_t first = strcspn(program, " \t");
+
+	if (strpbrk(program, ";&|<>()$`\\\"'*?[]{}~\n"))
+		return false;
+	return memchr(program, '/', first) != NULL;
+}
+
 static pid_t start(struct shard_run *s)
 {
 	pid_t pid = fork();
@@ -95,6 +107,21 @@ static pid_t start(struct shard_run *s)
 	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	/*
+	 * A plain command line naming a program by path is exec'd by the
+	 * shell, so the program is the process we supervise and its own exit
+	 * status or signal reaches us; anything else (shell syntax, builtins)
+	 * runs under sh -c as written.
+	 */
+	if (execable(s->program)) {
+		char *cmd = malloc(strlen(s->program) + 6);
+
+		if (cmd) {
+			strcpy(cmd, "exec ");
+			strcat(cmd, s->program);
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		}
+	}
 	execl("/bin/sh", "sh", "-c", s->program, (char *)NULL);
 	fprintf(stderr, "vanityctl: run: %s: /bin/sh: %s\n", s->d->name,
 		strerror(errno));
@@ -234,6 +261,76 @@ static void stop_all(struct shard_run *runs, unsigned int n, bool json)
 	}
 }
 
+/* The module through netlink, or the simulator in this process. */
+struct backend {
+	struct vanity_nl *nl;
+	struct vanity_sim *sim;
+};
+
+static int be_get(struct backend *b, struct vanity_status *st)
+{
+	return b->sim ? vanity_sim_status(b->sim, st) : vanity_nl_get(b->nl, st);
+}
+
+/* Sleep up to @ms; the simulator serves its shards meanwhile. */
+static void be_wait(struct backend *b, int ms)
+{
+	if (b->sim)
+		vanity_sim_poll(b->sim, ms);
+	else
+		poll(NULL, 0, ms);
+}
+
+static int be_up(struct backend *b, const char *backend, const void *img,
+		 size_t len)
+{
+	char msg[256] = "";
+	int ret;
+
+	if (!strcmp(backend, "hosted")) {
+		ret = vanity_sim_start(&b->sim, img, len, msg, sizeof(msg));
+		if (ret) {
+			fprintf(stderr, "vanityctl: run: up: %s (%s)\n", msg,
+				strerror(-ret));
+			return 1;
+		}
+		/* The shards' programs find the simulator here. */
+		setenv(VANITY_SOCKET_ENV, vanity_sim_socket(b->sim), 1);
+		setenv("VANITY_BACKEND", "hosted", 1);
+		return 0;
+	}
+	ret = vanity_nl_open(&b->nl);
+	if (ret) {
+		fprintf(stderr, "vanityctl: run: %s\n", ret == -ENODEV ?
+			"the vanity module is not loaded" : strerror(-ret));
+		return 1;
+	}
+	setenv("VANITY_BACKEND", "module", 1);
+	ret = vanity_nl_up(b->nl, img, len);
+	if (ret) {
+		fprintf(stderr, "vanityctl: run: up: %s (%s)\n",
+			vanity_nl_msg(b->nl), strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+static int be_down(struct backend *b)
+{
+	int ret = 0;
+
+	if (b->sim) {
+		vanity_sim_stop(b->sim);
+		b->sim = NULL;
+	} else if (b->nl) {
+		ret = vanity_nl_down(b->nl, true);
+		if (ret)
+			fprintf(stderr, "vanityctl: run: down: %s (%s)\n",
+				vanity_nl_msg(b->nl), strerror(-ret));
+	}
+	return ret;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -263,7 +360,7 @@ int vanity_cmd_run(int argc, char **argv)
 	bool json = false, tty = isatty(STDOUT_FILENO), failed = false;
 	const char *backend = NULL;
 	struct vanity_imgw *w = NULL;
-	struct vanity_nl *nl = NULL;
+	struct backend be = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	void *img = NULL;
 	unsigned int i, n;
@@ -302,9 +399,11 @@ int vanity_cmd_run(int argc, char **argv)
 	if (!json && !tty)
 		json = true;
 	if (!backend)
+		backend = getenv("VANITY_BACKEND");
+	if (!backend)
 		backend = access("/dev/vanity", F_OK) == 0 ? "module" : "hosted";
-	if (strcmp(backend, "module")) {
-		fprintf(stderr, "vanityctl: run: the %s backend is not available yet (only 'module': load vanity.ko)\n",
+	if (strcmp(backend, "module") && strcmp(backend, "hosted")) {
+		fprintf(stderr, "vanityctl: run: unknown backend '%s' (module or hosted)\n",
 			backend);
 		return 1;
 	}
@@ -319,20 +418,9 @@ int vanity_cmd_run(int argc, char **argv)
 		goto out;
 	h = vanity_image_hdr(img);
 	n = h->shard_count;
-	ret = vanity_nl_open(&nl);
-	if (ret) {
-		fprintf(stderr, "vanityctl: run: %s\n", ret == -ENODEV ?
-			"the vanity module is not loaded" : strerror(-ret));
-		ret = 1;
+	ret = be_up(&be, backend, img, len);
+	if (ret)
 		goto out;
-	}
-	ret = vanity_nl_up(nl, img, len);
-	if (ret) {
-		fprintf(stderr, "vanityctl: run: up: %s (%s)\n",
-			vanity_nl_msg(nl), strerror(-ret));
-		ret = 1;
-		goto out;
-	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	memset(runs, 0, sizeof(runs));
@@ -345,7 +433,7 @@ int vanity_cmd_run(int argc, char **argv)
 		runs[i].state = runs[i].pid > 0 ? S_RUNNING : S_FAILED;
 	}
 	start_t = now_s();
-	vanity_nl_get(nl, prev);
+	be_get(&be, prev);
 	for (;;) {
 		unsigned int running = 0;
 
@@ -358,21 +446,18 @@ int vanity_cmd_run(int argc, char **argv)
 		if (!running || stop_requested ||
 		    (duration && now_s() - start_t >= duration))
 			break;
-		if (now_s() - last_show >= 1.0 && !vanity_nl_get(nl, st)) {
+		if (now_s() - last_show >= 1.0 && !be_get(&be, st)) {
 			show(runs, n, st, prev, last_show ? now_s() - last_show : 0,
 			     json, tty);
 			memcpy(prev, st, sizeof(*st));
 			last_show = now_s();
 		}
-		poll(NULL, 0, 50);
+		be_wait(&be, 50);
 	}
 	stop_all(runs, n, json);
-	if (vanity_nl_get(nl, st))
+	if (be_get(&be, st))
 		memset(st, 0, sizeof(*st));
-	ret = vanity_nl_down(nl, true);
-	if (ret)
-		fprintf(stderr, "vanityctl: run: down: %s (%s)\n",
-			vanity_nl_msg(nl), strerror(-ret));
+	ret = be_down(&be);
 
 	for (i = 0; i < n; i++)
 		if (runs[i].state == S_FAILED || runs[i].state == S_GAVE_UP)
@@ -417,7 +502,9 @@ int vanity_cmd_run(int argc, char **argv)
 	}
 	ret = failed || ret ? 1 : 0;
 out:
-	vanity_nl_close(nl);
+	if (be.sim)
+		vanity_sim_stop(be.sim);
+	vanity_nl_close(be.nl);
 	free(img);
 	free(w);
 	free(st);

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * The hosted doorbell: FUTEX_WAIT on the index word the sleeper watches,
+ * after a global expedited membarrier that plays the module's barrier IPI
+ * (the peer's fence-free publish is visible, or it will see our flag).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vanity.h"
+#include "hosted.h"
+
+static uint32_t *watched(struct vanity_channel *ch, bool waiting)
+{
+	/* The consumer waits on head and wakes on tail; the producer inverse. */
+	bool cons = ch->role == VANITY_ROLE_TO;
+
+	return cons == waiting ? &ch->hdr->head : &ch->hdr->tail;
+}
+
+static int futex_wait(struct vanity_channel *ch, uint32_t expect,
+		      int64_t timeout_ns)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) &&
+	    errno != EINVAL)
+		return -errno;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tp = &ts;
+	}
+	if (syscall(SYS_futex, watched(ch, true), FUTEX_WAIT, expect, tp,
+		    NULL, 0) == 0)
+		return 0;
+	if (errno == EAGAIN)
+		return 0;	/* the word already moved */
+	return errno == ETIMEDOUT ? -ETIMEDOUT : errno == EINTR ? -EINTR : -errno;
+}
+
+static int futex_wake(struct vanity_channel *ch)
+{
+	if (syscall(SYS_futex, watched(ch, false), FUTEX_WAKE, 1, NULL, NULL,
+		    0) < 0)
+		return -errno;
+	return 0;
+}
+
+const struct vanity_bell_ops vanity__futex_bell = {
+	.wait = futex_wait,
+	.wake = futex_wake,
+};

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A test shard program checking the attach rules on either backend:
+ * prints one line per check, "probe: <check> <errno name>", and exits 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <vanity.h>
+
+static const char *name_of(int err)
+{
+	switch (err) {
+	case 0: return "ok";
+	case -ENOENT: return "ENOENT";
+	case -EBUSY: return "EBUSY";
+	case -EACCES: return "EACCES";
+	case -EPERM: return "EPERM";
+	default: return strerror(-err);
+	}
+}
+
+int main(void)
+{
+	struct vanity_channel *ch;
+	struct vanity *v, *v2 = NULL;
+	size_t len;
+	void *mem;
+
+	printf("probe: unknown %s\n", name_of(vanity_attach("nosuch", &v2)));
+	printf("probe: attach %s\n", name_of(vanity_attach(NULL, &v)));
+	printf("probe: again %s\n", name_of(vanity_attach(NULL, &v2)));
+	printf("probe: foreign %s\n", name_of(vanity_channel_get(v, "other", &ch)));
+	printf("probe: nochan %s\n", name_of(vanity_channel_get(v, "nosuch", &ch)));
+	printf("probe: own %s\n", name_of(vanity_channel_get(v, "data", &ch)));
+	vanity_memory(v, &mem, &len);
+	printf("probe: memory %zu\n", len);
+	vanity_detach(v);
+	return 0;
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The simulator's server: validates the image with the portable core,
+ * creates each region as a memfd, and answers attach and channel requests
+ * with the module's errno rules (ENOENT, EPERM by peer uid, EBUSY,
+ * ENOTCONN, EACCES). A connection is an attachment.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "image.h"
+#include "chan.h"
+#include "cpulist.h"
+#include "hosted.h"
+
+#define MAX_CONNS 256
+
+struct conn {
+	int fd;
+	int shard;			/* attached shard, or -1 */
+	pid_t pid;
+};
+
+struct vanity_sim {
+	void *img;
+	size_t len;
+	char dir[64];
+	char path[108];
+	int lsock;
+	int mem_fd[VANITY_MAX_SHARDS];
+	int attached[VANITY_MAX_SHARDS];	/* conn index, or -1 */
+	int chan_fd[VANITY_MAX_CHANNELS];
+	void *chan_map[VANITY_MAX_CHANNELS];
+	size_t chan_size[VANITY_MAX_CHANNELS];
+	struct conn conns[MAX_CONNS];
+	unsigned int nconns;
+};
+
+static int make_memfd(const char *name, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Say once, at start, when a shard's CPUs are not on this machine. */
+static void note_cpus(const struct vanity_image_shard *d)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned int cpu;
+	char list[256];
+
+	for (cpu = 0; cpu < VANITY_MAX_CPUS && cpu < (unsigned long)n; cpu++)
+		if (d->cpus[cpu / 64] & (1ULL << (cpu % 64)))
+			return;
+	vanity_cpulist_format((const u64 *)d->cpus, list, sizeof(list));
+	fprintf(stderr, "vanityctl: run: shard '%s': cpus %s are not on this machine (%ld cpus); it runs unpinned\n",
+		d->name, list, n);
+}
+
+int vanity_sim_start(struct vanity_sim **out, const void *img, size_t len,
+		     char *msg, size_t msglen)
+{
+	const struct vanity_image_hdr *h;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vanity_diag d;
+	struct vanity_sim *s;
+	unsigned int i;
+	int ret;
+
+	ret = vanity_image_check(img, len, &d);
+	if (ret) {
+		snprintf(msg, msglen, "%s", d.msg);
+		return ret;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->lsock = -1;
+	for (i = 0; i < VANITY_MAX_SHARDS; i++) {
+		s->mem_fd[i] = -1;
+		s->attached[i] = -1;
+	}
+	for (i = 0; i < VANITY_MAX_CHANNELS; i++)
+		s->chan_fd[i] = -1;
+	s->img = malloc(len);
+	if (!s->img) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	memcpy(s->img, img, len);
+	s->len = len;
+	h = vanity_image_hdr(s->img);
+	for (i = 0; i < h->shard_count; i++) {
+		const struct vanity_image_shard *sh = vanity_image_shard(s->img, i);
+
+		note_cpus(sh);
+		if (!sh->memory_size)
+			continue;
+		s->mem_fd[i] = make_memfd(sh->name, sh->memory_size);
+		if (s->mem_fd[i] < 0) {
+			ret = s->mem_fd[i];
+			snprintf(msg, msglen, "shard '%s': cannot create its memory",
+				 sh->name);
+			goto err;
+		}
+	}
+	for (i = 0; i < h->channel_count; i++) {
+		const struct vanity_image_channel *c = vanity_image_channel(s->img, i);
+
+		s->chan_size[i] = vanity_channel_region_size(c);
+		s->chan_fd[i] = make_memfd(c->name, s->chan_size[i]);
+		if (s->chan_fd[i] < 0) {
+			ret = s->chan_fd[i];
+			snprintf(msg, msglen, "channel '%s': cannot create its region",
+				 c->name);
+			goto err;
+		}
+		s->chan_map[i] = mmap(NULL, s->chan_size[i],
+				      PROT_READ | PROT_WRITE, MAP_SHARED,
+				      s->chan_fd[i], 0);
+		if (s->chan_map[i] == MAP_FAILED) {
+			ret = -errno;
+			s->chan_map[i] = NULL;
+			goto err;
+		}
+		/* What the module writes at UP: identity and seq words. */
+		vanity_chan_init(s->chan_map[i], c->slot_size, c->slots, 0);
+	}
+	snprintf(s->dir, sizeof(s->dir), "/tmp/vanity-XXXXXX");
+	if (!mkdtemp(s->dir)) {
+		ret = -errno;
+		goto err;
+	}
+	/* Shards may run as other users; attach checks their uid itself. */
+	chmod(s->dir, 0711);
+	snprintf(s->path, sizeof(s->path), "%s/sock", s->dir);
+	strcpy(sa.sun_path, s->path);
+	s->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->lsock < 0 || bind(s->lsock, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(s->lsock, 64)) {
+		ret = -errno;
+		snprintf(msg, msglen, "cannot listen on %s", s->path);
+		goto err;
+	}
+	chmod(s->path, 0666);
+	*out = s;
+	return 0;
+err:
+	vanity_sim_stop(s);
+	return ret;
+}
+
+const char *vanity_sim_socket(const struct vanity_sim *s)
+{
+	return s->path;
+}
+
+static void reply(int fd, struct vh_rep *rep, int pass_fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (pass_fd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *req)
+{
+	const struct vanity_image_hdr *h = vanity_image_hdr(s->img);
+	struct conn *c = &s->conns[ci];
+	struct vh_rep rep = { 0 };
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int idx, pass = -1;
+
+	if (req->flags || !memchr(req->name, '\0', sizeof(req->name))) {
+		rep.err = -EINVAL;
+	} else if (req->op == VH_ATTACH) {
+		const struct vanity_image_shard *sh;
+
+		idx = vanity_image_find_shard(s->img, req->name);
+		if (c->shard >= 0) {
+			rep.err = -EBUSY;
+		} else if (idx < 0) {
+			rep.err = -ENOENT;
+		} else if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl)) {
+			rep.err = -EPERM;
+		} else if ((sh = vanity_image_shard(s->img, idx),
+			    cred.uid != sh->uid && cred.uid != 0)) {
+			rep.err = -EPERM;
+		} else if (s->attached[idx] >= 0) {
+			rep.err = -EBUSY;
+		} else {
+			c->shard = idx;
+			c->pid = cred.pid;
+			s->attached[idx] = (int)ci;
+			rep.index = idx;
+			rep.size = sh->memory_size;
+			rep.nchannels = h->channel_count;
+			memcpy(rep.cpus, sh->cpus, sizeof(rep.cpus));
+			pass = s->mem_fd[idx];
+		}
+	} else if (req->op == VH_CHANNEL) {
+		const struct vanity_image_channel *ch;
+
+		idx = vanity_image_find_channel(s->img, req->name);
+		if (c->shard < 0) {
+			rep.err = -ENOTCONN;
+		} else if (idx < 0) {
+			rep.err = -ENOENT;
+		} else {
+			ch = vanity_image_channel(s->img, idx);
+			rep.role = vanity_channel_role(ch, (unsigned int)c->shard);
+			if (rep.role == VANITY_ROLE_NONE) {
+				rep.err = -EACCES;
+			} else {
+				rep.index = idx;
+				rep.size = s->chan_size[idx];
+				rep.from = ch->from;
+				rep.to = ch->to;
+				rep.slot_size = ch->slot_size;
+				rep.slots = ch->slots;
+				pass = s->chan_fd[idx];
+			}
+		}
+	} else {
+		rep.err = -EINVAL;
+	}
+	reply(c->fd, &rep, pass);
+}
+
+static void drop(struct vanity_sim *s, unsigned int ci)
+{
+	struct conn *c = &s->conns[ci];
+
+	if (c->shard >= 0)
+		s->attached[c->shard] = -1;
+	close(c->fd);
+	/* Keep indices stable for attached[]: move the last one here. */
+	if (ci != --s->nconns) {
+		*c = s->conns[s->nconns];
+		if (c->shard >= 0)
+			s->attached[c->shard] = (int)ci;
+	}
+}
+
+void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
+{
+	struct pollfd pfd[MAX_CONNS + 1];
+	struct vh_req req;
+	unsigned int i, n;
+	ssize_t r;
+	int fd;
+
+	pfd[0].fd = s->lsock;
+	pfd[0].events = POLLIN;
+	for (i = 0; i < s->nconns; i++) {
+		pfd[i + 1].fd = s->conns[i].fd;
+		pfd[i + 1].events = POLLIN;
+	}
+	n = s->nconns;
+	if (poll(pfd, n + 1, timeout_ms) <= 0)
+		return;
+	/* Back to front: drop() moves the last connection into the hole. */
+	for (i = n; i-- > 0;) {
+		if (!pfd[i + 1].revents)
+			continue;
+		r = recv(s->conns[i].fd, &req, sizeof(req), MSG_DONTWAIT);
+		if (r == sizeof(req))
+			serve(s, i, &req);
+		else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			drop(s, i);	/* closed or died: detached */
+		else if (r > 0)
+			drop(s, i);	/* malformed: hang up */
+	}
+	if (pfd[0].revents & POLLIN) {
+		while (s->nconns < MAX_CONNS &&
+		       (fd = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			s->conns[s->nconns].fd = fd;
+			s->conns[s->nconns].shard = -1;
+			s->conns[s->nconns].pid = 0;
+			s->nconns++;
+		}
+	}
+}
+
+int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
+{
+	const struct vanity_image_hdr *h = vanity_image_hdr(s->img);
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->name, sizeof(st->name), "%s", h->name);
+	st->nshards = h->shard_count;
+	st->nchannels = h->channel_count;
+	for (i = 0; i < h->shard_count; i++) {
+		const struct vanity_image_shard *d = vanity_image_shard(s->img, i);
+		struct vanity_status_shard *o = &st->shards[i];
+		const char *prog = vanity_image_str(s->img, d->program);
+
+		o->index = i;
+		snprintf(o->name, sizeof(o->name), "%s", d->name);
+		memcpy(o->cpus, d->cpus, sizeof(o->cpus));
+		o->memory = d->memory_size;
+		o->uid = d->uid;
+		if (s->attached[i] >= 0)
+			o->pid = (uint32_t)s->conns[s->attached[i]].pid;
+		if (prog)
+			snprintf(o->program, sizeof(o->program), "%s", prog);
+	}
+	for (i = 0; i < h->channel_count; i++) {
+		const struct vanity_image_channel *d = vanity_image_channel(s->img, i);
+		const struct vanity_chan_hdr *ch = s->chan_map[i];
+		struct vanity_status_channel *o = &st->channels[i];
+
+		o->index = i;
+		snprintf(o->name, sizeof(o->name), "%s", d->name);
+		o->from = d->from;
+		o->to = d->to;
+		o->slot_size = d->slot_size;
+		o->slots = d->slots;
+		o->size = s->chan_size[i];
+		/* Shard-written words, read as they are, as GET does. */
+		o->head = __atomic_load_n(&ch->head, __ATOMIC_RELAXED);
+		o->tail = __atomic_load_n(&ch->tail, __ATOMIC_RELAXED);
+		o->sent = __atomic_load_n(&ch->prod.msgs, __ATOMIC_RELAXED);
+		o->received = __atomic_load_n(&ch->cons.msgs, __ATOMIC_RELAXED);
+		o->sleeps = __atomic_load_n(&ch->prod.sleeps, __ATOMIC_RELAXED) +
+			    __atomic_load_n(&ch->cons.sleeps, __ATOMIC_RELAXED);
+		o->wakeups = __atomic_load_n(&ch->prod.wakeups, __ATOMIC_RELAXED) +
+			     __atomic_load_n(&ch->cons.wakeups, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+void vanity_sim_stop(struct vanity_sim *s)
+{
+	unsigned int i;
+
+	if (!s)
+		return;
+	while (s->nconns)
+		drop(s, s->nconns - 1);
+	for (i = 0; i < VANITY_MAX_SHARDS; i++)
+		if (s->mem_fd[i] >= 0)
+			close(s->mem_fd[i]);
+	for (i = 0; i < VANITY_MAX_CHANNELS; i++) {
+		if (s->chan_map[i])
+			munmap(s->chan_map[i], s->chan_size[i]);
+		if (s->chan_fd[i] >= 0)
+			close(s->chan_fd[i]);
+	}
+	if (s->lsock >= 0) {
+		close(s->lsock);
+		unlink(s->path);
+	}
+	if (s->dir[0] && strcmp(s->dir, "/tmp/vanity-XXXXXX"))
+		rmdir(s->dir);
+	free(s->img);
+	free(s);
+}
