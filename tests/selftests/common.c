@@ -160,6 +160,33 @@ long vt_free_kb(void)
 	return free + pcp * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+int vt_sh(const char *cmd, char *out, size_t len)
+{
+	char full[1024];
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	p = popen(full, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void vt_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 pid_t vt_spawn(int (*fn)(void *arg), void *arg)
 {
 	pid_t pid = fork();

@@ -58,6 +58,11 @@ pid_t vt_spawn(int (*fn)(void *arg), void *arg);
 /* Wait for @pid: exit status, or 128 + signal; -1 on timeout (child killed). */
 int vt_wait(pid_t pid, int timeout_ms);
 
+/* Run a shell command, its stdout+stderr into @out: exit status or -1. */
+int vt_sh(const char *cmd, char *out, size_t len);
+/* Write @text to @path (tests' manifests). */
+void vt_write_file(const char *path, const char *text);
+
 /* The kernel module's path relative to the tree root (the cwd). */
 #define VT_MODULE "kmod/vanity.ko"
 

@@ -11,33 +11,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-
-static int run(const char *cmd, char *out, size_t len)
-{
-	char full[1024];
-	size_t n;
-	FILE *p;
-	int st;
-
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	p = popen(full, "r");
-	if (!p)
-		return -1;
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
+#include "common.h"
 
 /* CPUs 2 and 3: isolated in the VM; the simulator says if they are missing. */
 #define PAIR(extra)							\
@@ -59,9 +33,9 @@ TEST(two_shards_move_200k_messages)
 {
 	char out[65536];
 
-	write_file("/tmp/integ1.ini",
+	vt_write_file("/tmp/integ1.ini",
 		   PAIR("program = build/tests/shards/xfer --count 200000\n"));
-	ASSERT_EQ(0, run("tools/vanityctl run /tmp/integ1.ini -j", out, sizeof(out)))
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ1.ini -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "xfer: consumer received all 200000")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "{\"name\":\"data\",\"sent\":200000,\"received\":200000,\"used\":0}"))
@@ -73,10 +47,10 @@ TEST(killed_consumer_restarts_and_resumes)
 	char out[65536];
 
 	unlink("/tmp/integ-marker");
-	write_file("/tmp/integ2.ini",
+	vt_write_file("/tmp/integ2.ini",
 		   PAIR("restart = on-failure\n"
 			"program = build/tests/shards/xfer --count 200000 --die-at 70000 /tmp/integ-marker\n"));
-	ASSERT_EQ(0, run("tools/vanityctl run /tmp/integ2.ini -j", out, sizeof(out)))
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ2.ini -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "{\"event\":\"restart\",\"shard\":\"consumer\",\"reason\":\"killed by Killed\",\"restarts\":1}"))
 		TH_LOG("%s", out);
@@ -91,13 +65,13 @@ TEST(attach_rules_are_the_modules)
 {
 	char out[16384];
 
-	write_file("/tmp/integ3.ini",
+	vt_write_file("/tmp/integ3.ini",
 		   "[system]\nname = integ\n"
 		   "[shard a]\ncpus = 2\nmemory = 8K\nprogram = build/tests/shards/probe\n"
 		   "[shard b]\ncpus = 3\n[shard c]\ncpus = 3\n"
 		   "[channel data]\nfrom = a\nto = b\nslot_size = 8\nslots = 2\n"
 		   "[channel other]\nfrom = b\nto = c\nslot_size = 8\nslots = 2\n");
-	ASSERT_EQ(0, run("tools/vanityctl run /tmp/integ3.ini -j", out, sizeof(out)))
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ3.ini -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: unknown ENOENT\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: attach ok\n")) TH_LOG("%s", out);
@@ -112,12 +86,12 @@ TEST(unchanged_example_binary_runs)
 {
 	char out[16384];
 
-	write_file("/tmp/integ4.ini",
+	vt_write_file("/tmp/integ4.ini",
 		   "[system]\nname = integ\n"
 		   "[shard left]\ncpus = 2\nmemory = 64K\nprogram = examples/hello/hello left ltr\n"
 		   "[shard right]\ncpus = 3\nprogram = examples/hello/hello right ltr\n"
 		   "[channel ltr]\nfrom = left\nto = right\nslot_size = 64\nslots = 64\n");
-	ASSERT_EQ(0, run("tools/vanityctl run /tmp/integ4.ini -j", out, sizeof(out)))
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ4.ini -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "hello: channel ltr: sending end, 64 slots of 64 bytes"))
 		TH_LOG("%s", out);

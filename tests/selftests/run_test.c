@@ -11,33 +11,6 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
-static int run(const char *cmd, char *out, size_t len)
-{
-	char full[1024];
-	size_t n;
-	FILE *p;
-	int st;
-
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	p = popen(full, "r");
-	if (!p)
-		return -1;
-	n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
 static bool system_down(void)
 {
 	struct vanity_status *st;
@@ -52,12 +25,12 @@ TEST(programs_attach_and_exit_zero)
 	char out[16384];
 
 	vt_reset();
-	write_file("/tmp/run1.ini",
+	vt_write_file("/tmp/run1.ini",
 		   "[system]\nname = runone\n"
 		   "[shard left]\ncpus = 2\nmemory = 64K\nprogram = examples/hello/hello left ltr\n"
 		   "[shard right]\ncpus = 3\nprogram = examples/hello/hello right ltr\n"
 		   "[channel ltr]\nfrom = left\nto = right\nslot_size = 64\nslots = 64\n");
-	EXPECT_EQ(0, run("tools/vanityctl run /tmp/run1.ini -j", out, sizeof(out)))
+	EXPECT_EQ(0, vt_sh("tools/vanityctl run /tmp/run1.ini -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "hello: shard left (index 0) on cpu 2")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "hello: shard right (index 1) on cpu 3")) TH_LOG("%s", out);
@@ -72,11 +45,11 @@ TEST(program_runs_as_the_shard_user_with_its_name)
 	char out[8192];
 
 	vt_reset();
-	write_file("/tmp/run2.ini",
+	vt_write_file("/tmp/run2.ini",
 		   "[system]\nname = runuser\n"
 		   "[shard nob]\ncpus = 2\nuser = 65534\n"
 		   "program = test \"$VANITY_SHARD\" = nob && test \"$(id -u)\" = 65534\n");
-	EXPECT_EQ(0, run("tools/vanityctl run /tmp/run2.ini -j", out, sizeof(out)))
+	EXPECT_EQ(0, vt_sh("tools/vanityctl run /tmp/run2.ini -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\"state\":\"exited\",\"reason\":\"exit 0\"")) TH_LOG("%s", out);
 }
@@ -86,11 +59,11 @@ TEST(failing_program_restarts_then_gives_up)
 	char out[16384];
 
 	vt_reset();
-	write_file("/tmp/run3.ini",
+	vt_write_file("/tmp/run3.ini",
 		   "[system]\nname = runfail\n"
 		   "[shard bad]\ncpus = 2\nrestart = on-failure\nprogram = exit 3\n"
 		   "[shard once]\ncpus = 3\nprogram = exit 4\n");
-	EXPECT_EQ(1, run("tools/vanityctl run /tmp/run3.ini -j", out, sizeof(out)));
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run /tmp/run3.ini -j", out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "{\"event\":\"restart\",\"shard\":\"bad\",\"reason\":\"exit 3\",\"restarts\":1}"))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "{\"name\":\"bad\",\"state\":\"gave-up\",\"reason\":\"exit 3\",\"restarts\":5}"))
@@ -106,10 +79,10 @@ TEST(duration_stops_programs_and_exits_zero)
 	char out[16384];
 
 	vt_reset();
-	write_file("/tmp/run4.ini",
+	vt_write_file("/tmp/run4.ini",
 		   "[system]\nname = rundur\n"
 		   "[shard long]\ncpus = 2\nprogram = sleep 100\n");
-	EXPECT_EQ(0, run("tools/vanityctl run /tmp/run4.ini --duration 1 -j", out, sizeof(out)))
+	EXPECT_EQ(0, vt_sh("tools/vanityctl run /tmp/run4.ini --duration 1 -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "{\"event\":\"status\"")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "{\"name\":\"long\",\"state\":\"stopped\",\"reason\":\"killed by Terminated\""))
@@ -122,15 +95,15 @@ TEST(refused_up_prints_the_kernel_message)
 	char out[4096];
 
 	vt_reset();
-	write_file("/tmp/run5.ini",
+	vt_write_file("/tmp/run5.ini",
 		   "[system]\nname = runbad\n[shard x]\ncpus = 0\nprogram = true\n");
-	EXPECT_EQ(1, run("tools/vanityctl run /tmp/run5.ini", out, sizeof(out)));
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run /tmp/run5.ini", out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "vanityctl: run: up: shard 'x': cpu 0 is not isolated"))
 		TH_LOG("%s", out);
-	EXPECT_EQ(1, run("tools/vanityctl run /tmp/run5.ini --backend bogus", out, sizeof(out)));
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run /tmp/run5.ini --backend bogus", out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "unknown backend 'bogus'")) TH_LOG("%s", out);
 	/* The simulator does not police isolation: the same image runs there. */
-	EXPECT_EQ(0, run("tools/vanityctl run /tmp/run5.ini --backend hosted -j", out, sizeof(out)))
+	EXPECT_EQ(0, vt_sh("tools/vanityctl run /tmp/run5.ini --backend hosted -j", out, sizeof(out)))
 		TH_LOG("%s", out);
 }
 
