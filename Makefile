@@ -97,6 +97,7 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 -include mk/stress.mk
 -include mk/bench.mk
 -include mk/vm.mk
+-include mk/arm64.mk
 
 # The UAPI header must stand alone as strict C99 with its layout pins.
 $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h

@@ -23,7 +23,7 @@ STRESS_BIN := $(STRESS_DIR)/chan_stress
 STRESS_SRCS := tests/stress/chan_stress.c tests/stress/hosted_bell.c
 # The library's channel code and the core's region geometry, as objects:
 # no libvanity.so, no libnl.
-STRESS_UNDER_TEST := lib/channel.c kmod/core/chan.c
+STRESS_UNDER_TEST := lib/channel.c lib/hosted.c lib/bell_futex.c kmod/core/chan.c
 STRESS_ARGS ?=
 
 # The passes, for command $(1) and the messages per slot size in the

@@ -10,7 +10,7 @@ UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
 # carries the netlink client, and these tests need neither it nor libnl.
 UNIT_UNDER_TEST := $(CORE_OBJS) \
 	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c) \
-	$(call obj,lib/channel.c)
+	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c)
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
 UNIT_ARGS ?=
 UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * route: longest-prefix match of each frame's destination over a DIR-24-8
+ * table loaded from a prefix file ("a.b.c.d/len nexthop" per line),
+ * TTL decrement with an incremental checksum update (RFC 1624), MAC
+ * rewrite per next hop, out on channel "route2sink" or, when the manifest
+ * has route2sink0.., on output (next hop % outputs). Unroutable frames and
+ * frames whose TTL would expire are dropped and counted.
+ *
+ * Restart safety: a batch is recorded in the shard's private region
+ * (which survives the process) before it is published: the input and
+ * output positions before and after, and the counters after. A route
+ * killed anywhere and started again rolls an interrupted batch forward
+ * (its output slots are already written in the ring; only the commit or
+ * the release may be missing), so every frame goes downstream exactly
+ * once and the counters carry over.
+ *
+ * route --routes FILE [--burst N] [--in NAME]
+ */
+#include <getopt.h>
+
+#include "pkt.h"
+
+#define MAX_OUT 16
+#define TBL24_EXT 0x8000u
+#define MAX_NH 0x7fffu
+#define MAX_TBL8 0x7fffu
+
+/* ------------------------------------------------------------ DIR-24-8 */
+struct lpm {
+	uint16_t *tbl24;		/* 2^24: next hop, or TBL24_EXT | group */
+	uint16_t *tbl8;			/* groups of 256 next hops */
+	uint32_t ngroups, cap;
+	uint32_t nroutes;
+};
+
+struct prefix {
+	uint32_t addr;
+	uint8_t len;
+	uint16_t nh;
+};
+
+static int prefix_cmp(const void *a, const void *b)
+{
+	const struct prefix *x = a, *y = b;
+
+	return (int)x->len - (int)y->len;
+}
+
+static int lpm_group(struct lpm *l, uint16_t fill)
+{
+	uint32_t g, i;
+
+	if (l->ngroups == MAX_TBL8)
+		return -ENOSPC;
+	if (l->ngroups == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 256;
+		uint16_t *t;
+
+		if (cap > MAX_TBL8)
+			cap = MAX_TBL8;
+		t = realloc(l->tbl8, (size_t)cap * 256 * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		l->tbl8 = t;
+		l->cap = cap;
+	}
+	g = l->ngroups++;
+	for (i = 0; i < 256; i++)
+		l->tbl8[g * 256 + i] = fill;
+	return (int)g;
+}
+
+/* Prefixes must come shortest first: a longer one overwrites. */
+static int lpm_add(struct lpm *l, uint32_t addr, unsigned int len, uint16_t nh)
+{
+	uint32_t i, first, n;
+
+	if (len <= 24) {
+		first = len ? (addr >> 8) & ~((1u << (24 - len)) - 1) : 0;
+		n = 1u << (24 - len);
+		for (i = first; i < first + n; i++) {
+			uint16_t e = l->tbl24[i];
+
+			if (e & TBL24_EXT) {
+				uint32_t g = e & ~TBL24_EXT, k;
+
+				for (k = 0; k < 256; k++)
+					l->tbl8[g * 256 + k] = nh;
+			} else {
+				l->tbl24[i] = nh;
+			}
+		}
+	} else {
+		uint32_t idx = addr >> 8, g;
+		uint16_t e = l->tbl24[idx];
+
+		if (e & TBL24_EXT) {
+			g = e & ~TBL24_EXT;
+		} else {
+			int r = lpm_group(l, e);
+
+			if (r < 0)
+				return r;
+			g = (uint32_t)r;
+			l->tbl24[idx] = (uint16_t)(TBL24_EXT | g);
+		}
+		first = addr & 0xff & ~((1u << (32 - len)) - 1);
+		n = 1u << (32 - len);
+		for (i = first; i < first + n; i++)
+			l->tbl8[g * 256 + i] = nh;
+	}
+	l->nroutes++;
+	return 0;
+}
+
+/* Next hop of @addr (host order), 0 when nothing matches. */
+static inline uint16_t lpm_lookup(const struct lpm *l, uint32_t addr)
+{
+	uint16_t e = l->tbl24[addr >> 8];
+
+	if (e & TBL24_EXT)
+		e = l->tbl8[(uint32_t)(e & ~TBL24_EXT) * 256 + (addr & 0xff)];
+	return e;
+}
+
+static struct prefix *loaded;
+static size_t nloaded;
+
+static int lpm_load(struct lpm *l, const char *path)
+{
+	struct prefix *p = NULL;
+	size_t np = 0, cap = 0, i;
+	unsigned int a, b, c, d, len, nh;
+	char line[256];
+	int lineno = 0, ret;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "route: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "%u.%u.%u.%u/%u %u", &a, &b, &c, &d, &len, &nh) != 6 ||
+		    a > 255 || b > 255 || c > 255 || d > 255 || len > 32 ||
+		    !nh || nh > MAX_NH) {
+			fprintf(stderr, "route: %s:%d: want 'a.b.c.d/len nexthop' (nexthop 1..%u)\n",
+				path, lineno, MAX_NH);
+			fclose(f);
+			free(p);
+			return -1;
+		}
+		if (np == cap) {
+			struct prefix *t;
+
+			cap = cap ? cap * 2 : 4096;
+			t = realloc(p, cap * sizeof(*p));
+			if (!t) {
+				fclose(f);
+				free(p);
+				return -1;
+			}
+			p = t;
+		}
+		p[np].addr = a << 24 | b << 16 | c << 8 | d;
+		if (len < 32)
+			p[np].addr &= ~(0xffffffffu >> len);
+		p[np].len = (uint8_t)len;
+		p[np].nh = (uint16_t)nh;
+		np++;
+	}
+	fclose(f);
+	l->tbl24 = calloc(1u << 24, sizeof(*l->tbl24));
+	if (!l->tbl24) {
+		free(p);
+		return -1;
+	}
+	qsort(p, np, sizeof(*p), prefix_cmp);
+	for (i = 0; i < np; i++) {
+		ret = lpm_add(l, p[i].addr, p[i].len, p[i].nh);
+		if (ret) {
+			fprintf(stderr, "route: %s: %s\n", path, strerror(-ret));
+			free(p);
+			return -1;
+		}
+	}
+	loaded = p;
+	nloaded = np;
+	return 0;
+}
+
+/* Compare the table with a linear longest match on @n random addresses. */
+static int lpm_selfcheck(const struct lpm *l, unsigned long n)
+{
+	uint64_t x = 0x853c49e6748fea9bULL;
+	unsigned long i, bad = 0;
+	size_t k;
+
+	for (i = 0; i < n; i++) {
+		uint32_t a, best = 0;
+		int blen = -1;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		a = (uint32_t)x;
+		if (i & 1 && nloaded)	/* half of them inside a stored prefix */
+			a = loaded[(x >> 32) % nloaded].addr | (a & 0xff);
+		for (k = 0; k < nloaded; k++) {
+			uint32_t mask = loaded[k].len ? ~0u << (32 - loaded[k].len) : 0;
+
+			if ((a & mask) == loaded[k].addr && (int)loaded[k].len >= blen) {
+				blen = loaded[k].len;
+				best = loaded[k].nh;
+			}
+		}
+		if (lpm_lookup(l, a) != best)
+			bad++;
+	}
+	printf("{\"lpm_check\":%lu,\"mismatches\":%lu,\"routes\":%u,\"tbl8_groups\":%u}\n",
+	       n, bad, l->nroutes, l->ngroups);
+	return bad ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ state */
+struct ctrs {
+	uint64_t rx, tx, unroutable, ttl, eos;
+	uint64_t out_tx[MAX_OUT];
+};
+
+#define ROUTE_MAGIC 0x524f555445763031ULL	/* "ROUTEv01" */
+
+/* In the private region: survives a killed process. */
+struct route_state {
+	uint64_t magic;
+	uint32_t nout;
+	uint32_t valid;			/* a batch is being published */
+	uint32_t in_before, in_after;
+	uint32_t out_before[MAX_OUT], out_after[MAX_OUT];
+	struct ctrs cur, next;
+	uint64_t starts, rolled_forward;
+	uint64_t rolled_commits, rolled_releases;	/* what was missing */
+};
+
+#define fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), 16-bit one's complement. */
+static inline uint16_t csum_update(uint16_t hc, uint16_t m, uint16_t m2)
+{
+	uint32_t s = (uint16_t)~hc + (uint32_t)(uint16_t)~m + m2;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "routes", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "check", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *inname = "parse2route", *routes = NULL;
+	struct vanity_channel *in, *out[MAX_OUT];
+	struct route_state local, *st = &local;
+	unsigned int burst = 32, nout = 0, o;
+	struct lpm lpm = { 0 };
+	uint64_t t0 = 0, t1, tl;
+	struct vanity *v;
+	size_t memlen;
+	void *mem;
+	unsigned long check = 0;
+	int c, ret, eos = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': routes = optarg; break;
+		case 'b': burst = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'i': inname = optarg; break;
+		case 'k': check = strtoul(optarg, NULL, 0); break;
+		case 'h':
+			printf("usage: route --routes FILE [--burst N] [--in NAME] [--check N]\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: route --routes FILE [--burst N] [--in NAME] [--check N]\n");
+			return 1;
+		}
+	}
+	if (!routes || !burst) {
+		fprintf(stderr, "usage: route --routes FILE [--burst N] [--in NAME] [--check N]\n");
+		return 1;
+	}
+	tl = pkt_now_ns();
+	if (lpm_load(&lpm, routes))
+		return 1;
+	tl = pkt_now_ns() - tl;
+	if (check)
+		return lpm_selfcheck(&lpm, check);
+	free(loaded);
+	pkt_signals();
+	v = pkt_attach("route");
+	in = pkt_channel(v, "route", inname);
+	vanity_channel_set_spin(in, 10000);
+	ret = vanity_channel_get(v, "route2sink", &out[0]);
+	if (!ret) {
+		nout = 1;
+	} else {
+		char name[32];
+
+		for (nout = 0; nout < MAX_OUT; nout++) {
+			snprintf(name, sizeof(name), "route2sink%u", nout);
+			if (vanity_channel_get(v, name, &out[nout]))
+				break;
+		}
+	}
+	if (!nout) {
+		fprintf(stderr, "route: no channel route2sink or route2sink0\n");
+		return 1;
+	}
+	for (o = 0; o < nout; o++) {
+		if (out[o]->slot_size < in->slot_size) {
+			fprintf(stderr, "route: %s: slots smaller than %s's\n",
+				out[o]->name, in->name);
+			return 1;
+		}
+		vanity_channel_set_spin(out[o], 10000);
+	}
+
+	/* The private region keeps the batch record and the counters. */
+	memset(&local, 0, sizeof(local));
+	if (!vanity_memory(v, &mem, &memlen) && mem && memlen >= sizeof(*st)) {
+		st = mem;
+		if (st->magic != ROUTE_MAGIC || st->nout != nout) {
+			memset(st, 0, sizeof(*st));
+			st->nout = nout;
+			fence();
+			st->magic = ROUTE_MAGIC;
+		}
+	} else {
+		fprintf(stderr, "route: no private region: no restart safety\n");
+	}
+	st->starts++;
+	if (st->valid) {
+		/* Roll the interrupted batch forward. */
+		for (o = 0; o < nout; o++) {
+			uint32_t m = st->out_after[o] - st->out_before[o];
+
+			if (out[o]->pos == st->out_before[o] && m) {
+				if (vanity_reserve(out[o], m) != m) {
+					fprintf(stderr, "route: %s: recorded slots gone\n",
+						out[o]->name);
+					return 1;
+				}
+				vanity_commit(out[o], m);
+				st->rolled_commits += m;
+			}
+		}
+		if (in->pos == st->in_before && st->in_after != st->in_before) {
+			vanity_release(in, st->in_after - st->in_before);
+			st->rolled_releases += st->in_after - st->in_before;
+		}
+		fence();
+		st->cur = st->next;
+		fence();
+		st->valid = 0;
+		st->rolled_forward++;
+	}
+	if (st->cur.eos)
+		eos = 1;	/* died after forwarding the end: nothing left */
+
+	while (!eos && !pkt_stop) {
+		unsigned int n = vanity_peek(in, burst), i, k[MAX_OUT], j[MAX_OUT];
+		struct ctrs nx;
+		int full = -1;
+
+		if (!n) {
+			if (pkt_wait(in, 0))
+				break;
+			continue;
+		}
+		if (!t0)
+			t0 = pkt_now_ns();
+		nx = st->cur;
+		for (o = 0; o < nout; o++) {
+			k[o] = vanity_reserve(out[o], n);
+			j[o] = 0;
+		}
+		for (i = 0; i < n; i++) {
+			const struct pkt_slot *s = vanity_peek_slot(in, i);
+			struct pkt_slot *d;
+			struct pkt_ip *ip;
+			uint16_t nh, w;
+
+			if (pkt_is_eos(s)) {
+				for (o = 0; o < nout; o++)
+					if (j[o] == k[o])
+						full = (int)o;
+				if (full >= 0)
+					break;
+				for (o = 0; o < nout; o++)
+					memcpy(vanity_slot(out[o], j[o]++), s,
+					       PKT_SLOT_HDR + s->len);
+				nx.eos = 1;
+				eos = 1;
+				i++;
+				break;
+			}
+			ip = pkt_ip((void *)(uintptr_t)s);
+			nh = lpm_lookup(&lpm, ntohl(ip->dst));
+			if (!nh) {
+				nx.unroutable++;
+				nx.rx++;
+				continue;
+			}
+			if (ip->ttl <= 1) {
+				nx.ttl++;
+				nx.rx++;
+				continue;
+			}
+			o = nh % nout;
+			if (j[o] == k[o]) {
+				full = (int)o;
+				break;
+			}
+			d = vanity_slot(out[o], j[o]++);
+			memcpy(d, s, PKT_SLOT_HDR + s->len);
+			ip = pkt_ip(d);
+			w = (uint16_t)(ip->ttl << 8 | ip->proto);
+			ip->ttl--;
+			ip->csum = htons(csum_update(ntohs(ip->csum), w,
+						     (uint16_t)(ip->ttl << 8 | ip->proto)));
+			{
+				struct pkt_eth *eth = pkt_eth(d);
+				const uint8_t dm[6] = { 0x02, 0x00, 0x00, 0x00,
+							(uint8_t)(nh >> 8), (uint8_t)nh };
+				const uint8_t sm[6] = { 0x02, 0x00, 0x00, 0xff,
+							0x00, (uint8_t)o };
+
+				memcpy(eth->dst, dm, 6);
+				memcpy(eth->src, sm, 6);
+			}
+			nx.rx++;
+			nx.tx++;
+			nx.out_tx[o]++;
+		}
+		if (!i) {
+			/* The first frame's output is full: wait for room. */
+			if (full >= 0 && pkt_wait(out[full], 1))
+				break;
+			continue;
+		}
+		/* Record the batch, then publish it: commits, release. */
+		st->next = nx;
+		st->in_before = in->pos;
+		st->in_after = in->pos + i;
+		for (o = 0; o < nout; o++) {
+			st->out_before[o] = out[o]->pos;
+			st->out_after[o] = out[o]->pos + j[o];
+		}
+		fence();
+		st->valid = 1;
+		fence();
+		for (o = 0; o < nout; o++)
+			vanity_commit(out[o], j[o]);
+		vanity_release(in, i);
+		fence();
+		st->cur = nx;
+		fence();
+		st->valid = 0;
+		fence();
+	}
+	t1 = pkt_now_ns();
+
+	printf("{\"shard\":\"route\",\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
+	       ",\"dropped\":%" PRIu64 ",\"drops\":{\"unroutable\":%" PRIu64
+	       ",\"ttl\":%" PRIu64 "},\"outputs\":%u,\"out_tx\":[",
+	       st->cur.rx, st->cur.tx, st->cur.unroutable + st->cur.ttl,
+	       st->cur.unroutable, st->cur.ttl, nout);
+	for (o = 0; o < nout; o++)
+		printf("%s%" PRIu64, o ? "," : "", st->cur.out_tx[o]);
+	printf("],\"eos\":%d,\"routes\":%u,\"tbl8_groups\":%u,\"load_ms\":%.1f"
+	       ",\"starts\":%" PRIu64 ",\"rolled_forward\":%" PRIu64
+	       ",\"rolled_commits\":%" PRIu64 ",\"rolled_releases\":%" PRIu64
+	       ",\"mpps\":%.3f}\n",
+	       eos, lpm.nroutes, lpm.ngroups, (double)tl / 1e6, st->starts,
+	       st->rolled_forward, st->rolled_commits, st->rolled_releases,
+	       pkt_mpps(st->cur.rx, t0 ? t1 - t0 : 0));
+	fflush(stdout);
+	/* A clean end: the next run on this system starts afresh. */
+	if (eos && st != &local) {
+		st->magic = 0;
+		fence();
+	}
+	vanity_detach(v);
+	free(lpm.tbl24);
+	free(lpm.tbl8);
+	return 0;
+}

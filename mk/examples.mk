@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0
+# The packet pipeline example: four shard programs and the route-file tool.
+
+PIPELINE_BINS := $(addprefix examples/pipeline/,gen parse route sink mkroutes)
+EXAMPLES += $(PIPELINE_BINS)
+examples: $(PIPELINE_BINS)
+tools: $(PIPELINE_BINS)
+
+$(BUILD)/examples/pipeline/%.o: examples/pipeline/pkt.h
+
+# `make demo`: the packet pipeline for about 10 seconds on this machine's
+# default backend (the module when /dev/vanity exists, else the hosted
+# simulator), then a summary.
+.PHONY: demo
+demo: all
+	examples/pipeline/mkroutes -o $(BUILD)/routes.txt
+	sed 's|/tmp/routes.txt|$(BUILD)/routes.txt|' examples/pipeline/demo.ini > $(BUILD)/demo.ini
+	tools/vanityctl run $(BUILD)/demo.ini -j > $(BUILD)/demo.log
+	examples/pipeline/summary.sh < $(BUILD)/demo.log
