@@ -114,7 +114,7 @@ DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
 	linux-image-$(HOST_DEBARCH) linux-source-6.1 qemu-system-x86 \
 	busybox-static cpio kmod xz-utils sparse liburing-dev libnl-3-dev \
 	libnl-genl-3-dev libcriterion-dev libinih-dev dpdk-dev \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-system-arm
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -124,6 +124,8 @@ deps:
 		apt-get update && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
+	@# Debian's arm64 kernel, headers and libraries, downloaded and unpacked
+	$(MAKE) --no-print-directory deps-arm64
 
 check: all
 	tools/check.sh

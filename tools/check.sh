@@ -10,6 +10,7 @@
 # `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
 # splat, hung or crashed guest always makes the failed count positive).
 # (b2) the integration tests natively on the hosted simulator;
+# (b3) the same selftests on Debian's stock arm64 kernel (make check-arm64);
 # (c) the hosted channel stress, native and aarch64 (make stress,
 # make stress-arm64).
 # The last line printed is exactly `N passed, N failed` (both parts summed);
@@ -124,6 +125,36 @@ else
 fi
 echo "check: selftests: $st_pass passed, $st_fail failed" >&2
 
+# ---------------------------------------------------------------- arm64
+# The same selftests, cross built, in one boot of Debian's stock arm64
+# kernel under qemu-system-aarch64 (make check-arm64).
+a_pass=0
+a_fail=0
+if [ "${CHECK_SKIP_ARM64:-0}" = 1 ]; then
+	echo "check: FAIL: arm64 selftests skipped (CHECK_SKIP_ARM64=1)" >&2
+	a_fail=1
+else
+	echo "==== selftests in the arm64 VM" >&2
+	a_rc=0
+	"$MAKE" --no-print-directory check-arm64 >"$out/arm64.log" 2>&1 || a_rc=$?
+	grep -E '^(not )?ok |^selftests:|^vm: ' "$out/arm64.log" >&2 || true
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out/arm64.log" | tail -1 || true)
+	if [ -n "$line" ]; then
+		a_pass=${line%% passed*}
+		a_fail=${line##*, }
+		a_fail=${a_fail%% failed}
+	else
+		tail -20 "$out/arm64.log" >&2
+		echo "check: FAIL: make check-arm64 gave no tally (exit $a_rc)" >&2
+		a_fail=1
+	fi
+	if [ "$a_rc" != 0 ] && [ "$a_fail" = 0 ]; then
+		echo "check: FAIL: make check-arm64 exited $a_rc" >&2
+		a_fail=1
+	fi
+fi
+echo "check: arm64 selftests: $a_pass passed, $a_fail failed" >&2
+
 # ---------------------------------------------------------------- stress
 # The hosted channel stress, natively and as aarch64 under qemu-user (run
 # before nothing else competes for the CPUs: the VM is done by now). Each
@@ -149,7 +180,7 @@ for target in stress stress-arm64; do
 done
 echo "check: stress: $stress_pass passed, $stress_fail failed" >&2
 
-passed=$((unit_pass + h_pass + st_pass + stress_pass))
-failed=$((unit_fail + h_fail + st_fail + stress_fail))
+passed=$((unit_pass + h_pass + st_pass + a_pass + stress_pass))
+failed=$((unit_fail + h_fail + st_fail + a_fail + stress_fail))
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -5,12 +5,19 @@
 # busybox, how to list an ELF file's shared libraries). Sourced by
 # tools/vm/run.sh and tools/vm/mkinitramfs.sh; not executable on its own.
 #
-# Input:  VM_ARCH (default: the host's, i.e. x86_64 here), KVER (optional).
-# Output: the VM_A_* variables below, set by vm_arch_setup.
+# Input:  VM_ARCH (default: the host's, i.e. x86_64 here), KVER (optional),
+#         VM_ARM64_ROOT (arm64: the unpacked packages; default
+#         TREE/build/arm64/root).
+# Output: the VM_A_* variables below, set by vm_arch_setup; for arm64 also
+#         VANITY_KO (TREE/build/arm64/vanity.ko) when unset and present.
 #
-# Only x86_64 is implemented. arm64 (qemu-system-aarch64 -M virt, ttyAMA0,
-# Debian's arm64 kernel and busybox-static:arm64 unpacked with dpkg -x, see
-# the BRIEF) slots in as one more case here.
+# x86_64, and arm64: qemu-system-aarch64 -M virt, ttyAMA0, Debian's arm64
+# kernel and busybox-static:arm64 unpacked with dpkg -x by `make
+# deps-arm64` (mk/arm64.mk), static aarch64 programs only.
+
+# This file's directory and the project tree holding it.
+vm_a_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+vm_a_tree=$(cd "$vm_a_here/../.." && pwd)
 
 vm_die() {
 	echo "vm: error: $*" >&2
@@ -58,7 +65,66 @@ vm_arch_setup() {
 		VM_A_MULTIARCH=x86_64-linux-gnu
 		;;
 	arm64 | aarch64)
-		vm_die "VM_ARCH=$VM_ARCH is not implemented yet (x86_64 only)"
+		VM_ARCH=arm64
+		VM_A_DEBARCH=arm64
+		VM_A_QEMU=qemu-system-aarch64
+		# pauth-impdef: QEMU's cheap pointer-authentication hash, the
+		# architected one (QARMA) is slow under TCG.
+		# shellcheck disable=SC2054 # commas are qemu syntax
+		VM_A_CPU=(-accel "${VM_ACCEL:-tcg,thread=multi}" -cpu max,pauth-impdef=on)
+		# virt's PCIe host bridge takes the same edu, nvme and e1000e
+		# devices as on x86_64 (tools/vm/run.sh adds them), behind an
+		# SMMUv3 (built into Debian's kernel) so each passed device
+		# sits in its own IOMMU group; strict invalidation as on x86.
+		if [ "${VM_PCI:-1}" = 1 ]; then
+			# shellcheck disable=SC2054 # commas are qemu syntax
+			VM_A_MACHINE=(-machine virt,gic-version=3,iommu=smmuv3)
+			VM_A_CMDLINE_ARCH="iommu.strict=1"
+		else
+			# shellcheck disable=SC2054 # commas are qemu syntax
+			VM_A_MACHINE=(-machine virt,gic-version=3)
+			VM_A_CMDLINE_ARCH=""
+		fi
+		VM_A_CONSOLE=ttyAMA0
+		# Debian's arm64 kernel, busybox-static:arm64 and libraries
+		# unpacked by `make deps-arm64` (tools/arm64/deps.sh), found
+		# from the tree holding this file: TREE/build/arm64/root, or,
+		# for the arm64 tree that `make vm-selftests-arm64` stages
+		# in build/vm-arm64/tree, the main tree's.
+		local d
+		if [ -z "${VM_ARM64_ROOT:-}" ]; then
+			for d in "$vm_a_tree/build/arm64/root" "$vm_a_tree/../../arm64/root"; do
+				if [ -d "$d/boot" ]; then
+					VM_ARM64_ROOT=$(cd "$d" && pwd)
+					break
+				fi
+			done
+		fi
+		if [ -z "${VM_ARM64_ROOT:-}" ] || [ ! -d "$VM_ARM64_ROOT/boot" ]; then
+			vm_die "no arm64 root (VM_ARM64_ROOT=${VM_ARM64_ROOT:-}): run 'make deps-arm64'"
+		fi
+		# A KVER left over from the x86_64 side is not ours.
+		case "${KVER:-}" in *-arm64) ;; *) KVER="" ;; esac
+		if [ -z "$KVER" ]; then
+			local k
+			for k in "$VM_ARM64_ROOT"/boot/vmlinuz-*-arm64; do
+				[ -e "$k" ] || continue
+				KVER+="${k##*/vmlinuz-}"$'\n'
+			done
+			KVER=$(printf '%s' "$KVER" | sort -V | tail -n 1)
+		fi
+		[ -n "$KVER" ] || vm_die "no $VM_ARM64_ROOT/boot/vmlinuz-*-arm64: run 'make deps-arm64'"
+		VM_A_KERNEL=$VM_ARM64_ROOT/boot/vmlinuz-$KVER
+		VM_A_BUSYBOX=${VM_BUSYBOX:-$VM_ARM64_ROOT/bin/busybox}
+		# No host ldd answers for aarch64: static programs only
+		# (tools/vm/cross-ldd.sh reports any dynamic one as missing).
+		VM_A_LDD=$vm_a_here/cross-ldd.sh
+		VM_A_ELF_MACHINE=183 # EM_AARCH64
+		VM_A_MULTIARCH=aarch64-linux-gnu
+		# The arm64 module built by `make kmod-arm64`, unless told.
+		if [ -z "${VANITY_KO:-}" ] && [ -f "$vm_a_tree/build/arm64/vanity.ko" ]; then
+			VANITY_KO=$vm_a_tree/build/arm64/vanity.ko
+		fi
 		;;
 	*)
 		vm_die "unknown VM_ARCH=$VM_ARCH"

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: GPL-2.0
+# aarch64 on Debian's stock arm64 kernel (issue 7): the module cross built
+# against the arm64 headers, the selftests cross built statically, both run
+# in qemu-system-aarch64 (TCG) by the same VM runner (tools/vm/, VM_ARCH=
+# arm64). `make deps` runs deps-arm64 and `make check` (tools/check.sh)
+# runs check-arm64 after the x86_64 VM.
+#
+#   make deps-arm64           download and unpack (dpkg -x, nothing is
+#                             installed) Debian's arm64 kernel image and
+#                             headers, busybox-static:arm64, libnl and
+#                             libinih: build/arm64/{debs,root}; idempotent
+#   make kmod-arm64           build/arm64/vanity.ko (W=1), built from a copy
+#                             of the sources in build/arm64/src/
+#   make selftests-arm64      static aarch64 selftests in build/arm64/selftests/
+#                             (and vanityctl, examples/hello/hello)
+#   make vm-run-arm64 CMD=... boot the arm64 VM, insmod, run CMD
+#   make vm-selftests-arm64   one boot running every arm64 selftest; counts
+#                             in $(ARM64_VM_OUT)/selftests.counts
+#   make check-arm64          the same, ending "N passed, N failed"
+#   make vm-shell-arm64       interactive shell in the arm64 VM (Ctrl-A x)
+# ARM64_VM_OUT (default build/vm-arm64/out) is the VM output directory;
+# the tools/vm/run.sh knobs (VM_TIMEOUT, VM_PCI, ...) apply as on x86_64.
+# Host packages: gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
+# (and linux-kbuild-6.1, which linux-headers-amd64 brings).
+#
+# Layout: the large and guest-side parts live under build/vm-arm64/ (the VM
+# runner's initramfs leaves build/vm-* out of the x86_64 guest); the
+# documented paths build/arm64/{root,debs,selftests} are links into it.
+# The arm64 guest sees its own small tree, build/vm-arm64/tree: tools/vm/,
+# kmod/vanity.ko, tools/vanityctl, the examples (and their .ini files),
+# build/tests/selftests/ and build/tests/shards/, all aarch64, at the paths
+# the selftests use.
+
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_CROSS ?= aarch64-linux-gnu-
+# The kernel ABI of the installed amd64 headers (6.1.0-56), so the host's
+# linux-kbuild serves the arm64 headers too.
+ARM64_ABI ?= $(patsubst linux-headers-%-$(HOST_DEBARCH),%,$(notdir $(NEWEST_KDIR)))
+ARM64_KVER := $(ARM64_ABI)-arm64
+ARM64_VM := $(BUILD)/vm-arm64
+ARM64_OUT := $(BUILD)/arm64
+ARM64_ROOT := $(ARM64_OUT)/root
+ARM64_KDIR ?= $(CURDIR)/$(ARM64_ROOT)/usr/src/linux-headers-$(ARM64_KVER)
+ARM64_SRC := $(ARM64_OUT)/src
+ARM64_KMOD_SRCS = $(filter-out %.mod.c,$(KMOD_SRCS))
+ARM64_KO := $(ARM64_OUT)/vanity.ko
+ARM64_TREE := $(ARM64_VM)/tree
+ARM64_VM_OUT ?= $(CURDIR)/$(ARM64_VM)/out
+ARM64_OBJ := $(ARM64_OUT)/obj
+ARM64_ST_DIR := $(ARM64_TREE)/build/tests/selftests
+
+# `make ARCH=arm64 kmod` would hand ARCH=arm64 to the x86_64 build of
+# kmod/ (and overwrite its objects): only the *-arm64 targets take it.
+ifeq ($(origin ARCH)/$(ARCH),command line/arm64)
+ifneq ($(filter-out %-arm64,$(or $(MAKECMDGOALS),all)),)
+$(error ARCH=arm64: use the *-arm64 targets (make kmod-arm64, selftests-arm64, vm-selftests-arm64); they need no ARCH=)
+endif
+endif
+
+.PHONY: deps-arm64 kmod-arm64 selftests-arm64 vm-tree-arm64 vm-run-arm64 \
+	vm-selftests-arm64 vm-shell-arm64 check-arm64 clean-arm64
+
+# ---------------------------------------------------------------- deps
+deps-arm64:
+	@test -n "$(ARM64_ABI)" || { echo "no amd64 kernel headers to take the ABI from: make deps, or ARM64_ABI=" >&2; exit 1; }
+	tools/arm64/deps.sh $(ARM64_ABI) $(ARM64_VM)/debs $(ARM64_VM)/root
+	@mkdir -p $(ARM64_OUT)
+	@ln -sfn ../vm-arm64/root $(ARM64_ROOT)
+	@ln -sfn ../vm-arm64/debs $(ARM64_OUT)/debs
+
+# ---------------------------------------------------------------- module
+# kbuild builds in M=, so the sources are copied (mtimes kept, so kbuild's
+# own dependency tracking still works) to build/arm64/src first.
+kmod-arm64: $(ARM64_KO)
+$(ARM64_KO): $(ARM64_KMOD_SRCS)
+	@test -f $(ARM64_KDIR)/Makefile || \
+		{ echo "no arm64 kernel headers $(ARM64_KDIR): run 'make deps-arm64'" >&2; exit 1; }
+	@mkdir -p $(ARM64_SRC)
+	cp -p --parents $(ARM64_KMOD_SRCS) $(ARM64_SRC)/
+	$(MAKE) -C $(ARM64_KDIR) M=$(CURDIR)/$(ARM64_SRC) ARCH=arm64 \
+		CROSS_COMPILE=$(ARM64_CROSS) W=1 modules
+	cp $(ARM64_SRC)/kmod/vanity.ko $@
+
+# ---------------------------------------------------------------- userspace
+# Static, against the libnl and libinih archives of the arm64 -dev packages.
+ARM64_LIBDIRS := $(ARM64_ROOT)/lib/aarch64-linux-gnu $(ARM64_ROOT)/usr/lib/aarch64-linux-gnu
+ARM64_U_CPPFLAGS := $(CPPFLAGS) -I$(ARM64_ROOT)/usr/include/libnl3 \
+	-idirafter $(ARM64_ROOT)/usr/include
+ARM64_U_CFLAGS := -O2 -g -std=gnu11 $(WARN) -pthread
+ARM64_U_LIBS := $(addprefix -L,$(ARM64_LIBDIRS)) -lnl-genl-3 -lnl-3 -linih -lpthread -lm
+ARM64_LDFLAGS := -static -pthread
+
+a64obj = $(patsubst %.c,$(ARM64_OBJ)/%.o,$(1))
+ARM64_CORE_OBJS := $(call a64obj,$(CORE_SRCS))
+ARM64_LIB_OBJS := $(call a64obj,$(LIB_SRCS))
+ARM64_CTL_OBJS := $(call a64obj,$(CTL_SRCS))
+ARM64_ST_BINS := $(patsubst tests/selftests/%.c,$(ARM64_ST_DIR)/%,$(ST_SRCS))
+
+$(ARM64_OBJ)/%.o: %.c | $(ARM64_ROOT)/usr/include/libnl3
+	@mkdir -p $(@D)
+	$(ARM64_CC) $(ARM64_U_CPPFLAGS) $(ARM64_U_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ARM64_OBJ)/tests/selftests/%.o: tests/selftests/%.c $(KSFT_HDR) | $(ARM64_ROOT)/usr/include/libnl3
+	@mkdir -p $(@D)
+	$(ARM64_CC) $(ARM64_U_CPPFLAGS) $(ST_CPPFLAGS) $(ARM64_U_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ARM64_ROOT)/usr/include/libnl3:
+	@echo "no arm64 libnl headers in $(ARM64_ROOT): run 'make deps-arm64'" >&2; exit 1
+
+$(ARM64_OUT)/libvanity.a: $(ARM64_LIB_OBJS) $(ARM64_CORE_OBJS)
+	rm -f $@ && $(ARM64_CROSS)ar rcs $@ $^
+$(ARM64_OUT)/libvanityctl.a: $(ARM64_CTL_OBJS) $(ARM64_CORE_OBJS)
+	rm -f $@ && $(ARM64_CROSS)ar rcs $@ $^
+
+$(ARM64_ST_DIR)/%: $(ARM64_OBJ)/tests/selftests/%.o $(call a64obj,tests/selftests/common.c) \
+		$(ARM64_OUT)/libvanityctl.a $(ARM64_OUT)/libvanity.a
+	@mkdir -p $(@D)
+	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^ $(ARM64_U_LIBS)
+
+$(ARM64_TREE)/tools/vanityctl: $(call a64obj,$(CTL_MAIN)) $(ARM64_CTL_OBJS) $(ARM64_CORE_OBJS)
+	@mkdir -p $(@D)
+	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^ $(ARM64_U_LIBS)
+
+# Statically linked to libvanity (the x86_64 one uses the .so by $ORIGIN).
+$(ARM64_TREE)/examples/%: $(ARM64_OBJ)/examples/%.o $(ARM64_OUT)/libvanity.a
+	@mkdir -p $(@D)
+	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^
+
+# Test shard programs that `vanityctl run` starts in the integration test.
+ARM64_SHARD_BINS := $(patsubst tests/shards/%.c,$(ARM64_TREE)/build/tests/shards/%, \
+	$(sort $(wildcard tests/shards/*.c)))
+$(ARM64_TREE)/build/tests/shards/%: $(ARM64_OBJ)/tests/shards/%.o $(ARM64_OUT)/libvanity.a
+	@mkdir -p $(@D)
+	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^
+
+selftests-arm64: $(ARM64_ST_BINS) $(ARM64_SHARD_BINS) $(ARM64_TREE)/tools/vanityctl \
+		$(addprefix $(ARM64_TREE)/,$(EXAMPLES))
+	@ln -sfn ../vm-arm64/tree/build/tests/selftests $(ARM64_OUT)/selftests
+
+# ---------------------------------------------------------------- the VM
+# The guest's tree: the VM scripts (copied each time, so edits in
+# tools/vm/ reach it) and the arm64 programs at the paths tests use.
+vm-tree-arm64: $(ARM64_KO) selftests-arm64
+	@mkdir -p $(ARM64_TREE)/tools/vm $(ARM64_TREE)/kmod
+	@rm -rf $(ARM64_TREE)/tools/vm && cp -pr tools/vm $(ARM64_TREE)/tools/vm
+	cp -p $(ARM64_KO) $(ARM64_TREE)/kmod/vanity.ko
+	$(if $(ARM64_TREE_DATA),cp -p --parents $(ARM64_TREE_DATA) $(ARM64_TREE)/)
+
+# Data files the tests and examples read by relative path.
+ARM64_TREE_DATA = $(wildcard examples/*/*.ini)
+
+ARM64_VM_ENV = VM_ARCH=arm64 KVER='$(ARM64_KVER)' VM_ARM64_ROOT='$(CURDIR)/$(ARM64_ROOT)' \
+	VM_OUT='$(ARM64_VM_OUT)' VANITY_KO='$(CURDIR)/$(ARM64_TREE)/kmod/vanity.ko'
+
+vm-run-arm64: export VM_CMD = $(value CMD)
+vm-run-arm64: vm-tree-arm64
+	@test -n "$$VM_CMD" || { echo "usage: make vm-run-arm64 CMD='command'" >&2; exit 2; }
+	$(ARM64_VM_ENV) $(ARM64_TREE)/tools/vm/run.sh
+
+vm-selftests-arm64: vm-tree-arm64
+	$(ARM64_VM_ENV) $(ARM64_TREE)/tools/vm/selftests.sh $(ARM64_ST_DIR)
+
+vm-shell-arm64: vm-tree-arm64
+	$(ARM64_VM_ENV) VM_INTERACTIVE=1 $(ARM64_TREE)/tools/vm/run.sh sh
+
+# The arm64 verdict, also part of `make check`: the selftests in one arm64
+# boot, last line "N passed, N failed" as tools/check.sh prints.
+check-arm64:
+	@rc=0; $(MAKE) --no-print-directory vm-selftests-arm64 || rc=$$?; \
+	c=$(ARM64_VM_OUT)/selftests.counts; \
+	p=$$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' $$c 2>/dev/null); \
+	f=$$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' $$c 2>/dev/null); \
+	p=$${p:-0}; f=$${f:-1}; \
+	if [ $$rc != 0 ] && [ $$f = 0 ]; then f=1; fi; \
+	echo "$$p passed, $$f failed"; [ $$f = 0 ]
+
+clean-arm64:
+	rm -rf $(ARM64_OUT)/src $(ARM64_OUT)/obj $(ARM64_KO) $(ARM64_OUT)/*.a \
+		$(ARM64_TREE) $(ARM64_OUT)/selftests
