@@ -9,7 +9,8 @@ UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
 # The objects under test, not $(BUILD)/libvanityctl.a: the archive also
 # carries the netlink client, and these tests need neither it nor libnl.
 UNIT_UNDER_TEST := $(CORE_OBJS) \
-	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c) \
+	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
+		tools/ctl/sim.c) \
 	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c)
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
 UNIT_ARGS ?=
@@ -23,7 +24,7 @@ unit-build: $(UNIT_BIN)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(UNIT_UNDER_TEST)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(INIH_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(INIH_LIBS) -lpthread
 
 # Criterion exits non-zero when any test fails, and so does make.
 unit: $(UNIT_BIN)

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hosted simulator's server (tools/ctl/sim.c) against raw requests:
+ * each refusal carries the module's errno, and a refused request changes
+ * nothing (EACCES for a foreign channel is in integration_test, on both
+ * backends). The server is polled from a thread of the test.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "sim.h"
+#include "hosted.h"
+
+static struct vanity_sim *sim;
+static pthread_t server;
+static atomic_int stop;
+
+static void *serve(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop))
+		vanity_sim_poll(sim, 10);
+	return NULL;
+}
+
+static void start(void)
+{
+	uint8_t *img;
+	size_t len;
+	char msg[256];
+
+	good_image(&img, &len);
+	cr_assert_eq(vanity_sim_start(&sim, img, len, msg, sizeof(msg)), 0, "%s", msg);
+	free(img);
+	atomic_store(&stop, 0);
+	cr_assert_eq(pthread_create(&server, NULL, serve, NULL), 0);
+}
+
+static void finish(void)
+{
+	atomic_store(&stop, 1);
+	pthread_join(server, NULL);
+	vanity_sim_stop(sim);
+}
+
+static int dial(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	strcpy(sa.sun_path, vanity_sim_socket(sim));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* One request; the reply's errno, any fd closed. */
+static int ask(int fd, uint32_t op, uint32_t flags, const char *name)
+{
+	struct vh_req req = { .op = op, .flags = flags };
+	struct vh_rep rep;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int got;
+
+	memcpy(req.name, name, strnlen(name, sizeof(req.name)));
+	cr_assert_eq(send(fd, &req, sizeof(req), 0), (ssize_t)sizeof(req));
+	cr_assert_eq(recvmsg(fd, &mh, 0), (ssize_t)sizeof(rep));
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		memcpy(&got, CMSG_DATA(cm), sizeof(got));
+		close(got);
+	}
+	return rep.err;
+}
+
+Test(sim, refusals_carry_the_modules_errnos, .init = start, .fini = finish)
+{
+	int a = dial(), b = dial();
+	char noterm[VANITY_NAME_MAX];
+
+	cr_expect_eq(ask(a, VH_CHANNEL, 0, "ab"), -ENOTCONN);
+	cr_expect_eq(ask(a, VH_ATTACH, 0, "nosuch"), -ENOENT);
+	cr_expect_eq(ask(a, 99, 0, "a"), -EINVAL);
+	cr_expect_eq(ask(a, VH_ATTACH, 1, "a"), -EINVAL);
+	memset(noterm, 'a', sizeof(noterm));
+	cr_expect_eq(ask(a, VH_ATTACH, 0, noterm), -EINVAL);
+	/* None of that attached anything. */
+	cr_expect_eq(ask(a, VH_ATTACH, 0, "a"), 0);
+	cr_expect_eq(ask(a, VH_ATTACH, 0, "b"), -EBUSY, "one shard per connection");
+	cr_expect_eq(ask(b, VH_ATTACH, 0, "a"), -EBUSY, "one connection per shard");
+	cr_expect_eq(ask(a, VH_CHANNEL, 0, "ab"), 0);
+	cr_expect_eq(ask(a, VH_CHANNEL, 0, "nosuch"), -ENOENT);
+	close(a);
+	/* Closing detaches: the shard is free again. */
+	usleep(50000);
+	cr_expect_eq(ask(b, VH_ATTACH, 0, "a"), 0);
+	close(b);
+}
+
+Test(sim, attach_by_another_uid_is_eperm, .init = start, .fini = finish)
+{
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch uid");
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+
+		if (setuid(65534))
+			_exit(10);
+		fd = dial();
+		/* "a" belongs to uid 0, "b" to uid 1000: 65534 owns neither. */
+		_exit(ask(fd, VH_ATTACH, 0, "a") == -EPERM &&
+		      ask(fd, VH_ATTACH, 0, "b") == -EPERM ? 0 : 11);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+}
+
+Test(sim, bad_image_is_refused_with_a_message)
+{
+	struct vanity_sim *s = NULL;
+	uint8_t *img;
+	size_t len;
+	char msg[256] = "";
+
+	good_image(&img, &len);
+	hdr_of(img)->magic = 0;
+	cr_expect_eq(vanity_sim_start(&s, img, len, msg, sizeof(msg)), -EINVAL);
+	cr_expect_null(s);
+	cr_expect(strstr(msg, "bad magic") != NULL, "%s", msg);
+	free(img);
+}
