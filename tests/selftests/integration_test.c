@@ -182,4 +182,17 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 	EXPECT_GT(field(gen, "tx"), 0);
 }
 
+TEST(run_refuses_bad_arguments)
+{
+	char out[4096];
+
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run /tmp/integ1.ini --duration 5x", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "bad --duration '5x'")) TH_LOG("%s", out);
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run /tmp/integ1.ini --duration -1", out, sizeof(out)));
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "usage: vanityctl run MANIFEST")) TH_LOG("%s", out);
+	EXPECT_EQ(1, vt_sh("tools/vanityctl run /nonexistent.ini", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "/nonexistent.ini:0: ")) TH_LOG("%s", out);
+}
+
 TEST_HARNESS_MAIN

@@ -371,13 +371,16 @@ int vanity_cmd_run(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:b:jh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd':
-			duration = strtod(optarg, NULL);
-			if (duration <= 0) {
+		case 'd': {
+			char *end;
+
+			duration = strtod(optarg, &end);
+			if (end == optarg || *end || !(duration > 0 && duration < 1e9)) {
 				fprintf(stderr, "vanityctl: run: bad --duration '%s'\n", optarg);
 				return 1;
 			}
 			break;
+		}
 		case 'b':
 			backend = optarg;
 			break;
