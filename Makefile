@@ -102,7 +102,7 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 # The UAPI header must stand alone as strict C99 with its layout pins.
 $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
 	@mkdir -p $(@D)
-	printf '#include <linux/vanity.h>\nVANITY_UAPI_ASSERTS();\n' | \
+	printf '#include <linux/vanity.h>\nint vanity_uapi_c99;\n' | \
 		$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude/uapi \
 		-x c -c - -o /dev/null
 	@touch $@

@@ -7,12 +7,12 @@
 #include "image.h"
 #include "crc32c.h"
 #include "chan.h"
+#include "uapi_asserts.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "vanity images are little-endian; big-endian hosts are unsupported"
 #endif
 
-VANITY_UAPI_ASSERTS();
 
 #define ENTRY_SIZE_MAX	1024
 #define HDR_SIZE_MAX	1024

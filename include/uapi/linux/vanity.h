@@ -375,30 +375,9 @@ enum vanity_channel_attr {
 };
 #define VANITY_CHANNEL_A_MAX (__VANITY_CHANNEL_A_MAX - 1)
 
-/* ------------------------------------------------------------------ */
-/* Layout pins. Any change here is an ABI break: bump the version instead. */
-
-#define VANITY_UAPI_ASSERTS_(name, cond) \
-	typedef char vanity_uapi_assert_##name[(cond) ? 1 : -1]
-
-#define VANITY_UAPI_ASSERTS()						\
-	VANITY_UAPI_ASSERTS_(hdr, sizeof(struct vanity_image_hdr) == 128); \
-	VANITY_UAPI_ASSERTS_(shard, sizeof(struct vanity_image_shard) == 200); \
-	VANITY_UAPI_ASSERTS_(chan, sizeof(struct vanity_image_channel) == 64); \
-	VANITY_UAPI_ASSERTS_(attach, sizeof(struct vanity_attach) == 264); \
-	VANITY_UAPI_ASSERTS_(chinfo, sizeof(struct vanity_channel_info) == 112); \
-	VANITY_UAPI_ASSERTS_(bell, sizeof(struct vanity_doorbell) == 40); \
-	VANITY_UAPI_ASSERTS_(sqe, sizeof(struct vanity_sqe) == 64); \
-	VANITY_UAPI_ASSERTS_(cqe, sizeof(struct vanity_cqe) == 16); \
-	VANITY_UAPI_ASSERTS_(ringoff, sizeof(struct vanity_ring_offsets) == 64); \
-	VANITY_UAPI_ASSERTS_(enter, sizeof(struct vanity_enter) == 32); \
-	VANITY_UAPI_ASSERTS_(chctr, sizeof(struct vanity_chan_ctr) == 64); \
-	VANITY_UAPI_ASSERTS_(chhdr, sizeof(struct vanity_chan_hdr) == 896); \
-	VANITY_UAPI_ASSERTS_(chhead, __builtin_offsetof(struct vanity_chan_hdr, head) == VANITY_CHAN_OFF_HEAD); \
-	VANITY_UAPI_ASSERTS_(chtail, __builtin_offsetof(struct vanity_chan_hdr, tail) == VANITY_CHAN_OFF_TAIL); \
-	VANITY_UAPI_ASSERTS_(chcw, __builtin_offsetof(struct vanity_chan_hdr, cons_waiting) == 384); \
-	VANITY_UAPI_ASSERTS_(chpw, __builtin_offsetof(struct vanity_chan_hdr, prod_waiting) == 512); \
-	VANITY_UAPI_ASSERTS_(chprod, __builtin_offsetof(struct vanity_chan_hdr, prod) == 640); \
-	VANITY_UAPI_ASSERTS_(chcons, __builtin_offsetof(struct vanity_chan_hdr, cons) == 768)
+/*
+ * Every size and offset above is pinned by build-time asserts in
+ * kmod/core/uapi_asserts.h, compiled into the module and into userspace.
+ */
 
 #endif /* _UAPI_LINUX_VANITY_H */

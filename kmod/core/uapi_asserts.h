@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Layout pins of the UAPI: any change here is an ABI break, so bump the
+ * version instead. Included by the core, hence checked on both sides.
+ */
+#ifndef VANITY_CORE_UAPI_ASSERTS_H
+#define VANITY_CORE_UAPI_ASSERTS_H
+
+#include "shim.h"
+
+_Static_assert(sizeof(struct vanity_image_hdr) == 128, "hdr");
+_Static_assert(sizeof(struct vanity_image_shard) == 200, "shard");
+_Static_assert(sizeof(struct vanity_image_channel) == 64, "chan");
+_Static_assert(sizeof(struct vanity_attach) == 264, "attach");
+_Static_assert(sizeof(struct vanity_channel_info) == 112, "chinfo");
+_Static_assert(sizeof(struct vanity_doorbell) == 40, "bell");
+_Static_assert(sizeof(struct vanity_sqe) == 64, "sqe");
+_Static_assert(sizeof(struct vanity_cqe) == 16, "cqe");
+_Static_assert(sizeof(struct vanity_ring_offsets) == 64, "ringoff");
+_Static_assert(sizeof(struct vanity_enter) == 32, "enter");
+_Static_assert(sizeof(struct vanity_chan_ctr) == 64, "chctr");
+_Static_assert(sizeof(struct vanity_chan_hdr) == 896, "chhdr");
+_Static_assert(__builtin_offsetof(struct vanity_chan_hdr, head) == VANITY_CHAN_OFF_HEAD, "chhead");
+_Static_assert(__builtin_offsetof(struct vanity_chan_hdr, tail) == VANITY_CHAN_OFF_TAIL, "chtail");
+_Static_assert(__builtin_offsetof(struct vanity_chan_hdr, cons_waiting) == 384, "chcw");
+_Static_assert(__builtin_offsetof(struct vanity_chan_hdr, prod_waiting) == 512, "chpw");
+_Static_assert(__builtin_offsetof(struct vanity_chan_hdr, prod) == 640, "chprod");
+_Static_assert(__builtin_offsetof(struct vanity_chan_hdr, cons) == 768, "chcons");
+_Static_assert(__builtin_offsetof(struct vanity_image_hdr, name) == 48, "hdrname");
+_Static_assert(__builtin_offsetof(struct vanity_image_shard, cpus) == 40, "shcpus");
+_Static_assert(__builtin_offsetof(struct vanity_image_channel, slot_size) == 36, "chslot");
+_Static_assert(__builtin_offsetof(struct vanity_attach, ring) == 192, "attring");
+_Static_assert(__builtin_offsetof(struct vanity_channel_info, mmap_offset) == 64, "cimmap");
+_Static_assert(__builtin_offsetof(struct vanity_sqe, user_data) == 24, "sqeud");
+_Static_assert(__builtin_offsetof(struct vanity_cqe, res) == 8, "cqeres");
+_Static_assert(__builtin_offsetof(struct vanity_ring_offsets, size) == 40, "ringsize");
+
+#endif
