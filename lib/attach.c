@@ -16,8 +16,8 @@
 
 #define VANITY_DEV "/dev/vanity"
 
-static int ring_enter(struct vanity_ring *r, uint32_t to_submit,
-		      uint32_t min_complete, uint32_t flags)
+int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
+		  uint32_t min_complete, uint32_t flags)
 {
 	struct vanity_enter e = {
 		.size = sizeof(e),
@@ -28,12 +28,6 @@ static int ring_enter(struct vanity_ring *r, uint32_t to_submit,
 	int ret = ioctl(r->fd, VANITY_IOC_ENTER, &e);
 
 	return ret < 0 ? -errno : ret;
-}
-
-int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
-		  uint32_t min_complete, uint32_t flags)
-{
-	return ring_enter(r, to_submit, min_complete, flags);
 }
 
 static int map_ring(struct vanity *v, const struct vanity_ring_offsets *o,

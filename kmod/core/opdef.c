@@ -98,7 +98,7 @@ int vanity_sqe_validate(const struct vanity_sqe *sqe,
 		return -EINVAL;
 	if (sqe->flags || sqe->resv0)
 		return -EINVAL;
-	for (i = 0; i < sizeof(sqe->resv) / sizeof(sqe->resv[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sqe->resv); i++)
 		if (sqe->resv[i])
 			return -EINVAL;
 	return vanity_opdefs[sqe->opcode].validate(sqe, ctx);

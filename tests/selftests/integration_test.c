@@ -21,13 +21,20 @@
 	"[shard consumer]\ncpus = 3\n" extra				\
 	"[channel data]\nfrom = producer\nto = consumer\nslot_size = 64\nslots = 256\n"
 
-TEST(backend_is_what_the_machine_offers)
+/* run picks the module when /dev/vanity exists, unless told otherwise. */
+TEST(run_picks_the_backend_the_machine_offers)
 {
-	const char *want = access("/dev/vanity", F_OK) ? "hosted" : "module";
 	const char *env = getenv("VANITY_BACKEND");
+	const char *want = env ? env : access("/dev/vanity", F_OK) ? "hosted" : "module";
+	char out[8192], line[64];
 
-	TH_LOG("backend: %s", env ? env : want);
-	EXPECT_TRUE(!env || !strcmp(env, "hosted") || !strcmp(env, "module"));
+	vt_write_file("/tmp/integ0.ini",
+		      "[system]\nname = integ\n[shard a]\ncpus = 2\n"
+		      "program = echo backend=$VANITY_BACKEND\n");
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ0.ini -j", out, sizeof(out)))
+		TH_LOG("%s", out);
+	snprintf(line, sizeof(line), "backend=%s\n", want);
+	EXPECT_NE(NULL, strstr(out, line)) TH_LOG("want %s in %s", line, out);
 }
 
 TEST(two_shards_move_200k_messages)
