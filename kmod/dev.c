@@ -284,6 +284,23 @@ static long dev_enter(struct vanity_file *vf, const void __user *uarg)
 	return ret;
 }
 
+/*
+ * fsync(2): consume the SQEs the shard has published in its ring mapping,
+ * as fbdev's deferred I/O flushes what was written to its mapping. The
+ * leanest entry a file has: no ioctl security hook, no argument to copy.
+ */
+static int dev_fsync(struct file *file, loff_t start, loff_t end,
+		     int datasync)
+{
+	struct vanity_shard *shard;
+	struct vanity_system *sys;
+
+	sys = attached_sys(file->private_data, &shard);
+	if (!sys)
+		return -ENOTCONN;
+	return vanity_ring_flush(sys, shard);
+}
+
 static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vanity_file *vf = file->private_data;
@@ -359,6 +376,7 @@ static const struct file_operations dev_fops = {
 	.unlocked_ioctl = dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = dev_mmap,
+	.fsync = dev_fsync,
 	.llseek = noop_llseek,
 };
 

@@ -15,6 +15,8 @@
 #include <linux/slab.h>
 #include <linux/hrtimer.h>
 #include <linux/smp.h>
+#include <linux/sched/clock.h>
+#include <linux/indirect_call_wrapper.h>
 
 #include "ring.h"
 #include "system.h"
@@ -25,6 +27,7 @@
 #include "trace.h"
 
 #define SQPOLL_IDLE_US_DEFAULT 1000
+#define IDLE_CHECK 32		/* empty polls per look at the clock */
 
 /* ---------------------------------------------------------------- issue */
 
@@ -197,14 +200,20 @@ static int op_timeout(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 	return -ETIME;
 }
 
-/* The issue half of the op table; validation lives in core/opdef.c. */
-static int (*const vanity_issue[VANITY_OP_LAST])(const struct vanity_sqe *,
-						  struct issue_ctx *) = {
-	[VANITY_OP_NOP] = op_nop,
-	[VANITY_OP_NOTIFY] = op_notify,
-	[VANITY_OP_WAIT] = op_wait,
-	[VANITY_OP_YIELD] = op_yield,
-	[VANITY_OP_TIMEOUT] = op_timeout,
+/*
+ * The issue half of the op table; validation lives in core/opdef.c.
+ * @may_block: the op can sleep, so completions before it are published
+ * first (otherwise a batch publishes its CQEs once, at its end).
+ */
+static const struct vanity_issue_def {
+	int (*issue)(const struct vanity_sqe *sqe, struct issue_ctx *ic);
+	bool may_block;
+} vanity_issue[VANITY_OP_LAST] = {
+	[VANITY_OP_NOP] = { op_nop },
+	[VANITY_OP_NOTIFY] = { op_notify },
+	[VANITY_OP_WAIT] = { op_wait, true },
+	[VANITY_OP_YIELD] = { op_yield, true },
+	[VANITY_OP_TIMEOUT] = { op_timeout, true },
 };
 
 /* ---------------------------------------------------------------- ring */
@@ -276,13 +285,43 @@ void vanity_ring_destroy(struct vanity_shard *s)
 	s->ring = NULL;
 }
 
+/* Publish what was consumed and completed: CQEs first, then SQ slots. */
+static void ring_publish(struct vanity_ring *r, u32 sq_head, u32 cq_tail)
+{
+	/* Release: the CQEs before the tail that posts them. */
+	smp_store_release(r->cq_tail, cq_tail);
+	/* Release: our reads of the SQEs before their slots are reused. */
+	smp_store_release(r->sq_head, sq_head);
+}
+
+/* Free CQEs, re-reading the shard's head (which it may have corrupted). */
+static u32 cq_room(struct vanity_ring *r, u32 cq_tail)
+{
+	u32 used = cq_tail - READ_ONCE(*r->cq_head);
+
+	return used >= r->off.cq_entries ? 0 : r->off.cq_entries - used;
+}
+
+/* A private copy of an SQE: eight loads, nothing read twice. */
+static void sqe_copy(struct vanity_sqe *dst, const struct vanity_sqe *src)
+{
+	const u64 *s = (const u64 *)src;
+	u64 *d = (u64 *)dst;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*dst) / sizeof(u64); i++)
+		d[i] = READ_ONCE(s[i]);
+}
+
 /* Consume up to @max SQEs; returns how many, or -EBUSY if the CQ is full. */
 static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 {
 	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
 	/* Acquire: the shard's SQE stores before the tail that covers them. */
 	u32 head = *r->sq_head, tail = smp_load_acquire(r->sq_tail);
-	u32 avail = tail - head, done = 0, cqt = *r->cq_tail;
+	u32 avail = tail - head, done = 0, cqt = *r->cq_tail, room;
+	struct vanity_cqe *cqes = r->cqes;
+	const struct vanity_issue_def *def;
 	struct vanity_sqe sqe;
 	int res;
 
@@ -291,8 +330,11 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 		avail = r->off.sq_entries;
 	if (avail > max)
 		avail = max;
+	room = cq_room(r, cqt);
 	while (done < avail) {
-		if (cqt - READ_ONCE(*r->cq_head) >= r->off.cq_entries) {
+		if (!room)
+			room = cq_room(r, cqt);
+		if (!room) {
 			/*
 			 * Each refused ENTER counts; the poller counts each
 			 * episode, not every poll that finds the CQ still full.
@@ -304,27 +346,33 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 			}
 			break;
 		}
-		r->cq_full = false;
 		/* One read of shared memory; everything after uses the copy. */
-		memcpy(&sqe, &r->sqes[head & sq_mask], sizeof(sqe));
+		sqe_copy(&sqe, &r->sqes[head & sq_mask]);
 		trace_vanity_sqe_issue(ic->shard->index, sqe.opcode,
 				       sqe.user_data);
 		res = vanity_sqe_validate(&sqe, &r->ctx);
 		if (!res) {
+			def = &vanity_issue[sqe.opcode];
 			WRITE_ONCE(r->ops[sqe.opcode], r->ops[sqe.opcode] + 1);
-			res = vanity_issue[sqe.opcode](&sqe, ic);
+			/* What completed so far is seen before we may sleep. */
+			if (def->may_block)
+				ring_publish(r, head, cqt);
+			/* Direct calls for the ops hot loops issue. */
+			res = INDIRECT_CALL_2(def->issue, op_nop, op_notify,
+					      &sqe, ic);
 		}
-		r->cqes[cqt & cq_mask].user_data = sqe.user_data;
-		r->cqes[cqt & cq_mask].res = res;
-		r->cqes[cqt & cq_mask].flags = 0;
-		/* Release: the CQE before the tail; the SQE read before head. */
-		smp_store_release(r->cq_tail, ++cqt);
+		cqes[cqt & cq_mask].user_data = sqe.user_data;
+		cqes[cqt & cq_mask].res = res;
+		cqes[cqt & cq_mask].flags = 0;
 		trace_vanity_cqe(ic->shard->index, sqe.user_data, res);
-		/* Release: our read of the SQE before the slot is reused. */
-		smp_store_release(r->sq_head, ++head);
+		cqt++;
+		head++;
+		room--;
 		done++;
 	}
 	if (done) {
+		r->cq_full = false;
+		ring_publish(r, head, cqt);
 		WRITE_ONCE(r->submitted, r->submitted + done);
 		WRITE_ONCE(r->completed, r->completed + done);
 		if (wq_has_sleeper(&r->cq_wq))
@@ -338,22 +386,45 @@ static int poller_fn(void *data)
 	struct vanity_shard *s = data;
 	struct vanity_ring *r = s->ring;
 	struct issue_ctx ic = { .sys = s->sys, .shard = s, .poller = true };
-	u64 idle_ns = (u64)r->idle_us * NSEC_PER_USEC;
-	ktime_t last = ktime_get();
+	/*
+	 * Idle time on local_clock(), read once per IDLE_CHECK empty polls:
+	 * ktime_get() on every poll can cost more than the poll (here an
+	 * HPET read, an MMIO access), and jiffies are too coarse for an
+	 * sq_idle of microseconds.
+	 */
+	u64 idle_ns = (u64)r->idle_us * NSEC_PER_USEC, last = 0, now;
+	unsigned int empty = 0;
 	int n;
 
 	while (!kthread_should_stop()) {
-		mutex_lock(&r->lock);
-		n = ring_submit(r, &ic, r->off.sq_entries);
-		mutex_unlock(&r->lock);
+		n = 0;
+		/* Look before locking: an empty SQ costs two loads. */
+		if (READ_ONCE(*r->sq_tail) != READ_ONCE(*r->sq_head)) {
+			mutex_lock(&r->lock);
+			n = ring_submit(r, &ic, r->off.sq_entries);
+			mutex_unlock(&r->lock);
+		}
 		if (n > 0) {
-			last = ktime_get();
+			/* The idle window opens at the next look at the clock. */
+			empty = 0;
+			last = 0;
 			cond_resched();
 			continue;
 		}
-		/* n < 0: the CQ is full; nothing to do until the shard reaps. */
-		if (ktime_to_ns(ktime_sub(ktime_get(), last)) < idle_ns) {
-			cpu_relax();
+		/*
+		 * n < 0: the CQ is full; nothing to do until the shard reaps.
+		 * Spin on the loads alone, as io_uring's poller does: no
+		 * cpu_relax(), whose PAUSE under QEMU TCG leaves the vCPU's
+		 * execution loop and costs more than a whole poll.
+		 */
+		if (++empty % IDLE_CHECK) {
+			cond_resched();
+			continue;
+		}
+		now = local_clock();
+		if (!last)
+			last = now;
+		if (now - last < idle_ns) {
 			cond_resched();
 			continue;
 		}
@@ -370,7 +441,8 @@ static int poller_fn(void *data)
 			WRITE_ONCE(r->poller_wakeups, r->poller_wakeups + 1);
 		}
 		WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
-		last = ktime_get();
+		empty = 0;
+		last = 0;
 	}
 	return 0;
 }
@@ -407,6 +479,31 @@ void vanity_ring_detach(struct vanity_shard *s)
 	r->poller = NULL;
 }
 
+static void poller_kick(struct vanity_ring *r)
+{
+	WRITE_ONCE(r->poller_kick, true);
+	wake_up(&r->poller_wq);
+}
+
+int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s)
+{
+	struct vanity_ring *r = s->ring;
+	struct issue_ctx ic = { .sys = sys, .shard = s };
+	int ret;
+
+	if (READ_ONCE(sys->dead))
+		return -ENODEV;
+	if (r->poller) {
+		if (READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP)
+			poller_kick(r);
+		return 0;
+	}
+	mutex_lock(&r->lock);
+	ret = ring_submit(r, &ic, r->off.sq_entries);
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
 static u32 cq_unseen(struct vanity_ring *r)
 {
 	/* Acquire: pairs with the release that posted each CQE. */
@@ -428,10 +525,8 @@ long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 	if (r->poller) {
 		if (e->flags & VANITY_ENTER_SQ_WAKEUP ||
 		    (e->flags & VANITY_ENTER_GETEVENTS &&
-		     READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP)) {
-			WRITE_ONCE(r->poller_kick, true);
-			wake_up(&r->poller_wq);
-		}
+		     READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP))
+			poller_kick(r);
 	} else if (e->to_submit) {
 		mutex_lock(&r->lock);
 		ret = ring_submit(r, &ic, e->to_submit);

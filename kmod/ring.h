@@ -50,5 +50,7 @@ int vanity_ring_attach(struct vanity_shard *s, bool sqpoll, u32 idle_us);
 void vanity_ring_detach(struct vanity_shard *s);
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 		       const struct vanity_enter *e);
+/* fsync(2) on the shard's fd: consume every published SQE (see UAPI). */
+int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s);
 
 #endif

@@ -35,14 +35,14 @@ static bool owns(const struct vanity_op_ctx *ctx, u64 ch)
 	       (ctx->endpoint[ch / 64] >> (ch % 64)) & 1;
 }
 
-static int no_args(const struct vanity_sqe *sqe,
-		   const struct vanity_op_ctx *ctx)
+int vanity_validate_no_args(const struct vanity_sqe *sqe,
+			    const struct vanity_op_ctx *ctx)
 {
 	(void)ctx;
 	return sqe->channel || sqe->mask || sqe->timeout_ns ? -EINVAL : 0;
 }
 
-static int notify_validate(const struct vanity_sqe *sqe,
+int vanity_validate_notify(const struct vanity_sqe *sqe,
 			   const struct vanity_op_ctx *ctx)
 {
 	if (sqe->mask || sqe->timeout_ns)
@@ -82,24 +82,9 @@ static int timeout_validate(const struct vanity_sqe *sqe,
 }
 
 const struct vanity_opdef vanity_opdefs[VANITY_OP_LAST] = {
-	[VANITY_OP_NOP] = { .name = "nop", .validate = no_args },
-	[VANITY_OP_NOTIFY] = { .name = "notify", .validate = notify_validate },
+	[VANITY_OP_NOP] = { .name = "nop", .validate = vanity_validate_no_args },
+	[VANITY_OP_NOTIFY] = { .name = "notify", .validate = vanity_validate_notify },
 	[VANITY_OP_WAIT] = { .name = "wait", .validate = wait_validate },
-	[VANITY_OP_YIELD] = { .name = "yield", .validate = no_args },
+	[VANITY_OP_YIELD] = { .name = "yield", .validate = vanity_validate_no_args },
 	[VANITY_OP_TIMEOUT] = { .name = "timeout", .validate = timeout_validate },
 };
-
-int vanity_sqe_validate(const struct vanity_sqe *sqe,
-			const struct vanity_op_ctx *ctx)
-{
-	unsigned int i;
-
-	if (sqe->opcode >= VANITY_OP_LAST || !vanity_opdefs[sqe->opcode].validate)
-		return -EINVAL;
-	if (sqe->flags || sqe->resv0)
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(sqe->resv); i++)
-		if (sqe->resv[i])
-			return -EINVAL;
-	return vanity_opdefs[sqe->opcode].validate(sqe, ctx);
-}

@@ -33,11 +33,33 @@ struct vanity_opdef {
 /* Indexed by opcode; every entry of [0, VANITY_OP_LAST) is filled. */
 extern const struct vanity_opdef vanity_opdefs[VANITY_OP_LAST];
 
+/* The validators the hot ops use, named so dispatch can call them directly. */
+int vanity_validate_no_args(const struct vanity_sqe *sqe,
+			    const struct vanity_op_ctx *ctx);
+int vanity_validate_notify(const struct vanity_sqe *sqe,
+			   const struct vanity_op_ctx *ctx);
+
 /*
  * Validate a private copy of an SQE: the opcode, the fields every op
- * shares (flags, reserved words), then the op's own checks.
+ * shares (flags, reserved words), then the op's own checks. Inline: it
+ * runs once per SQE in the backends' hot loops.
  */
-int vanity_sqe_validate(const struct vanity_sqe *sqe,
-			const struct vanity_op_ctx *ctx);
+static inline int vanity_sqe_validate(const struct vanity_sqe *sqe,
+				      const struct vanity_op_ctx *ctx)
+{
+	u64 resv = 0;
+	unsigned int i;
+
+	if (sqe->opcode >= VANITY_OP_LAST)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(sqe->resv); i++)
+		resv |= sqe->resv[i];
+	if (sqe->flags || sqe->resv0 || resv)
+		return -EINVAL;
+	/* The table, with direct calls for the hot ops under retpolines. */
+	return INDIRECT_CALL_2(vanity_opdefs[sqe->opcode].validate,
+			       vanity_validate_no_args, vanity_validate_notify,
+			       sqe, ctx);
+}
 
 #endif

@@ -13,6 +13,7 @@
 #include <linux/kernel.h>
 #include <linux/overflow.h>
 #include <linux/stdarg.h>
+#include <linux/indirect_call_wrapper.h>
 #else
 #include <stdint.h>
 #include <stddef.h>
@@ -32,6 +33,9 @@ typedef uint64_t u64;
 #ifndef __printf
 #define __printf(a, b) __attribute__((__format__(__printf__, a, b)))
 #endif
+/* Without retpolines a table call is as cheap as a direct one. */
+#define INDIRECT_CALL_1(f, f1, ...) f(__VA_ARGS__)
+#define INDIRECT_CALL_2(f, f2, f1, ...) f(__VA_ARGS__)
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
 #endif

@@ -393,12 +393,14 @@ static inline void vanity_prep(struct vanity_sqe *sqe, uint8_t op,
 			       uint32_t channel, uint64_t mask,
 			       int64_t timeout_ns, uint64_t user_data)
 {
-	__builtin_memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = op;
-	sqe->channel = channel;
-	sqe->mask = mask;
-	sqe->timeout_ns = timeout_ns;
-	sqe->user_data = user_data;
+	/* One store per word, the reserved ones zero. */
+	*sqe = (struct vanity_sqe){
+		.opcode = op,
+		.channel = channel,
+		.mask = mask,
+		.timeout_ns = timeout_ns,
+		.user_data = user_data,
+	};
 }
 
 static inline void vanity_prep_nop(struct vanity_sqe *sqe, uint64_t ud)
@@ -467,6 +469,22 @@ static inline int vanity_submit_and_wait(struct vanity_ring *r,
 	}
 	if (!n && !wait_nr)
 		return 0;
+	if (n && wait_nr) {
+		/*
+		 * Submit through the fsync doorbell first: ops that complete
+		 * inline (NOP, NOTIFY) then need no ENTER to wait on.
+		 */
+		int ret = vanity__enter(r, n, 0, 0), done;
+
+		if (ret < 0)
+			return ret;
+		done = ret;
+		if (__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) -
+		    *r->cq_head >= wait_nr)
+			return done;
+		ret = vanity__enter(r, 0, wait_nr, flags);
+		return ret < 0 ? ret : done;
+	}
 	return vanity__enter(r, n, wait_nr, flags);
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -767,6 +768,102 @@ TEST(enter_on_an_unattached_fd_is_enotconn)
 	vt_reset();
 }
 
+/* ------------------------------------------------ the fsync doorbell */
+
+/* fsync(2) on the shard's fd, raw: the count it returns, or -errno. */
+static int raw_fsync(int fd)
+{
+	long ret = syscall(SYS_fsync, fd);
+
+	return ret < 0 ? -errno : (int)ret;
+}
+
+TEST_F(ring, fsync_consumes_every_published_sqe_and_returns_how_many)
+{
+	struct vanity_ring *r = self->r;
+	int fd = vanity_fd(self->v);
+	struct vanity_sqe *sqe;
+	struct vanity_cqe c;
+	struct ring_row row;
+	unsigned int i;
+
+	EXPECT_EQ(0, raw_fsync(fd));
+	for (i = 0; i < 5; i++)
+		vanity_prep_nop(next_sqe(r), 100 + i);
+	/* Prepared, not published: nothing to consume. */
+	EXPECT_EQ(0, raw_fsync(fd));
+	EXPECT_EQ(0, ld(r->sq_head));
+	EXPECT_EQ(0, cq_ready(r));
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	EXPECT_EQ(5, raw_fsync(fd));
+	EXPECT_EQ(5, ld(r->sq_head));
+	ASSERT_EQ(5, cq_ready(r));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, pop(r, &c));
+		EXPECT_EQ(100 + i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
+	EXPECT_EQ(0, raw_fsync(fd));
+	/* A malformed SQE gets its CQE through fsync as through ENTER. */
+	sqe = next_sqe(r);
+	vanity_prep_nop(sqe, 200);
+	sqe->resv[3] = 1;
+	vanity_prep_nop(next_sqe(r), 201);
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	EXPECT_EQ(2, raw_fsync(fd));
+	ASSERT_EQ(0, pop(r, &c));
+	EXPECT_EQ(200, c.user_data);
+	EXPECT_EQ(-EINVAL, c.res);
+	ASSERT_EQ(0, pop(r, &c));
+	EXPECT_EQ(201, c.user_data);
+	EXPECT_EQ(0, c.res);
+	ASSERT_EQ(0, ring_row("producer", &row));
+	EXPECT_EQ(7, row.submitted);
+	EXPECT_EQ(7, row.completed);
+	EXPECT_EQ(6, row.ops[VANITY_OP_NOP]);
+}
+
+/* A tail the shard wrecked: fsync consumes at most one SQ's worth. */
+TEST_F(ring, fsync_with_a_wild_tail_consumes_at_most_the_sq)
+{
+	struct vanity_ring *r = self->r;
+	int fd = vanity_fd(self->v);
+	struct vanity_cqe c;
+	unsigned int n = 0;
+
+	__atomic_store_n(r->sq_tail, 0x80000000u, __ATOMIC_RELEASE);
+	EXPECT_EQ((int)r->sq_entries, raw_fsync(fd));
+	EXPECT_EQ(r->sq_entries, ld(r->sq_head));
+	while (!pop(r, &c))
+		n++;
+	EXPECT_EQ(r->sq_entries, n);
+}
+
+TEST_F(ring, fsync_after_a_forced_down_is_enodev)
+{
+	char msg[256];
+
+	vanity_prep_nop(next_sqe(self->r), 1);
+	__atomic_store_n(self->r->sq_tail, self->r->sqe_tail, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, vt_down(true, msg, sizeof(msg))) TH_LOG("down: %s", msg);
+	EXPECT_EQ(-ENODEV, raw_fsync(vanity_fd(self->v)));
+	EXPECT_EQ(-ENODEV, raw_enter(vanity_fd(self->v),
+				     sizeof(struct vanity_enter), 0, 1, 0, 0, 0));
+}
+
+TEST(fsync_on_an_unattached_fd_is_enotconn)
+{
+	char msg[256];
+	int fd;
+
+	ASSERT_EQ(0, up_std(0, msg, sizeof(msg))) TH_LOG("up: %s", msg);
+	fd = open("/dev/vanity", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOTCONN, raw_fsync(fd));
+	close(fd);
+	vt_reset();
+}
+
 /* ---------------------------------------------------------- batches */
 
 TEST_F(ring, batches_complete_in_order_with_user_data)
@@ -862,6 +959,10 @@ TEST_F(ring, cq_overflow_is_ebusy_counted_and_loses_nothing)
 	/* Still full: -EBUSY again, counted again. */
 	EXPECT_EQ(-EBUSY, raw_enter(vanity_fd(self->v), sizeof(struct vanity_enter),
 				    0, sqn, 0, 0, 0));
+	EXPECT_LT(ov, *r->cq_overflow);
+	ov = *r->cq_overflow;
+	/* And through the fsync doorbell. */
+	EXPECT_EQ(-EBUSY, raw_fsync(vanity_fd(self->v)));
 	EXPECT_LT(ov, *r->cq_overflow);
 	ov = *r->cq_overflow;
 	ASSERT_EQ(0, ring_row("producer", &row));
@@ -1294,9 +1395,17 @@ TEST_F(sq, need_wakeup_after_idle_and_submit_wakes)
 		__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
 		usleep(200000);
 		EXPECT_EQ(head, ld(r->sq_head)) TH_LOG("the poller ran while flagged asleep");
-		/* ...until a submit sees the flag and wakes the poller. */
+		/*
+		 * ...until a submit sees the flag and wakes the poller (the
+		 * second time through the fsync doorbell, which returns 0).
+		 */
 		vanity_prep_nop(next_sqe(r), 30 + k);
-		ASSERT_EQ(1, vanity_submit(r));
+		if (k == 1) {
+			__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+			ASSERT_EQ(0, raw_fsync(vanity_fd(self->v)));
+		} else {
+			ASSERT_EQ(1, vanity_submit(r));
+		}
 		ASSERT_TRUE(spin_cqes(r, 2, 20)) TH_LOG("the wakeup was lost");
 		ASSERT_EQ(0, pop(r, &c));
 		EXPECT_EQ(20 + k, c.user_data);

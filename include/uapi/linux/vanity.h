@@ -222,6 +222,15 @@ struct vanity_enter {
 	__u64 resv[2];			/* in: must be 0 */
 };
 
+/*
+ * fsync(2) on an attached fd is the ring's lean doorbell: it consumes
+ * every SQE published in the ring, as ENTER with to_submit = sq_entries
+ * and no flags would, and returns the number consumed (or -EBUSY,
+ * -ENOTCONN, -ENODEV as ENTER). Under SQPOLL it wakes a sleeping poller
+ * and returns 0. It exists because it is the cheapest way into a file:
+ * no ioctl security hook and nothing to copy from user memory.
+ */
+
 /* attach flags */
 #define VANITY_ATTACH_SQPOLL	(1U << 0)	/* a module thread polls the SQ */
 

@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +122,20 @@ static void bad_ud(const char *who, uint64_t got, uint64_t want, int res)
 	exit(1);
 }
 
+/*
+ * Both SQPOLL paths wait for their completions alike: plain loads for a
+ * while, then a pause hint per poll. Under QEMU TCG a PAUSE leaves the
+ * vCPU's execution loop (it costs about a syscall), so pausing from the
+ * first poll would measure the emulator, not the rings.
+ */
+static inline void spin_hint(unsigned int spins)
+{
+	if (spins >= 256)
+		vanity_cpu_relax();
+	else
+		__asm__ __volatile__("" ::: "memory");
+}
+
 /* Vanity */
 
 static bool v_prep(void *p, unsigned int n)
@@ -158,8 +174,8 @@ static void v_wait_all(void *p, unsigned int n)
 {
 	struct vctx *c = p;
 
-	while (v_ready(c) < n)
-		vanity_cpu_relax();
+	for (unsigned int spins = 0; v_ready(c) < n; spins++)
+		spin_hint(spins);
 }
 
 static unsigned int v_reap(void *p)
@@ -215,8 +231,8 @@ static void u_wait_all(void *p, unsigned int n)
 {
 	struct uctx *c = p;
 
-	while (io_uring_cq_ready(&c->ring) < n)
-		vanity_cpu_relax();
+	for (unsigned int spins = 0; io_uring_cq_ready(&c->ring) < n; spins++)
+		spin_hint(spins);
 }
 
 static unsigned int u_reap(void *p)
@@ -332,6 +348,73 @@ static void bench_uring(bool sqpoll, enum mode m, unsigned int b, int rep)
 		die("io_uring_queue_init_params", ret);
 	measure(sqpoll ? P_URING_SQPOLL : P_URING, &o, &c, m, b, rep);
 	io_uring_queue_exit(&c.ring);
+}
+
+/* ------------------------------------------------------------ floors */
+
+/*
+ * The fixed cost of entering each kernel path with nothing to do: what a
+ * batch of 1 cannot amortise. Reported, not a target.
+ */
+enum floor { F_GETPPID, F_URING_ENTER, F_VANITY_ENTER, F_IOCTL_ENOTTY, F_FSYNC,
+	     NFLOOR };
+static const char *floor_names[NFLOOR] = {
+	"getppid()", "io_uring_enter(0)", "vanity ENTER(0)",
+	"ioctl(-ENOTTY)", "fsync(vanity fd)",
+};
+static double floors[NFLOOR];
+
+static double floor_run(enum floor f, int vfd, int ufd)
+{
+	struct vanity_enter e = { .size = sizeof(e) };
+	uint64_t n = 0, t0 = now_ns(), el;
+
+	do {
+		for (int i = 0; i < 1000; i++) {
+			switch (f) {
+			case F_GETPPID:
+				getppid();
+				break;
+			case F_URING_ENTER:
+				syscall(__NR_io_uring_enter, ufd, 0, 0, 0, NULL, 0);
+				break;
+			case F_VANITY_ENTER:
+				ioctl(vfd, VANITY_IOC_ENTER, &e);
+				break;
+			case F_IOCTL_ENOTTY:
+				ioctl(vfd, _IO(VANITY_IOC_MAGIC, 0x7f), 0);
+				break;
+			default:
+				fsync(vfd);
+			}
+		}
+		n += 1000;
+		el = now_ns() - t0;
+	} while (el < (uint64_t)(secs * 1e9));
+	return (double)el / (double)n;
+}
+
+static void measure_floors(void)
+{
+	struct io_uring ring;
+	struct vanity *v;
+	int ret, f, rep;
+
+	ret = vanity_attach(SHARD, &v);
+	if (ret)
+		die("vanity_attach", ret);
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret)
+		die("io_uring_queue_init", ret);
+	for (rep = 0; rep < reps; rep++)
+		for (f = 0; f < NFLOOR; f++) {
+			double t = floor_run(f, vanity_fd(v), ring.ring_fd);
+
+			if (!rep || t < floors[f])
+				floors[f] = t;
+		}
+	io_uring_queue_exit(&ring);
+	vanity_detach(v);
 }
 
 /* ------------------------------------------------------------ system */
@@ -462,6 +545,10 @@ static void report(void)
 			       best(P_VSQPOLL, m, b), best(P_URING_SQPOLL, m, b),
 			       ratio(P_URING_SQPOLL, m, P_VSQPOLL, m, b),
 			       noisy(P_URING_SQPOLL, m, P_VSQPOLL, m, b));
+	printf("\nEmpty kernel entries, ns (fastest of %d):", reps);
+	for (m = 0; m < NFLOOR; m++)
+		printf(" %s %.0f%s", floor_names[m], floors[m],
+		       m + 1 < NFLOOR ? ";" : "\n");
 	printf("\nVanity SQPOLL latency vs io_uring's syscall path (io_uring "
 	       "ns/op / vanity-sqpoll ns/op):\n");
 	for (b = 0; b < NBATCH; b++)
@@ -492,6 +579,13 @@ int main(void)
 		die("RING_BENCH_REPS in [1, 9], RING_BENCH_SECS > 0", EINVAL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	system_up();
+	measure_floors();
+	if (getenv("RING_BENCH_FLOORS_ONLY")) {
+		for (k = 0; k < NFLOOR; k++)
+			printf("floor %s: %.0f ns\n", floor_names[k], floors[k]);
+		system_down();
+		return 0;
+	}
 	/*
 	 * Per repetition and cell, the four paths back to back (each set up
 	 * afresh: no idle poller of another path spins meanwhile), in an
