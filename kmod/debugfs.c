@@ -93,8 +93,9 @@ static int rings_show(struct seq_file *m, void *v)
 	struct vanity_system *sys;
 	unsigned int i, op;
 
-	seq_printf(m, "%-31s %7s %6s %12s %12s %9s %9s", "shard", "entries",
-		   "sqpoll", "submitted", "completed", "overflows", "wakeups");
+	seq_printf(m, "%-31s %7s %6s %12s %12s %9s %9s %8s", "shard", "entries",
+		   "sqpoll", "submitted", "completed", "overflows", "wakeups",
+		   "inflight");
 	for (op = 0; op < VANITY_OP_LAST; op++)
 		seq_printf(m, " %10s", vanity_opdefs[op].name);
 	seq_putc(m, '\n');
@@ -103,13 +104,14 @@ static int rings_show(struct seq_file *m, void *v)
 	for (i = 0; sys && i < sys->nshards; i++) {
 		const struct vanity_ring *r = sys->shards[i].ring;
 
-		seq_printf(m, "%-31s %7u %6s %12llu %12llu %9llu %9llu",
+		seq_printf(m, "%-31s %7u %6s %12llu %12llu %9llu %9llu %8u",
 			   sys->shards[i].desc->name, r->off.sq_entries,
 			   r->poller ? "yes" : "no",
 			   READ_ONCE(r->submitted),
 			   READ_ONCE(r->completed),
 			   READ_ONCE(r->overflows),
-			   READ_ONCE(r->poller_wakeups));
+			   READ_ONCE(r->poller_wakeups),
+			   READ_ONCE(r->cq_reserved));
 		for (op = 0; op < VANITY_OP_LAST; op++)
 			seq_printf(m, " %10llu", READ_ONCE(r->ops[op]));
 		seq_putc(m, '\n');

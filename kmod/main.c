@@ -9,11 +9,15 @@
 #include "dev.h"
 #include "netlink.h"
 #include "debugfs.h"
+#include "ring.h"
 
 static int __init vanity_init(void)
 {
 	int ret;
 
+	ret = vanity_async_init();
+	if (ret)
+		return ret;
 	vanity_debugfs_init();
 	ret = vanity_dev_init();
 	if (ret)
@@ -28,6 +32,7 @@ err_dev:
 	vanity_dev_exit();
 err_debugfs:
 	vanity_debugfs_exit();
+	vanity_async_exit();
 	return ret;
 }
 
@@ -41,6 +46,7 @@ static void __exit vanity_exit(void)
 		pr_warn("vanity: down at unload: %s\n", msg);
 	vanity_dev_exit();
 	vanity_debugfs_exit();
+	vanity_async_exit();
 	pr_info("vanity: unloaded\n");
 }
 

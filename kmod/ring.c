@@ -54,128 +54,10 @@ static int op_notify(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 	return 0;
 }
 
-static void barrier_ipi(void *info)
-{
-	smp_mb();	/* the interrupted side's stores before its loads */
-}
-
-/* Whether channel @c is ready for @me: data to read or room to write. */
-static bool chan_ready(const struct vanity_chan_hdr *h, bool consumer,
-		       u32 slots)
-{
-	u32 head = READ_ONCE(h->head), tail = READ_ONCE(h->tail);
-
-	return consumer ? head != tail : head - tail < slots;
-}
-
-/*
- * WAIT: level-triggered over the channels of @mask. We raise the
- * shard's waiting flag in each header (so its peers' fast paths ring),
- * make that and the peers' stores mutually visible, then sleep until a
- * channel is ready. Result: the offset in @mask of a ready channel.
- */
+/* WAIT and TIMEOUT complete later: ring_async.c arms them. */
 static int op_wait(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 {
-	struct vanity_system *sys = ic->sys;
-	struct wait {
-		struct wait_queue_entry wq;
-		wait_queue_head_t *head;
-		struct vanity_chan_hdr *hdr;
-		struct page *page;
-		bool consumer;
-		u32 slots;
-		int bit;
-	} *w;
-	unsigned int n = 0, i;
-	ktime_t deadline = 0;
-	int ret = -ETIME, bit;
-
-	w = kcalloc(hweight64(sqe->mask), sizeof(*w), GFP_KERNEL);
-	if (!w)
-		return -ENOMEM;
-	for (bit = 0; bit < 64; bit++) {
-		struct vanity_channel *c;
-
-		if (!((sqe->mask >> bit) & 1))
-			continue;
-		c = &sys->channels[sqe->channel + bit];
-		down_read(&c->region->lock);
-		if (c->region->revoked) {
-			up_read(&c->region->lock);
-			ret = -ENODEV;
-			goto out;
-		}
-		w[n].page = c->region->pages[0];
-		get_page(w[n].page);
-		up_read(&c->region->lock);
-		w[n].hdr = page_address(w[n].page);
-		w[n].consumer = c->desc->to == ic->shard->index;
-		w[n].head = w[n].consumer ? &c->wq_data : &c->wq_space;
-		w[n].slots = c->desc->slots;
-		w[n].bit = bit;
-		init_waitqueue_entry(&w[n].wq, current);
-		add_wait_queue(w[n].head, &w[n].wq);
-		n++;
-	}
-	/* One deadline: doorbells that change nothing must not extend it. */
-	if (sqe->timeout_ns >= 0)
-		deadline = ktime_add_ns(ktime_get(), sqe->timeout_ns);
-	set_current_state(TASK_INTERRUPTIBLE);
-	for (i = 0; i < n; i++)
-		WRITE_ONCE(*(w[i].consumer ? &w[i].hdr->cons_waiting :
-			     &w[i].hdr->prod_waiting), 1);
-	/* Our flags visible before the peers run their barrier. */
-	smp_mb();
-	for (i = 0; i < n; i++) {
-		struct vanity_channel *c = &sys->channels[sqe->channel + w[i].bit];
-		struct vanity_shard *peer = &sys->shards[w[i].consumer ?
-						c->desc->from : c->desc->to];
-
-		on_each_cpu_mask(peer->cpus, barrier_ipi, NULL, true);
-	}
-	for (;;) {
-		for (i = 0; i < n; i++)
-			if (chan_ready(w[i].hdr, w[i].consumer, w[i].slots))
-				break;
-		if (i < n) {
-			ret = w[i].bit;
-			break;
-		}
-		if (READ_ONCE(sys->dead)) {
-			ret = -ENODEV;
-			break;
-		}
-		if (signal_pending(current) ||
-		    (ic->poller && kthread_should_stop())) {
-			ret = -EINTR;
-			break;
-		}
-		if (sqe->timeout_ns < 0) {
-			schedule();
-		} else {
-			if (!schedule_hrtimeout_range(&deadline,
-						      current->timer_slack_ns,
-						      HRTIMER_MODE_ABS)) {
-				ret = -ETIME;
-				for (i = 0; i < n; i++)
-					if (chan_ready(w[i].hdr, w[i].consumer,
-						       w[i].slots))
-						ret = w[i].bit;
-				break;
-			}
-		}
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
-out:
-	for (i = 0; i < n; i++) {
-		WRITE_ONCE(*(w[i].consumer ? &w[i].hdr->cons_waiting :
-			     &w[i].hdr->prod_waiting), 0);
-		remove_wait_queue(w[i].head, &w[i].wq);
-		put_page(w[i].page);
-	}
-	kfree(w);
-	return ret;
+	return vanity_async_wait(ic->shard->ring, ic->sys, ic->shard, sqe);
 }
 
 static int op_yield(const struct vanity_sqe *sqe, struct issue_ctx *ic)
@@ -191,13 +73,7 @@ static int op_yield(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 
 static int op_timeout(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 {
-	ktime_t t = ns_to_ktime(sqe->timeout_ns);
-
-	set_current_state(TASK_INTERRUPTIBLE);
-	if (schedule_hrtimeout_range(&t, current->timer_slack_ns,
-				     HRTIMER_MODE_REL))
-		return -EINTR;
-	return -ETIME;
+	return vanity_async_timeout(ic->shard->ring, ic->sys, ic->shard, sqe);
 }
 
 /*
@@ -211,9 +87,9 @@ static const struct vanity_issue_def {
 } vanity_issue[VANITY_OP_LAST] = {
 	[VANITY_OP_NOP] = { op_nop },
 	[VANITY_OP_NOTIFY] = { op_notify },
-	[VANITY_OP_WAIT] = { op_wait, true },
+	[VANITY_OP_WAIT] = { op_wait },
 	[VANITY_OP_YIELD] = { op_yield, true },
-	[VANITY_OP_TIMEOUT] = { op_timeout, true },
+	[VANITY_OP_TIMEOUT] = { op_timeout },
 };
 
 /* ---------------------------------------------------------------- ring */
@@ -266,6 +142,7 @@ int vanity_ring_create(struct vanity_shard *s, u32 entries)
 		    sys->channels[i].desc->to == s->index)
 			r->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
 	mutex_init(&r->lock);
+	INIT_LIST_HEAD(&r->pending);
 	init_waitqueue_head(&r->cq_wq);
 	init_waitqueue_head(&r->poller_wq);
 	s->ring = r;
@@ -294,12 +171,40 @@ static void ring_publish(struct vanity_ring *r, u32 sq_head, u32 cq_tail)
 	smp_store_release(r->sq_head, sq_head);
 }
 
-/* Free CQEs, re-reading the shard's head (which it may have corrupted). */
+/*
+ * Free CQEs, re-reading the shard's head (which it may have corrupted),
+ * less those reserved for armed async ops. Under r->lock.
+ */
 static u32 cq_room(struct vanity_ring *r, u32 cq_tail)
 {
 	u32 used = cq_tail - READ_ONCE(*r->cq_head);
 
-	return used >= r->off.cq_entries ? 0 : r->off.cq_entries - used;
+	if (used >= r->off.cq_entries ||
+	    r->cq_reserved >= r->off.cq_entries - used)
+		return 0;
+	return r->off.cq_entries - used - r->cq_reserved;
+}
+
+void vanity_ring_post_locked(struct vanity_ring *r, u32 shard, u64 user_data,
+			     int res)
+{
+	u32 t = *r->cq_tail;
+	struct vanity_cqe *c = &r->cqes[t & (r->off.cq_entries - 1)];
+
+	lockdep_assert_held(&r->lock);
+	c->user_data = user_data;
+	c->res = res;
+	c->flags = 0;
+	/* Release: the CQE before the tail that posts it. */
+	smp_store_release(r->cq_tail, t + 1);
+	WRITE_ONCE(r->completed, r->completed + 1);
+	trace_vanity_cqe(shard, user_data, res);
+}
+
+void vanity_ring_wake_cq(struct vanity_ring *r)
+{
+	if (wq_has_sleeper(&r->cq_wq))
+		wake_up_interruptible(&r->cq_wq);
 }
 
 /* A private copy of an SQE: eight loads, nothing read twice. */
@@ -319,7 +224,7 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
 	/* Acquire: the shard's SQE stores before the tail that covers them. */
 	u32 head = *r->sq_head, tail = smp_load_acquire(r->sq_tail);
-	u32 avail = tail - head, done = 0, cqt = *r->cq_tail, room;
+	u32 avail = tail - head, done = 0, queued = 0, cqt = *r->cq_tail, room;
 	struct vanity_cqe *cqes = r->cqes;
 	const struct vanity_issue_def *def;
 	struct vanity_sqe sqe;
@@ -361,22 +266,25 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 			res = INDIRECT_CALL_2(def->issue, op_nop, op_notify,
 					      &sqe, ic);
 		}
+		head++;
+		room--;
+		done++;
+		if (res == VANITY_QUEUED) {	/* its CQE slot is reserved */
+			queued++;
+			continue;
+		}
 		cqes[cqt & cq_mask].user_data = sqe.user_data;
 		cqes[cqt & cq_mask].res = res;
 		cqes[cqt & cq_mask].flags = 0;
 		trace_vanity_cqe(ic->shard->index, sqe.user_data, res);
 		cqt++;
-		head++;
-		room--;
-		done++;
 	}
 	if (done) {
 		r->cq_full = false;
 		ring_publish(r, head, cqt);
 		WRITE_ONCE(r->submitted, r->submitted + done);
-		WRITE_ONCE(r->completed, r->completed + done);
-		if (wq_has_sleeper(&r->cq_wq))
-			wake_up_interruptible(&r->cq_wq);
+		WRITE_ONCE(r->completed, r->completed + done - queued);
+		vanity_ring_wake_cq(r);
 	}
 	return done || !avail ? done : -EBUSY;
 }
@@ -472,11 +380,15 @@ void vanity_ring_detach(struct vanity_shard *s)
 {
 	struct vanity_ring *r = s->ring;
 
-	if (!r || !r->poller)
+	if (!r)
 		return;
-	kthread_stop(r->poller);
-	put_task_struct(r->poller);
-	r->poller = NULL;
+	if (r->poller) {
+		kthread_stop(r->poller);
+		put_task_struct(r->poller);
+		r->poller = NULL;
+	}
+	/* Nothing armed outlives the attachment that submitted it. */
+	vanity_async_cancel_all(r);
 }
 
 static void poller_kick(struct vanity_ring *r)

@@ -9,6 +9,7 @@
 #include <linux/mutex.h>
 #include <linux/wait.h>
 #include <linux/atomic.h>
+#include <linux/list.h>
 #include <linux/vanity.h>
 
 #include "opdef.h"
@@ -28,6 +29,8 @@ struct vanity_ring {
 	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
 	struct mutex lock;		/* one consumer of the SQ at a time */
 	bool cq_full;			/* under lock: in an overflow episode */
+	struct list_head pending;	/* under lock: armed async ops */
+	u32 cq_reserved;		/* under lock: CQE slots they hold */
 	wait_queue_head_t cq_wq;	/* ENTER with GETEVENTS */
 	/* SQPOLL */
 	struct task_struct *poller;
@@ -50,6 +53,27 @@ int vanity_ring_attach(struct vanity_shard *s, bool sqpoll, u32 idle_us);
 void vanity_ring_detach(struct vanity_shard *s);
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 		       const struct vanity_enter *e);
+/*
+ * What an op's issue returns when it completes later (ring_async.c): no
+ * CQE now, one reserved for it.
+ */
+#define VANITY_QUEUED (-EIOCBQUEUED)
+
+/* Post one CQE (under ring->lock), then wake ENTER's waiters (not under it). */
+void vanity_ring_post_locked(struct vanity_ring *r, u32 shard, u64 user_data,
+			     int res);
+void vanity_ring_wake_cq(struct vanity_ring *r);
+
+/* ring_async.c: WAIT and TIMEOUT, armed under ring->lock. */
+int vanity_async_wait(struct vanity_ring *r, struct vanity_system *sys,
+		      struct vanity_shard *s, const struct vanity_sqe *sqe);
+int vanity_async_timeout(struct vanity_ring *r, struct vanity_system *sys,
+			 struct vanity_shard *s, const struct vanity_sqe *sqe);
+/* Cancel every armed op, posting nothing. Not under ring->lock. */
+void vanity_async_cancel_all(struct vanity_ring *r);
+int vanity_async_init(void);
+void vanity_async_exit(void);
+
 /* fsync(2) on the shard's fd: consume every published SQE (see UAPI). */
 int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s);
 

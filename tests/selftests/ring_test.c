@@ -238,14 +238,14 @@ struct ring_row {
 	char name[64];
 	unsigned int entries;
 	char sqpoll[8];
-	unsigned long long submitted, completed, overflows, wakeups;
+	unsigned long long submitted, completed, overflows, wakeups, inflight;
 	unsigned long long ops[VANITY_OP_LAST];
 };
 
 static int ring_row(const char *shard, struct ring_row *o)
 {
 	char line[1024], *tok, *save;
-	unsigned long long v[4 + VANITY_OP_LAST];
+	unsigned long long v[5 + VANITY_OP_LAST];
 	FILE *f = fopen(RINGS_FILE, "r");
 	unsigned int n;
 
@@ -265,20 +265,21 @@ static int ring_row(const char *shard, struct ring_row *o)
 		o->entries = tok ? strtoul(tok, NULL, 10) : 0;
 		tok = strtok_r(NULL, " \n", &save);
 		snprintf(o->sqpoll, sizeof(o->sqpoll), "%s", tok ? tok : "");
-		for (n = 0; n < 4 + VANITY_OP_LAST; n++) {
+		for (n = 0; n < 5 + VANITY_OP_LAST; n++) {
 			tok = strtok_r(NULL, " \n", &save);
 			if (!tok)
 				break;
 			v[n] = strtoull(tok, NULL, 10);
 		}
 		fclose(f);
-		if (n != 4 + VANITY_OP_LAST || strtok_r(NULL, " \n", &save))
+		if (n != 5 + VANITY_OP_LAST || strtok_r(NULL, " \n", &save))
 			return -EPROTO;
 		o->submitted = v[0];
 		o->completed = v[1];
 		o->overflows = v[2];
 		o->wakeups = v[3];
-		memcpy(o->ops, v + 4, sizeof(o->ops));
+		o->inflight = v[4];
+		memcpy(o->ops, v + 5, sizeof(o->ops));
 		return 0;
 	}
 	fclose(f);
@@ -766,6 +767,128 @@ TEST(enter_on_an_unattached_fd_is_enotconn)
 				       VANITY_ENTER_GETEVENTS, 0, 1, 0, 0));
 	close(fd);
 	vt_reset();
+}
+
+/* ------------------------------------------------ async WAIT and TIMEOUT */
+
+/* Queue @s without waiting for it. */
+static void put_sqe(struct vanity_ring *r, struct vanity_sqe s)
+{
+	*next_sqe(r) = s;
+}
+
+TEST_F(ring, timeout_does_not_hold_back_later_sqes)
+{
+	struct vanity_ring *r = self->r;
+	struct vanity_cqe c, *cqe;
+	struct ring_row row;
+
+	put_sqe(r, sqe_of(VANITY_OP_TIMEOUT, 0, 0, 3000000000LL, 1));
+	put_sqe(r, sqe_of(VANITY_OP_NOP, 0, 0, 0, 2));
+	ASSERT_EQ(2, vanity_submit(r));
+	/* The NOP completed behind the armed TIMEOUT, which holds a slot. */
+	ASSERT_EQ(1, cq_ready(r));
+	ASSERT_EQ(0, pop(r, &c));
+	EXPECT_EQ(2, c.user_data);
+	ASSERT_EQ(0, ring_row("producer", &row));
+	EXPECT_EQ(1, row.inflight);
+	EXPECT_EQ(2, row.submitted);
+	EXPECT_EQ(1, row.completed);
+	ASSERT_EQ(0, vanity_wait_cqe(r, &cqe));
+	EXPECT_EQ(1, cqe->user_data);
+	EXPECT_EQ(-ETIME, cqe->res);
+	vanity_cqe_seen(r);
+	ASSERT_EQ(0, ring_row("producer", &row));
+	EXPECT_EQ(0, row.inflight);
+	EXPECT_EQ(2, row.completed);
+}
+
+TEST_F(ring, an_armed_wait_lets_the_ring_go_on_and_completes_on_data)
+{
+	struct vanity_ring *r = self->r;
+	struct vanity_cqe c, *cqe;
+	struct ring_row row;
+	unsigned int i;
+	pid_t pid;
+
+	/* back (we consume) is empty: the WAIT is armed, no deadline. */
+	put_sqe(r, sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, -1, 10));
+	for (i = 0; i < 3; i++)
+		put_sqe(r, sqe_of(VANITY_OP_NOP, 0, 0, 0, 11 + i));
+	ASSERT_EQ(4, vanity_submit(r));
+	ASSERT_EQ(3, cq_ready(r));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, pop(r, &c));
+		EXPECT_EQ(11 + i, c.user_data);
+	}
+	ASSERT_EQ(0, ring_row("producer", &row));
+	EXPECT_EQ(1, row.inflight);
+	/* The armed WAIT raised our flag: the peer's send rings for it. */
+	pid = vt_spawn(consumer_sends_back, (void *)(uintptr_t)0);
+	ASSERT_EQ(0, vanity_wait_cqe(r, &cqe));
+	EXPECT_EQ(10, cqe->user_data);
+	EXPECT_EQ(0, cqe->res);
+	vanity_cqe_seen(r);
+	EXPECT_EQ(0, vt_wait(pid, 20000));
+	ASSERT_EQ(0, ring_row("producer", &row));
+	EXPECT_EQ(0, row.inflight);
+}
+
+/*
+ * Armed ops hold their CQE slots (a full CQ of them refuses more), and
+ * detach cancels them: the next attachment sees none of their CQEs, and
+ * cycles of it leak nothing.
+ */
+TEST_F_TIMEOUT(ring, armed_ops_hold_cq_slots_and_die_with_the_attachment, 240)
+{
+	struct vanity_ring *r = self->r;
+	uint32_t sqn = r->sq_entries, cqn = r->cq_mask + 1, i, k;
+	long slab0 = 0, slab1;
+	struct ring_row row;
+	struct vanity_cqe c;
+	int cycle;
+
+	for (cycle = 0; cycle < 41; cycle++) {
+		for (k = 0; k < cqn / sqn; k++) {
+			for (i = 0; i < sqn; i++)
+				put_sqe(r, sqe_of(i % 2 ? VANITY_OP_TIMEOUT :
+						  VANITY_OP_WAIT,
+						  i % 2 ? 0 : CH_BACK,
+						  i % 2 ? 0 : 1, 60000000000LL,
+						  k * sqn + i));
+			ASSERT_EQ((int)sqn, vanity_submit(r));
+		}
+		ASSERT_EQ(0, cq_ready(r));
+		ASSERT_EQ(0, ring_row("producer", &row));
+		ASSERT_EQ(cqn, row.inflight);
+		if (!cycle) {
+			/* Every slot is held: a NOP meets a full CQ. */
+			put_sqe(r, sqe_of(VANITY_OP_NOP, 0, 0, 0, 999));
+			EXPECT_EQ(-EBUSY, vanity_submit(r));
+			EXPECT_LE(1, *r->cq_overflow);
+			r->sqe_tail--;		/* take the NOP back */
+			__atomic_store_n(r->sq_tail, r->sqe_tail,
+					 __ATOMIC_RELEASE);
+		}
+		vanity_detach(self->v);
+		ASSERT_EQ(0, vanity_attach("producer", &self->v));
+		r = self->r = vanity_ring(self->v);
+		ASSERT_EQ(0, ring_row("producer", &row));
+		ASSERT_EQ(0, row.inflight);
+		if (!cycle) {
+			vt_settle(200);
+			slab0 = vt_meminfo("Slab");
+		}
+	}
+	EXPECT_EQ(0, nop_ok(r, 7));
+	usleep(100000);
+	EXPECT_EQ(-EAGAIN, pop(r, &c)) TH_LOG("a cancelled op posted a CQE");
+	vt_settle(200);
+	slab1 = vt_meminfo("Slab");
+	TH_LOG("40 cycles of %u armed ops: Slab %ld -> %ld kB", cqn, slab0,
+	       slab1);
+	/* Leaked ops would be 40 x 256 allocations of >= 256 bytes. */
+	EXPECT_GT(1024, slab1 - slab0);
 }
 
 /* ------------------------------------------------ the fsync doorbell */
@@ -1414,6 +1537,35 @@ TEST_F(sq, need_wakeup_after_idle_and_submit_wakes)
 		ASSERT_EQ(0, get_shard(0, &g1));
 		EXPECT_LT(g0.poller_wakeups, g1.poller_wakeups);
 	}
+}
+
+/* An armed WAIT no longer occupies the poller: later SQEs go on. */
+TEST_F(sq, an_armed_wait_does_not_stall_the_poller)
+{
+	struct vanity_ring *r;
+	struct vanity_cqe c;
+	unsigned int i;
+	pid_t pid;
+
+	ASSERT_EQ(0, vanity_attach_flags("producer", VANITY_ATTACH_SQPOLL,
+					 5000000, &self->v));
+	r = self->r = vanity_ring(self->v);
+	*next_sqe(r) = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, -1, 1);
+	ASSERT_EQ(1, vanity_submit(r));
+	for (i = 0; i < 100; i++)
+		*next_sqe(r) = sqe_of(VANITY_OP_NOP, 0, 0, 0, 2 + i);
+	ASSERT_EQ(100, vanity_submit(r));
+	ASSERT_TRUE(spin_cqes(r, 100, 20)) TH_LOG("the poller is stuck in WAIT");
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, pop(r, &c));
+		EXPECT_EQ(2 + i, c.user_data);
+	}
+	pid = vt_spawn(consumer_sends_back, (void *)(uintptr_t)0);
+	ASSERT_TRUE(spin_cqes(r, 1, 20)) TH_LOG("the WAIT never completed");
+	ASSERT_EQ(0, pop(r, &c));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(0, vt_wait(pid, 20000));
 }
 
 /*

@@ -159,7 +159,9 @@ struct vanity_chan_hdr {
  * validates it, issues it and posts a CQE carrying user_data and a result
  * (>= 0 or -errno), then store-releases sq_head and cq_tail. The CQ has
  * twice the SQ's entries; when it is full the module stops consuming (the
- * op is not dropped) and counts an overflow.
+ * op is not dropped) and counts an overflow. WAIT and TIMEOUT complete
+ * asynchronously: they hold a CQE slot while armed and the ring goes on,
+ * so CQEs can arrive out of submission order; detach cancels them.
  */
 enum vanity_op {
 	VANITY_OP_NOP,		/* completes with 0 */
