@@ -33,10 +33,12 @@ LIB_VERSION := 0.1.0
 
 CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
 	     kmod/core/chan.c kmod/core/opdef.c
-LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c
+LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
+	    lib/log.c lib/hosted_ring.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
-	    tools/ctl/sim.c \
+	    tools/ctl/sim.c tools/ctl/sim_ring.c \
 	    tools/ctl/cmd_run.c \
+	    tools/ctl/runlog.c \
 	    tools/ctl/nl.c
 CTL_MAIN := tools/ctl/main.c
 
@@ -96,8 +98,10 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 -include mk/bench-ring.mk
 -include mk/stress.mk
 -include mk/bench.mk
+-include mk/bench-pipeline.mk
 -include mk/vm.mk
 -include mk/arm64.mk
+-include mk/riscv64.mk
 
 # The UAPI header must stand alone as strict C99 with its layout pins.
 $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
@@ -114,7 +118,8 @@ DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
 	linux-image-$(HOST_DEBARCH) linux-source-6.1 qemu-system-x86 \
 	busybox-static cpio kmod xz-utils sparse liburing-dev libnl-3-dev \
 	libnl-genl-3-dev libcriterion-dev libinih-dev dpdk-dev \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-system-arm
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-system-arm \
+	gcc-riscv64-linux-gnu libc6-dev-riscv64-cross bison flex
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -126,6 +131,8 @@ deps:
 	else echo "deps: all installed"; fi
 	@# Debian's arm64 kernel, headers and libraries, downloaded and unpacked
 	$(MAKE) --no-print-directory deps-arm64
+	@# Debian's libinih and libnl3 sources, for the riscv64 cross build
+	$(MAKE) --no-print-directory deps-riscv64
 
 check: all
 	tools/check.sh

@@ -14,6 +14,7 @@
 
 #include "vanity.h"
 #include "lib.h"
+#include "hosted.h"
 
 #define VANITY_DEV "/dev/vanity"
 
@@ -28,6 +29,9 @@ int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
 	};
 	int ret;
 
+	/* Hosted: the simulator's ring (lib/hosted_ring.c), no system call. */
+	if (r->hosted)
+		return vanity__hosted_enter(r, to_submit, min_complete, flags);
 	/* Submit-only, everything published: the fsync doorbell (UAPI). */
 	if (!flags && !min_complete && to_submit >= r->sqe_tail -
 	    __atomic_load_n(r->sq_head, __ATOMIC_RELAXED))
@@ -89,12 +93,13 @@ int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
 	if (!v)
 		return -ENOMEM;
 	if (vanity__use_hosted()) {
-		/* The simulator has no submission ring yet: no flags. */
-		ret = flags ? -EOPNOTSUPP : vanity__hosted_attach(v, name);
+		/* The simulator checks the flags and serves the ring. */
+		ret = vanity__hosted_attach_flags(v, name, flags, sq_idle_us);
 		if (ret) {
 			free(v);
 			return ret;
 		}
+		v->ring.hosted = 1;
 		*out = v;
 		return 0;
 	}
@@ -163,7 +168,7 @@ void vanity_detach(struct vanity *v)
 
 struct vanity_ring *vanity_ring(struct vanity *v)
 {
-	/* Hosted shards have no ring until the simulator serves one. */
+	/* Mapped at attach on both backends (hosted: the simulator's memfd). */
 	return v && v->ring.mem ? &v->ring : NULL;
 }
 

@@ -5,6 +5,7 @@
  * (the peer's fence-free publish is visible, or it will see our flag).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
@@ -46,8 +47,12 @@ static int futex_wait(struct vanity_channel *ch, uint32_t expect,
 
 static int futex_wake(struct vanity_channel *ch)
 {
-	if (syscall(SYS_futex, watched(ch, false), FUTEX_WAKE, 1, NULL, NULL,
-		    0) < 0)
+	/*
+	 * Every sleeper: the peer's thread in vanity_recv_wait and a ring
+	 * WAIT of the simulator can sleep on the same word.
+	 */
+	if (syscall(SYS_futex, watched(ch, false), FUTEX_WAKE, INT_MAX, NULL,
+		    NULL, 0) < 0)
 		return -errno;
 	return 0;
 }

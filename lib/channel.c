@@ -5,6 +5,7 @@
  * a doorbell (module ioctls here; the simulator brings its own ops).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,12 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 				break;
 			if (t >= deadline)
 				return -ETIMEDOUT;
+			/*
+			 * Shards that share a CPU take turns: a spinning one
+			 * hands it to a runnable peer (our producer, often).
+			 * Alone on its CPU, this is a syscall per 64 polls.
+			 */
+			sched_yield();
 		}
 	}
 	if (!ch->bell)

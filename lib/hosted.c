@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * libvanity's hosted backend: attach and channel lookup as requests to
- * the simulator, regions received as memfds. The connection is the
- * attachment: closing it (or dying) detaches, as closing /dev/vanity does.
+ * the simulator, regions (and the ring) received as memfds. The connection
+ * is the attachment: closing it (or dying) detaches, as closing
+ * /dev/vanity does.
  */
 #include <errno.h>
 #include <sched.h>
@@ -30,45 +31,78 @@ bool vanity__use_hosted(void)
 	return access("/dev/vanity", F_OK) != 0 && getenv(VANITY_SOCKET_ENV);
 }
 
-/* One request, one reply with at most one fd. */
-static int call(int sock, uint32_t op, const char *name, struct vh_rep *rep,
-		int *fd)
+/* One request, one reply with up to two fds (*fd, then *fd2). */
+static int call2(int sock, const struct vh_req *req, struct vh_rep *rep,
+		 int *fd, int *fd2)
 {
-	struct vh_req req = { .op = op };
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *cm;
-	ssize_t n;
+	int fds[2] = { -1, -1 }, got;
+	unsigned int i, n, k = 0;
+	ssize_t r;
 
-	*fd = -1;
-	strncpy(req.name, name, sizeof(req.name) - 1);
-	if (send(sock, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
+	*fd = *fd2 = -1;
+	if (send(sock, req, sizeof(*req), MSG_NOSIGNAL) != sizeof(*req))
 		return -ECONNRESET;
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	if (n != sizeof(*rep))
-		return -ECONNRESET;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	if (rep->err && *fd >= 0) {
-		close(*fd);
-		*fd = -1;
+	r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	for (cm = CMSG_FIRSTHDR(&mh); r >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (k < 2)
+				fds[k++] = got;
+			else
+				close(got);	/* more than any reply carries */
+		}
 	}
-	return rep->err;
+	if (r != sizeof(*rep) || rep->err) {
+		for (i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		return r != sizeof(*rep) ? -ECONNRESET : rep->err;
+	}
+	*fd = fds[0];
+	*fd2 = fds[1];
+	return 0;
+}
+
+static int call(int sock, uint32_t op, const char *name, struct vh_rep *rep,
+		int *fd)
+{
+	struct vh_req req = { .op = op };
+	int fd2, ret;
+
+	strncpy(req.name, name, sizeof(req.name) - 1);
+	ret = call2(sock, &req, rep, fd, &fd2);
+	if (!ret && fd2 >= 0)
+		close(fd2);
+	return ret;
 }
 
 int vanity__hosted_attach(struct vanity *v, const char *name)
 {
+	return vanity__hosted_attach_flags(v, name, 0, 0);
+}
+
+int vanity__hosted_attach_flags(struct vanity *v, const char *name,
+				uint32_t flags, uint32_t sq_idle_us)
+{
 	const char *path = getenv(VANITY_SOCKET_ENV);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vh_req req = {
+		.op = VH_ATTACH, .flags = flags, .sq_idle_us = sq_idle_us,
+	};
 	struct vh_rep rep;
 	cpu_set_t set;
 	unsigned int cpu;
-	int fd, ret;
+	int ring_fd, fd, ret;
 
 	if (!path || strlen(path) >= sizeof(sa.sun_path))
 		return -ENODEV;
@@ -80,7 +114,8 @@ int vanity__hosted_attach(struct vanity *v, const char *name)
 		ret = errno == ENOENT || errno == ECONNREFUSED ? -ENODEV : -errno;
 		goto err;
 	}
-	ret = call(v->fd, VH_ATTACH, name, &rep, &fd);
+	strncpy(req.name, name, sizeof(req.name) - 1);
+	ret = call2(v->fd, &req, &rep, &ring_fd, &fd);
 	if (ret)
 		goto err;
 	v->hosted = 1;
@@ -88,19 +123,29 @@ int vanity__hosted_attach(struct vanity *v, const char *name)
 	v->nchannels = rep.nchannels;
 	memcpy(v->cpus, rep.cpus, sizeof(v->cpus));
 	strncpy(v->name, name, sizeof(v->name) - 1);
-	if (rep.size) {
+	if (rep.size && fd >= 0) {
 		v->mem = mmap(NULL, rep.size, PROT_READ | PROT_WRITE,
 			      MAP_SHARED, fd, 0);
 		close(fd);
 		if (v->mem == MAP_FAILED) {
 			ret = -errno;
 			v->mem = NULL;
+			close(ring_fd);
 			goto err;
 		}
 		v->mem_len = rep.size;
+	} else if (rep.size) {
+		ret = -EPROTO;
+		close(ring_fd);
+		goto err;
 	} else if (fd >= 0) {
 		close(fd);
 	}
+	/* The ring, as the module's map_ring; closes ring_fd. */
+	ret = vanity__hosted_map_ring(&v->ring, ring_fd, &rep.ring, v->fd,
+				      flags);
+	if (ret)
+		goto err_mem;
 	/* The doorbell's handshake interrupts registered processes only. */
 	syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
 	/* Pin to the shard's CPUs this machine has; the simulator says if none. */
@@ -110,6 +155,11 @@ int vanity__hosted_attach(struct vanity *v, const char *name)
 			CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	return 0;
+err_mem:
+	if (v->mem)
+		munmap(v->mem, v->mem_len);
+	v->mem = NULL;
+	v->mem_len = 0;
 err:
 	close(v->fd);
 	v->fd = -1;

@@ -13,7 +13,7 @@ BENCH_BIN := $(BUILD)/tests/bench/bench-channels
 # The channel code of libvanity (what lib/libvanity.a would contribute to
 # this link), named directly so that a broken unrelated file of the
 # library does not stop the benchmark.
-BENCH_LIB_OBJS := $(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c kmod/core/chan.c)
+BENCH_LIB_OBJS := $(call obj,lib/channel.c lib/hosted.c lib/hosted_ring.c lib/bell_futex.c kmod/core/chan.c)
 BENCH_DEB_PKGS := dpdk-dev liburing-dev
 BENCH_QUICK ?=
 BENCH_EXP ?=

@@ -6,7 +6,8 @@ EXAMPLES += $(PIPELINE_BINS)
 examples: $(PIPELINE_BINS)
 tools: $(PIPELINE_BINS)
 
-$(BUILD)/examples/pipeline/%.o: examples/pipeline/pkt.h
+$(BUILD)/examples/pipeline/%.o: examples/pipeline/pkt.h examples/pipeline/stage.h \
+	examples/pipeline/lpm.h
 
 # `make demo`: the packet pipeline for about 10 seconds on this machine's
 # default backend (the module when /dev/vanity exists, else the hosted

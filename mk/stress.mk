@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Hosted stress of the channel protocol: a producer and a consumer process
 # on one shared region, no module (tests/stress/). Natively and, cross
-# compiled, on aarch64 under qemu user-mode emulation.
+# compiled, on aarch64 under qemu user-mode emulation (riscv64: the same
+# passes, make stress-riscv64 in mk/riscv64.mk).
 #
 #   make stress-build    native binaries
 #   make stress          the native run behind `make check` (1-2 minutes)
@@ -23,7 +24,7 @@ STRESS_BIN := $(STRESS_DIR)/chan_stress
 STRESS_SRCS := tests/stress/chan_stress.c tests/stress/hosted_bell.c
 # The library's channel code and the core's region geometry, as objects:
 # no libvanity.so, no libnl.
-STRESS_UNDER_TEST := lib/channel.c lib/hosted.c lib/bell_futex.c kmod/core/chan.c
+STRESS_UNDER_TEST := lib/channel.c lib/hosted.c lib/hosted_ring.c lib/bell_futex.c kmod/core/chan.c
 STRESS_ARGS ?=
 
 # The passes, for command $(1) and the messages per slot size in the

@@ -10,13 +10,16 @@ UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
 # carries the netlink client, and these tests need neither it nor libnl.
 UNIT_UNDER_TEST := $(CORE_OBJS) \
 	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
-		tools/ctl/sim.c) \
-	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c)
+		tools/ctl/sim.c tools/ctl/sim_ring.c tools/ctl/runlog.c) \
+	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
+		lib/log.c lib/attach.c lib/hosted_ring.c)
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
 UNIT_ARGS ?=
 UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind
+# --vgdb=no: a worker's child killed by a test leaves gdbserver FIFOs
+# that the rest of the run then complains about.
 UNIT_VALGRIND := valgrind --quiet --leak-check=full \
-	--show-leak-kinds=definite,indirect --trace-children=yes \
+	--show-leak-kinds=definite,indirect --trace-children=yes --vgdb=no \
 	--log-file=$(UNIT_VGLOGS)/%p.log
 
 .PHONY: unit-build unit unit-valgrind

@@ -2,6 +2,8 @@
 /*
  * The smallest shard program: attach to the shard named by $VANITY_SHARD
  * (or argv[1]), report what it owns, touch its memory and channels, detach.
+ * It reports through vanity_log(): to `vanityctl run` when run started it,
+ * else to stderr.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -16,37 +18,42 @@ int main(int argc, char **argv)
 	struct vanity *v;
 	const uint64_t *cpus;
 	unsigned int cpu;
-	size_t len;
+	char owns[256] = "";
+	size_t len, o = 0;
 	void *mem;
 	int ret, i;
 
 	ret = vanity_attach(name, &v);
 	if (ret) {
-		fprintf(stderr, "hello: attach %s: %s\n",
-			name ? name : "$VANITY_SHARD", strerror(-ret));
+		vanity_log(NULL, VANITY_LOG_ERR, "hello: attach %s: %s",
+			   name ? name : "$VANITY_SHARD", strerror(-ret));
 		return 1;
 	}
-	printf("hello: shard %s (index %d) on cpu %d, owns cpus",
-	       vanity_shard_name(v), vanity_shard_index(v), sched_getcpu());
 	cpus = vanity_cpus(v);
-	for (cpu = 0; cpu < VANITY_MAX_CPUS; cpu++)
+	for (cpu = 0; cpu < VANITY_MAX_CPUS && o < sizeof(owns) - 12; cpu++)
 		if (cpus[cpu / 64] & (1ULL << (cpu % 64)))
-			printf(" %u", cpu);
+			o += (size_t)snprintf(owns + o, sizeof(owns) - o, " %u", cpu);
 	vanity_memory(v, &mem, &len);
-	printf(", %zu bytes of memory\n", len);
+	vanity_log(v, VANITY_LOG_INFO,
+		   "hello: shard %s (index %d) on cpu %d, owns cpus%s, %zu bytes of memory",
+		   vanity_shard_name(v), vanity_shard_index(v), sched_getcpu(),
+		   owns, len);
 	if (mem)
 		snprintf(mem, len, "%s was here", vanity_shard_name(v));
 
 	/* Channels are named on the command line after the shard name. */
 	for (i = 2; i < argc; i++) {
+		vanity_loop_tick();	/* this program's main loop, such as it is */
 		ret = vanity_channel_get(v, argv[i], &ch);
 		if (ret) {
-			printf("hello: channel %s: %s\n", argv[i], strerror(-ret));
+			vanity_log(v, VANITY_LOG_ERR, "hello: channel %s: %s",
+				   argv[i], strerror(-ret));
 			continue;
 		}
-		printf("hello: channel %s: %s end, %u slots of %u bytes, %zu bytes mapped\n",
-		       ch->name, ch->role == VANITY_ROLE_FROM ? "sending" : "receiving",
-		       ch->slots, ch->slot_size, ch->size);
+		vanity_log(v, VANITY_LOG_INFO,
+			   "hello: channel %s: %s end, %u slots of %u bytes, %zu bytes mapped",
+			   ch->name, ch->role == VANITY_ROLE_FROM ? "sending" : "receiving",
+			   ch->slots, ch->slot_size, ch->size);
 	}
 	vanity_detach(v);
 	return 0;

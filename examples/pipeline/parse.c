@@ -9,32 +9,7 @@
  */
 #include <getopt.h>
 
-#include "pkt.h"
-
-static enum pkt_bad validate(const void *slot, unsigned int slot_size)
-{
-	const struct pkt_slot *s = slot;
-	const struct pkt_eth *eth = (const struct pkt_eth *)s->frame;
-	const struct pkt_ip *ip = (const struct pkt_ip *)(s->frame + PKT_ETH_LEN);
-	unsigned int ihl, tot;
-
-	if (s->len < PKT_ETH_LEN + PKT_IP_LEN || s->len > slot_size - PKT_SLOT_HDR)
-		return PKT_BAD_LENGTH;
-	if (eth->type != htons(PKT_ETH_IP))
-		return PKT_BAD_ETHERTYPE;
-	ihl = (ip->ver_ihl & 0xf) * 4u;
-	if ((ip->ver_ihl >> 4) != 4 || ihl < PKT_IP_LEN ||
-	    PKT_ETH_LEN + ihl > s->len)
-		return PKT_BAD_VERSION;
-	if (pkt_csum(ip, ihl) != 0)
-		return PKT_BAD_CHECKSUM;
-	tot = ntohs(ip->tot_len);
-	if (tot < ihl || PKT_ETH_LEN + tot > s->len)
-		return PKT_BAD_LENGTH;
-	if (ip->ttl == 0)
-		return PKT_BAD_TTL;
-	return PKT_OK;
-}
+#include "stage.h"
 
 int main(int argc, char **argv)
 {
@@ -72,19 +47,22 @@ int main(int argc, char **argv)
 	v = pkt_attach("parse");
 	in = pkt_channel(v, "parse", inname);
 	out = pkt_channel(v, "parse", outname);
-	vanity_channel_set_spin(in, 10000);
-	vanity_channel_set_spin(out, 10000);
+	vanity_channel_set_spin(in, PKT_SPIN_NS);
+	vanity_channel_set_spin(out, PKT_SPIN_NS);
 
 	while (!eos && !pkt_stop) {
 		unsigned int n = vanity_peek(in, burst), k, i, j = 0;
 
+		vanity_loop_tick();
 		if (!n) {
+			vanity_loop_idle();
 			if (pkt_wait(in, 0))
 				break;
 			continue;
 		}
 		k = vanity_reserve(out, n);
 		if (!k) {
+			vanity_loop_idle();
 			if (pkt_wait(out, 1))
 				break;
 			continue;
@@ -105,7 +83,7 @@ int main(int argc, char **argv)
 				i++;
 				break;
 			}
-			r = validate(f, in->slot_size);
+			r = pkt_validate(f, in->slot_size);
 			if (r) {
 				drops[r]++;
 				ndrops++;
@@ -123,13 +101,21 @@ int main(int argc, char **argv)
 	}
 	t1 = pkt_now_ns();
 
-	printf("{\"shard\":\"parse\",\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
-	       ",\"dropped\":%" PRIu64 ",\"drops\":{", rx, tx, ndrops);
-	for (c = 1; c < PKT_BAD_NR; c++)
-		printf("%s\"%s\":%" PRIu64, c > 1 ? "," : "", pkt_bad_name[c],
-		       drops[c]);
-	printf("},\"eos\":%d,\"mpps\":%.3f}\n", eos, pkt_mpps(rx, t0 ? t1 - t0 : 0));
-	fflush(stdout);
+	{
+		/* The final stats: one JSON record (run embeds it in its own line). */
+		char reasons[256];
+		size_t o = 0;
+
+		for (c = 1; c < PKT_BAD_NR && o < sizeof(reasons); c++)
+			o += (size_t)snprintf(reasons + o, sizeof(reasons) - o,
+					      "%s\"%s\":%" PRIu64, c > 1 ? "," : "",
+					      pkt_bad_name[c], drops[c]);
+		vanity_log(v, VANITY_LOG_INFO,
+			   "{\"shard\":\"parse\",\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
+			   ",\"dropped\":%" PRIu64 ",\"drops\":{%s},\"eos\":%d,\"mpps\":%.3f}",
+			   rx, tx, ndrops, reasons, eos,
+			   pkt_mpps(rx, t0 ? t1 - t0 : 0));
+	}
 	vanity_detach(v);
 	return 0;
 }

@@ -34,6 +34,13 @@
 #define PKT_MIN_FRAME	64
 #define PKT_MAX_FLOWS	65536
 #define PKT_WAIT_NS	(100 * 1000 * 1000LL)	/* idle stages sleep this long */
+/*
+ * How long an idle stage polls its channel (handing its CPU to a stage
+ * that shares it between polls) before it sleeps on the doorbell: long
+ * enough that a CPU of a busy pipeline never idles, as waking one costs
+ * far more than a hand-over.
+ */
+#define PKT_SPIN_NS	200000
 
 struct pkt_slot {
 	uint16_t len;			/* frame bytes */
@@ -170,9 +177,9 @@ static inline struct vanity *pkt_attach(const char *prog)
 		usleep(10000);
 	}
 	if (ret) {
-		fprintf(stderr, "%s: attach %s: %s\n", prog,
-			getenv("VANITY_SHARD") ? getenv("VANITY_SHARD") : "(unset)",
-			strerror(-ret));
+		vanity_log(NULL, VANITY_LOG_ERR, "%s: attach %s: %s", prog,
+			   getenv("VANITY_SHARD") ? getenv("VANITY_SHARD") : "(unset)",
+			   strerror(-ret));
 		exit(1);
 	}
 	return v;
@@ -186,13 +193,13 @@ static inline struct vanity_channel *pkt_channel(struct vanity *v,
 	int ret = vanity_channel_get(v, name, &ch);
 
 	if (ret) {
-		fprintf(stderr, "%s: channel %s: %s\n", prog, name,
-			strerror(-ret));
+		vanity_log(v, VANITY_LOG_ERR, "%s: channel %s: %s", prog, name,
+			   strerror(-ret));
 		exit(1);
 	}
 	if (ch->slot_size < PKT_SLOT_HDR + PKT_MIN_FRAME) {
-		fprintf(stderr, "%s: channel %s: slots of %u bytes, need %u\n",
-			prog, name, ch->slot_size, PKT_SLOT_HDR + PKT_MIN_FRAME);
+		vanity_log(v, VANITY_LOG_ERR, "%s: channel %s: slots of %u bytes, need %u",
+			   prog, name, ch->slot_size, PKT_SLOT_HDR + PKT_MIN_FRAME);
 		exit(1);
 	}
 	return ch;

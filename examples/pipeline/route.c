@@ -19,173 +19,38 @@
  */
 #include <getopt.h>
 
-#include "pkt.h"
+#include "stage.h"
 
 #define MAX_OUT 16
-#define TBL24_EXT 0x8000u
-#define MAX_NH 0x7fffu
-#define MAX_TBL8 0x7fffu
+#define MAX_NH LPM_MAX_NH
 
 /* ------------------------------------------------------------ DIR-24-8 */
-struct lpm {
-	uint16_t *tbl24;		/* 2^24: next hop, or TBL24_EXT | group */
-	uint16_t *tbl8;			/* groups of 256 next hops */
-	uint32_t ngroups, cap;
-	uint32_t nroutes;
-};
-
-struct prefix {
-	uint32_t addr;
-	uint8_t len;
-	uint16_t nh;
-};
-
-static int prefix_cmp(const void *a, const void *b)
-{
-	const struct prefix *x = a, *y = b;
-
-	return (int)x->len - (int)y->len;
-}
-
-static int lpm_group(struct lpm *l, uint16_t fill)
-{
-	uint32_t g, i;
-
-	if (l->ngroups == MAX_TBL8)
-		return -ENOSPC;
-	if (l->ngroups == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 256;
-		uint16_t *t;
-
-		if (cap > MAX_TBL8)
-			cap = MAX_TBL8;
-		t = realloc(l->tbl8, (size_t)cap * 256 * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		l->tbl8 = t;
-		l->cap = cap;
-	}
-	g = l->ngroups++;
-	for (i = 0; i < 256; i++)
-		l->tbl8[g * 256 + i] = fill;
-	return (int)g;
-}
-
-/* Prefixes must come shortest first: a longer one overwrites. */
-static int lpm_add(struct lpm *l, uint32_t addr, unsigned int len, uint16_t nh)
-{
-	uint32_t i, first, n;
-
-	if (len <= 24) {
-		first = len ? (addr >> 8) & ~((1u << (24 - len)) - 1) : 0;
-		n = 1u << (24 - len);
-		for (i = first; i < first + n; i++) {
-			uint16_t e = l->tbl24[i];
-
-			if (e & TBL24_EXT) {
-				uint32_t g = e & ~TBL24_EXT, k;
-
-				for (k = 0; k < 256; k++)
-					l->tbl8[g * 256 + k] = nh;
-			} else {
-				l->tbl24[i] = nh;
-			}
-		}
-	} else {
-		uint32_t idx = addr >> 8, g;
-		uint16_t e = l->tbl24[idx];
-
-		if (e & TBL24_EXT) {
-			g = e & ~TBL24_EXT;
-		} else {
-			int r = lpm_group(l, e);
-
-			if (r < 0)
-				return r;
-			g = (uint32_t)r;
-			l->tbl24[idx] = (uint16_t)(TBL24_EXT | g);
-		}
-		first = addr & 0xff & ~((1u << (32 - len)) - 1);
-		n = 1u << (32 - len);
-		for (i = first; i < first + n; i++)
-			l->tbl8[g * 256 + i] = nh;
-	}
-	l->nroutes++;
-	return 0;
-}
-
-/* Next hop of @addr (host order), 0 when nothing matches. */
-static inline uint16_t lpm_lookup(const struct lpm *l, uint32_t addr)
-{
-	uint16_t e = l->tbl24[addr >> 8];
-
-	if (e & TBL24_EXT)
-		e = l->tbl8[(uint32_t)(e & ~TBL24_EXT) * 256 + (addr & 0xff)];
-	return e;
-}
-
-static struct prefix *loaded;
+static struct lpm_prefix *loaded;
 static size_t nloaded;
 
+/* The table (lpm.h) from the prefix file at @path; says why not. */
 static int lpm_load(struct lpm *l, const char *path)
 {
-	struct prefix *p = NULL;
-	size_t np = 0, cap = 0, i;
-	unsigned int a, b, c, d, len, nh;
-	char line[256];
-	int lineno = 0, ret;
-	FILE *f = fopen(path, "r");
+	struct lpm_prefix *p;
+	size_t np;
+	int lineno, ret;
 
-	if (!f) {
+	ret = lpm_read(path, &p, &np, &lineno);
+	if (ret && lineno) {
+		fprintf(stderr, "route: %s:%d: want 'a.b.c.d/len nexthop' (nexthop 1..%u)\n",
+			path, lineno, MAX_NH);
+		return -1;
+	}
+	if (ret) {
+		errno = -ret;
 		fprintf(stderr, "route: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (sscanf(line, "%u.%u.%u.%u/%u %u", &a, &b, &c, &d, &len, &nh) != 6 ||
-		    a > 255 || b > 255 || c > 255 || d > 255 || len > 32 ||
-		    !nh || nh > MAX_NH) {
-			fprintf(stderr, "route: %s:%d: want 'a.b.c.d/len nexthop' (nexthop 1..%u)\n",
-				path, lineno, MAX_NH);
-			fclose(f);
-			free(p);
-			return -1;
-		}
-		if (np == cap) {
-			struct prefix *t;
-
-			cap = cap ? cap * 2 : 4096;
-			t = realloc(p, cap * sizeof(*p));
-			if (!t) {
-				fclose(f);
-				free(p);
-				return -1;
-			}
-			p = t;
-		}
-		p[np].addr = a << 24 | b << 16 | c << 8 | d;
-		if (len < 32)
-			p[np].addr &= ~(0xffffffffu >> len);
-		p[np].len = (uint8_t)len;
-		p[np].nh = (uint16_t)nh;
-		np++;
-	}
-	fclose(f);
-	l->tbl24 = calloc(1u << 24, sizeof(*l->tbl24));
-	if (!l->tbl24) {
+	ret = lpm_build(l, p, np);
+	if (ret) {
+		fprintf(stderr, "route: %s: %s\n", path, strerror(-ret));
 		free(p);
 		return -1;
-	}
-	qsort(p, np, sizeof(*p), prefix_cmp);
-	for (i = 0; i < np; i++) {
-		ret = lpm_add(l, p[i].addr, p[i].len, p[i].nh);
-		if (ret) {
-			fprintf(stderr, "route: %s: %s\n", path, strerror(-ret));
-			free(p);
-			return -1;
-		}
 	}
 	loaded = p;
 	nloaded = np;
@@ -247,16 +112,6 @@ struct route_state {
 
 #define fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), 16-bit one's complement. */
-static inline uint16_t csum_update(uint16_t hc, uint16_t m, uint16_t m2)
-{
-	uint32_t s = (uint16_t)~hc + (uint32_t)(uint16_t)~m + m2;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -307,7 +162,7 @@ int main(int argc, char **argv)
 	pkt_signals();
 	v = pkt_attach("route");
 	in = pkt_channel(v, "route", inname);
-	vanity_channel_set_spin(in, 10000);
+	vanity_channel_set_spin(in, PKT_SPIN_NS);
 	ret = vanity_channel_get(v, "route2sink", &out[0]);
 	if (!ret) {
 		nout = 1;
@@ -321,16 +176,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!nout) {
-		fprintf(stderr, "route: no channel route2sink or route2sink0\n");
+		vanity_log(v, VANITY_LOG_ERR, "route: no channel route2sink or route2sink0");
 		return 1;
 	}
 	for (o = 0; o < nout; o++) {
 		if (out[o]->slot_size < in->slot_size) {
-			fprintf(stderr, "route: %s: slots smaller than %s's\n",
-				out[o]->name, in->name);
+			vanity_log(v, VANITY_LOG_ERR, "route: %s: slots smaller than %s's",
+				   out[o]->name, in->name);
 			return 1;
 		}
-		vanity_channel_set_spin(out[o], 10000);
+		vanity_channel_set_spin(out[o], PKT_SPIN_NS);
 	}
 
 	/* The private region keeps the batch record and the counters. */
@@ -344,7 +199,7 @@ int main(int argc, char **argv)
 			st->magic = ROUTE_MAGIC;
 		}
 	} else {
-		fprintf(stderr, "route: no private region: no restart safety\n");
+		vanity_log(v, VANITY_LOG_WARN, "route: no private region: no restart safety");
 	}
 	st->starts++;
 	if (st->valid) {
@@ -354,8 +209,9 @@ int main(int argc, char **argv)
 
 			if (out[o]->pos == st->out_before[o] && m) {
 				if (vanity_reserve(out[o], m) != m) {
-					fprintf(stderr, "route: %s: recorded slots gone\n",
-						out[o]->name);
+					vanity_log(v, VANITY_LOG_ERR,
+						   "route: %s: recorded slots gone",
+						   out[o]->name);
 					return 1;
 				}
 				vanity_commit(out[o], m);
@@ -380,7 +236,9 @@ int main(int argc, char **argv)
 		struct ctrs nx;
 		int full = -1;
 
+		vanity_loop_tick();
 		if (!n) {
+			vanity_loop_idle();
 			if (pkt_wait(in, 0))
 				break;
 			continue;
@@ -394,9 +252,8 @@ int main(int argc, char **argv)
 		}
 		for (i = 0; i < n; i++) {
 			const struct pkt_slot *s = vanity_peek_slot(in, i);
-			struct pkt_slot *d;
-			struct pkt_ip *ip;
-			uint16_t nh, w;
+			enum pkt_route r;
+			uint16_t nh;
 
 			if (pkt_is_eos(s)) {
 				for (o = 0; o < nout; o++)
@@ -412,14 +269,13 @@ int main(int argc, char **argv)
 				i++;
 				break;
 			}
-			ip = pkt_ip((void *)(uintptr_t)s);
-			nh = lpm_lookup(&lpm, ntohl(ip->dst));
-			if (!nh) {
+			r = pkt_route_lookup(&lpm, s, &nh);
+			if (r == PKT_ROUTE_UNROUTABLE) {
 				nx.unroutable++;
 				nx.rx++;
 				continue;
 			}
-			if (ip->ttl <= 1) {
+			if (r == PKT_ROUTE_TTL) {
 				nx.ttl++;
 				nx.rx++;
 				continue;
@@ -429,29 +285,14 @@ int main(int argc, char **argv)
 				full = (int)o;
 				break;
 			}
-			d = vanity_slot(out[o], j[o]++);
-			memcpy(d, s, PKT_SLOT_HDR + s->len);
-			ip = pkt_ip(d);
-			w = (uint16_t)(ip->ttl << 8 | ip->proto);
-			ip->ttl--;
-			ip->csum = htons(csum_update(ntohs(ip->csum), w,
-						     (uint16_t)(ip->ttl << 8 | ip->proto)));
-			{
-				struct pkt_eth *eth = pkt_eth(d);
-				const uint8_t dm[6] = { 0x02, 0x00, 0x00, 0x00,
-							(uint8_t)(nh >> 8), (uint8_t)nh };
-				const uint8_t sm[6] = { 0x02, 0x00, 0x00, 0xff,
-							0x00, (uint8_t)o };
-
-				memcpy(eth->dst, dm, 6);
-				memcpy(eth->src, sm, 6);
-			}
+			pkt_route_out(vanity_slot(out[o], j[o]++), s, nh, o);
 			nx.rx++;
 			nx.tx++;
 			nx.out_tx[o]++;
 		}
 		if (!i) {
 			/* The first frame's output is full: wait for room. */
+			vanity_loop_idle();
 			if (full >= 0 && pkt_wait(out[full], 1))
 				break;
 			continue;
@@ -478,28 +319,35 @@ int main(int argc, char **argv)
 	}
 	t1 = pkt_now_ns();
 
-	printf("{\"shard\":\"route\",\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
-	       ",\"dropped\":%" PRIu64 ",\"drops\":{\"unroutable\":%" PRIu64
-	       ",\"ttl\":%" PRIu64 "},\"outputs\":%u,\"out_tx\":[",
-	       st->cur.rx, st->cur.tx, st->cur.unroutable + st->cur.ttl,
-	       st->cur.unroutable, st->cur.ttl, nout);
-	for (o = 0; o < nout; o++)
-		printf("%s%" PRIu64, o ? "," : "", st->cur.out_tx[o]);
-	printf("],\"eos\":%d,\"routes\":%u,\"tbl8_groups\":%u,\"load_ms\":%.1f"
-	       ",\"starts\":%" PRIu64 ",\"rolled_forward\":%" PRIu64
-	       ",\"rolled_commits\":%" PRIu64 ",\"rolled_releases\":%" PRIu64
-	       ",\"mpps\":%.3f}\n",
-	       eos, lpm.nroutes, lpm.ngroups, (double)tl / 1e6, st->starts,
-	       st->rolled_forward, st->rolled_commits, st->rolled_releases,
-	       pkt_mpps(st->cur.rx, t0 ? t1 - t0 : 0));
-	fflush(stdout);
+	{
+		/* The final stats: one JSON record (run embeds it in its own line). */
+		char outs[MAX_OUT * 24];
+		size_t n = 0;
+
+		outs[0] = '\0';
+		for (o = 0; o < nout && n < sizeof(outs); o++)
+			n += (size_t)snprintf(outs + n, sizeof(outs) - n, "%s%" PRIu64,
+					      o ? "," : "", st->cur.out_tx[o]);
+		vanity_log(v, VANITY_LOG_INFO,
+			   "{\"shard\":\"route\",\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
+			   ",\"dropped\":%" PRIu64 ",\"drops\":{\"unroutable\":%" PRIu64
+			   ",\"ttl\":%" PRIu64 "},\"outputs\":%u,\"out_tx\":[%s]"
+			   ",\"eos\":%d,\"routes\":%u,\"tbl8_groups\":%u,\"load_ms\":%.1f"
+			   ",\"starts\":%" PRIu64 ",\"rolled_forward\":%" PRIu64
+			   ",\"rolled_commits\":%" PRIu64 ",\"rolled_releases\":%" PRIu64
+			   ",\"mpps\":%.3f}",
+			   st->cur.rx, st->cur.tx, st->cur.unroutable + st->cur.ttl,
+			   st->cur.unroutable, st->cur.ttl, nout, outs,
+			   eos, lpm.nroutes, lpm.ngroups, (double)tl / 1e6, st->starts,
+			   st->rolled_forward, st->rolled_commits, st->rolled_releases,
+			   pkt_mpps(st->cur.rx, t0 ? t1 - t0 : 0));
+	}
 	/* A clean end: the next run on this system starts afresh. */
 	if (eos && st != &local) {
 		st->magic = 0;
 		fence();
 	}
 	vanity_detach(v);
-	free(lpm.tbl24);
-	free(lpm.tbl8);
+	lpm_free(&lpm);
 	return 0;
 }

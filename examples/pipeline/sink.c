@@ -6,91 +6,50 @@
  * verifies, and records the one-way latency from the generator's
  * timestamp in a log-linear histogram (64 sub-buckets per power of two:
  * under 1.6% error). Prints Mpps and p50/p99/p99.9/max at the end.
+ * --warmup-ms N leaves out of the latency the frames stamped before N ms
+ * after the first one arrived (benchmarks: not the start-up backlog).
  *
- * sink [--burst N]      (inputs: route2sink, or route2sink0..)
+ * sink [--burst N] [--warmup-ms N]   (inputs: route2sink, or route2sink0..)
  */
 #include <getopt.h>
 
-#include "pkt.h"
+#include "stage.h"
 
 #define MAX_IN 16
-#define SUB_BITS 6
-#define SUB (1u << SUB_BITS)
-#define NBUCKETS (2 * SUB + (64 - SUB_BITS - 1) * SUB)
 
-static uint64_t hist[NBUCKETS];
-static uint64_t hist_n, hist_max;
-
-static unsigned int bucket(uint64_t v)
-{
-	unsigned int e;
-
-	if (v < 2 * SUB)
-		return (unsigned int)v;
-	e = 63u - (unsigned int)__builtin_clzll(v);	/* >= SUB_BITS + 1 */
-	return 2 * SUB + (e - SUB_BITS - 1) * SUB +
-	       (unsigned int)((v >> (e - SUB_BITS)) & (SUB - 1));
-}
-
-/* The highest value a bucket holds. */
-static uint64_t bucket_top(unsigned int b)
-{
-	unsigned int e, sub;
-
-	if (b < 2 * SUB)
-		return b;
-	e = (b - 2 * SUB) / SUB + SUB_BITS + 1;
-	sub = (b - 2 * SUB) % SUB;
-	return ((uint64_t)(SUB + sub) << (e - SUB_BITS)) +
-	       ((1ULL << (e - SUB_BITS)) - 1);
-}
+static struct pkt_sink sk;
 
 static uint64_t percentile(double p)
 {
-	uint64_t want = (uint64_t)((double)hist_n * p / 100.0 + 0.5), acc = 0;
-	unsigned int b;
-
-	if (!hist_n)
-		return 0;
-	if (want < 1)
-		want = 1;
-	for (b = 0; b < NBUCKETS; b++) {
-		acc += hist[b];
-		if (acc >= want) {
-			uint64_t t = bucket_top(b);
-
-			return t < hist_max ? t : hist_max;
-		}
-	}
-	return hist_max;
+	return pkt_hist_percentile(&sk.lat, p);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "burst", required_argument, NULL, 'b' },
+		{ "warmup-ms", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	uint64_t rx = 0, delivered = 0, lost = 0, dup = 0, csum_err = 0;
-	uint64_t t0 = 0, t1 = 0;
+	uint64_t t0 = 0, t1 = 0, hist_max, warmup_ms = 0;
 	struct vanity_channel *in[MAX_IN];
 	unsigned int burst = 32, nin = 0, neos = 0, i, idx = 0;
-	uint32_t *expect;
 	struct vanity *v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': burst = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'h': printf("usage: sink [--burst N]\n"); return 0;
-		default: fprintf(stderr, "usage: sink [--burst N]\n"); return 1;
+		case 'w': warmup_ms = strtoull(optarg, NULL, 0); break;
+		case 'h': printf("usage: sink [--burst N] [--warmup-ms N]\n"); return 0;
+		default: fprintf(stderr, "usage: sink [--burst N] [--warmup-ms N]\n"); return 1;
 		}
 	}
-	if (!burst)
+	if (!burst || warmup_ms > 3600 * 1000)
 		return 1;
-	expect = calloc(PKT_MAX_FLOWS, sizeof(*expect));
-	if (!expect)
+	if (pkt_sink_init(&sk))
 		return 1;
 	pkt_signals();
 	v = pkt_attach("sink");
@@ -106,17 +65,18 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!nin) {
-		fprintf(stderr, "sink: no channel route2sink or route2sink0\n");
+		vanity_log(v, VANITY_LOG_ERR, "sink: no channel route2sink or route2sink0");
 		return 1;
 	}
 	for (i = 0; i < nin; i++)
-		vanity_channel_set_spin(in[i], 10000);
+		vanity_channel_set_spin(in[i], PKT_SPIN_NS);
 
 	while (neos < nin && !pkt_stop) {
 		struct vanity_channel *ch = in[idx];
 		unsigned int n = vanity_peek(ch, burst), tried;
 		uint64_t now;
 
+		vanity_loop_tick();
 		if (!n) {
 			/* Next input with data; sleep on this one if none has. */
 			for (tried = 1; tried < nin; tried++)
@@ -126,6 +86,7 @@ int main(int argc, char **argv)
 				idx = (idx + tried) % nin;
 				continue;
 			}
+			vanity_loop_idle();
 			if (nin == 1) {
 				if (pkt_wait(ch, 0))
 					break;
@@ -136,58 +97,42 @@ int main(int argc, char **argv)
 			continue;
 		}
 		now = pkt_now_ns();
-		if (!t0)
+		if (!t0) {
 			t0 = now;
+			if (warmup_ms)
+				sk.lat_from = t0 + warmup_ms * 1000000;
+		}
 		for (i = 0; i < n; i++) {
-			const struct pkt_slot *s = vanity_peek_slot(ch, i);
-			const struct pkt_payload *pl;
-			const struct pkt_ip *ip;
-			uint64_t lat;
+			const void *s = vanity_peek_slot(ch, i);
 
 			if (pkt_is_eos(s)) {
 				neos++;
 				t1 = now;
 				continue;
 			}
-			rx++;
-			ip = (const struct pkt_ip *)(s->frame + PKT_ETH_LEN);
-			if (pkt_csum(ip, PKT_IP_LEN) != 0)
-				csum_err++;
-			pl = (const struct pkt_payload *)(s->frame + PKT_HDRS);
-			lat = now > pl->ts_ns ? now - pl->ts_ns : 0;
-			hist[bucket(lat)]++;
-			hist_n++;
-			if (lat > hist_max)
-				hist_max = lat;
-			if (pl->flow >= PKT_MAX_FLOWS) {
-				csum_err++;
-				continue;
-			}
-			if (pl->seq == expect[pl->flow]) {
-				expect[pl->flow]++;
-				delivered++;
-			} else if (pl->seq > expect[pl->flow]) {
-				lost += pl->seq - expect[pl->flow];
-				expect[pl->flow] = pl->seq + 1;
-				delivered++;
-			} else {
-				dup++;
-			}
+			pkt_sink_frame(&sk, s, now);
 		}
 		vanity_release(ch, n);
 	}
 	if (!t1)
 		t1 = pkt_now_ns();
+	rx = sk.rx;
+	delivered = sk.delivered;
+	lost = sk.lost;
+	dup = sk.dup;
+	csum_err = sk.csum_err;
+	hist_max = sk.lat.max;
 
-	printf("{\"shard\":\"sink\",\"rx\":%" PRIu64 ",\"delivered\":%" PRIu64
-	       ",\"lost\":%" PRIu64 ",\"dup\":%" PRIu64 ",\"csum_err\":%" PRIu64
-	       ",\"inputs\":%u,\"eos\":%u,\"mpps\":%.3f,\"lat_ns\":{\"p50\":%" PRIu64
-	       ",\"p99\":%" PRIu64 ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 "}}\n",
-	       rx, delivered, lost, dup, csum_err, nin, neos,
-	       pkt_mpps(rx, t0 ? t1 - t0 : 0), percentile(50), percentile(99),
-	       percentile(99.9), hist_max);
-	fflush(stdout);
-	free(expect);
+	/* The final stats: one JSON record (run embeds it in its own line). */
+	vanity_log(v, VANITY_LOG_INFO,
+		   "{\"shard\":\"sink\",\"rx\":%" PRIu64 ",\"delivered\":%" PRIu64
+		   ",\"lost\":%" PRIu64 ",\"dup\":%" PRIu64 ",\"csum_err\":%" PRIu64
+		   ",\"inputs\":%u,\"eos\":%u,\"mpps\":%.3f,\"lat_ns\":{\"p50\":%" PRIu64
+		   ",\"p99\":%" PRIu64 ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 "}}",
+		   rx, delivered, lost, dup, csum_err, nin, neos,
+		   pkt_mpps(rx, t0 ? t1 - t0 : 0), percentile(50), percentile(99),
+		   percentile(99.9), hist_max);
+	pkt_sink_free(&sk);
 	vanity_detach(v);
 	return 0;
 }

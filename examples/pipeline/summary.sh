@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Summarise a pipeline run: reads the JSON lines `vanityctl run -j` and the
-# four stages printed, writes Mpps end to end and per stage, drops by
-# reason and the sink's one-way latency percentiles.
+# Summarise a pipeline run: reads the JSON lines `vanityctl run -j` printed
+# (the four stages' final stats arrive as log records run drained from
+# their log rings: {"event":"log","shard":"gen",...,"json":{"shard":"gen",...}}),
+# writes Mpps end to end and per stage, drops by reason and the sink's
+# one-way latency percentiles.
 set -eu
 awk '
 function num(line, key,    m) {
@@ -11,10 +13,10 @@ function num(line, key,    m) {
 	}
 	return ""
 }
-/^{"shard":"gen"/   { gen = $0 }
-/^{"shard":"parse"/ { parse = $0 }
-/^{"shard":"route"/ { route = $0 }
-/^{"shard":"sink"/  { sink = $0 }
+/^[{]"event":"log","shard":"gen",.*"json":[{]"shard":"gen"/     { gen = $0 }
+/^[{]"event":"log","shard":"parse",.*"json":[{]"shard":"parse"/ { parse = $0 }
+/^[{]"event":"log","shard":"route",.*"json":[{]"shard":"route"/ { route = $0 }
+/^[{]"event":"log","shard":"sink",.*"json":[{]"shard":"sink"/   { sink = $0 }
 /"event":"summary"/ { summary = $0 }
 END {
 	if (sink == "") { print "demo: the sink printed nothing"; exit 1 }

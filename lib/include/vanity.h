@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/vanity.h>
 #include <vanity/arch.h>
+#include <vanity/log.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -362,6 +363,7 @@ struct vanity_ring {
 	struct vanity_cqe *cqes;
 	int fd;
 	int sqpoll;
+	int hosted;			/* served by the simulator, not the module */
 	void *mem;
 	size_t size;
 };

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <vanity/arch.h>
+
 #define BENCH_SLOTS	1024	/* ring depth of every queue peer */
 #define BENCH_MAX_BURST	32
 #define BENCH_MAX_SIZE	64
@@ -27,28 +29,15 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
+/* The architecture's counter and spin hint, as libvanity uses them. */
 static inline uint64_t ticks(void)
 {
-	uint32_t lo, hi;
-
-	__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((uint64_t)hi << 32) | lo;
+	return vanity_cycles();
 }
 static inline void bench_relax(void)
 {
-	__builtin_ia32_pause();
+	vanity_cpu_relax();
 }
-#else
-static inline uint64_t ticks(void)
-{
-	return now_ns();
-}
-static inline void bench_relax(void)
-{
-	__asm__ __volatile__("" ::: "memory");
-}
-#endif
 
 extern double ns_per_tick;	/* set by ticks_calibrate() */
 void ticks_calibrate(void);

@@ -120,6 +120,73 @@ static long long field(const char *line, const char *key)
 }
 
 /*
+ * A record @shard logged that run drained from its log ring, with a JSON
+ * object for text: run's {"event":"log","shard":..} line embedding it.
+ */
+static bool logged_json(const char *line, const char *shard)
+{
+	char pat[96];
+
+	snprintf(pat, sizeof(pat), "{\"event\":\"log\",\"shard\":\"%s\",", shard);
+	if (strncmp(line, pat, strlen(pat)))
+		return false;
+	snprintf(pat, sizeof(pat), "\"json\":{\"shard\":\"%s\"", shard);
+	return strstr(line, pat) != NULL;
+}
+
+/* @shard's object in the summary line @sum, or NULL. */
+static const char *summary_of(const char *sum, const char *shard)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), "{\"name\":\"%s\",", shard);
+	return strstr(sum, pat);
+}
+
+/*
+ * What a shard logs with vanity_log() reaches run through the log ring in
+ * shared memory (not the terminal), and run counts its loop turns: the
+ * same on both backends, since neither takes part.
+ */
+TEST(run_prints_shard_logs_and_loop_rates)
+{
+	char out[16384];
+	const char *sum, *l;
+
+	vt_write_file("/tmp/integ6.ini",
+		   "[system]\nname = integ\n"
+		   "[shard left]\ncpus = 2\nmemory = 64K\nprogram = examples/hello/hello left ltr\n"
+		   "[shard right]\ncpus = 3\nprogram = examples/hello/hello right ltr nosuch\n"
+		   "[channel ltr]\nfrom = left\nto = right\nslot_size = 64\nslots = 64\n");
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ6.ini -j", out, sizeof(out)))
+		TH_LOG("%s", out);
+	/* Each line attributed by run, at the level the shard gave. */
+	EXPECT_NE(NULL, strstr(out, "{\"event\":\"log\",\"shard\":\"left\",\"level\":\"info\","))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"log\":\"hello: shard left (index 0) on cpu "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"log\":\"hello: channel ltr: receiving end, 64 slots of 64 bytes"))
+		TH_LOG("%s", out);
+	l = strstr(out, "{\"event\":\"log\",\"shard\":\"right\",\"level\":\"error\",");
+	ASSERT_NE(NULL, l) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(l, "\"log\":\"hello: channel nosuch: No such file or directory\"}"))
+		TH_LOG("%s", out);
+	/* Not through the shard's own stdout or stderr. */
+	EXPECT_EQ(NULL, strstr(out, "\nhello: ")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "[left] hello")) TH_LOG("%s", out);
+	/* One loop turn per channel argument, a rate over the time it ran. */
+	sum = strstr(out, "{\"event\":\"summary\"");
+	ASSERT_NE(NULL, sum) TH_LOG("%s", out);
+	ASSERT_NE(NULL, summary_of(sum, "left"));
+	EXPECT_EQ(1, field(summary_of(sum, "left"), "loops")) TH_LOG("%s", sum);
+	EXPECT_GT(field(summary_of(sum, "left"), "loops_per_s"), 0) TH_LOG("%s", sum);
+	ASSERT_NE(NULL, summary_of(sum, "right"));
+	EXPECT_EQ(2, field(summary_of(sum, "right"), "loops")) TH_LOG("%s", sum);
+	EXPECT_GT(field(summary_of(sum, "right"), "loops_per_s"), 0) TH_LOG("%s", sum);
+	EXPECT_EQ(0, field(summary_of(sum, "right"), "log_dropped")) TH_LOG("%s", sum);
+}
+
+/*
  * The packet pipeline under `vanityctl run`, with `route` SIGKILLed once
  * mid-stream and restarted by run: every generated frame is delivered or
  * dropped for a counted reason, none lost, none twice.
@@ -127,7 +194,7 @@ static long long field(const char *line, const char *key)
 TEST(pipeline_conserves_frames_across_a_route_kill)
 {
 	char line[8192], gen[8192] = "", parse[8192] = "", sink[8192] = "";
-	bool killed = false, summary_ok = false;
+	bool killed = false, summary_ok = false, gen_looping = false;
 	FILE *p;
 	int st;
 
@@ -148,6 +215,7 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 	ASSERT_NE(NULL, p);
 	while (fgets(line, sizeof(line), p)) {
 		const char *r = strstr(line, "{\"name\":\"route\",\"state\":\"running\",\"pid\":");
+		const char *g;
 
 		/* Kill route once it is attached and traffic flows through it. */
 		if (!killed && r && strstr(line, "\"event\":\"status\"") &&
@@ -160,11 +228,17 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 				killed = true;
 			}
 		}
-		if (!strncmp(line, "{\"shard\":\"gen\"", 14))
+		/* Status lines: gen's loop rate while it runs. */
+		g = strstr(line, "{\"name\":\"gen\",\"state\":\"running\"");
+		if (g && strstr(line, "\"event\":\"status\"") &&
+		    field(g, "loops_per_s") > 0)
+			gen_looping = true;
+		/* The stages' final stats come through their log rings. */
+		if (logged_json(line, "gen"))
 			snprintf(gen, sizeof(gen), "%s", line);
-		else if (!strncmp(line, "{\"shard\":\"parse\"", 16))
+		else if (logged_json(line, "parse"))
 			snprintf(parse, sizeof(parse), "%s", line);
-		else if (!strncmp(line, "{\"shard\":\"sink\"", 15))
+		else if (logged_json(line, "sink"))
 			snprintf(sink, sizeof(sink), "%s", line);
 		else if (strstr(line, "\"event\":\"summary\""))
 			summary_ok = strstr(line, "\"ok\":true") != NULL;
@@ -173,6 +247,7 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("run did not exit");
 	EXPECT_EQ(0, WEXITSTATUS(st));
 	EXPECT_TRUE(killed) TH_LOG("route was never seen carrying traffic");
+	EXPECT_TRUE(gen_looping) TH_LOG("no status line showed gen's loop rate");
 	EXPECT_TRUE(summary_ok);
 	ASSERT_NE(0, gen[0]);
 	ASSERT_NE(0, parse[0]);
@@ -187,6 +262,68 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 	EXPECT_EQ(0, field(sink, "lost"));
 	EXPECT_EQ(0, field(sink, "dup"));
 	EXPECT_GT(field(gen, "tx"), 0);
+}
+
+/*
+ * The submission ring on both backends: tests/shards/ringer runs the
+ * checks inside each shard and prints "ringer: <check> ok" (or FAIL).
+ */
+TEST(ring_nop_batches_and_a_full_cq)
+{
+	char out[65536];
+
+	vt_write_file("/tmp/integ6.ini",
+		      "[system]\nname = integring\n"
+		      "[shard a]\ncpus = 2\nring_entries = 256\n"
+		      "program = build/tests/shards/ringer nop\n"
+		      "[shard b]\ncpus = 3\nprogram = build/tests/shards/ringer nop\n");
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ6.ini -j", out, sizeof(out)))
+		TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, " FAIL")) TH_LOG("%s", out);
+	/* ring_entries from the manifest for a, the default for b. */
+	EXPECT_NE(NULL, strstr(out, "ringer: entries 256 cq 512\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: entries 128 cq 256\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: nop batches ok 8450\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: cq full ebusy and recovery ok\n"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"ok\":true")) TH_LOG("%s", out);
+}
+
+TEST(ring_wait_and_notify_across_two_shards)
+{
+	char out[65536];
+
+	vt_write_file("/tmp/integ7.ini",
+		      "[system]\nname = integring\n"
+		      "[shard waiter]\ncpus = 2\nprogram = build/tests/shards/ringer wait\n"
+		      "[shard waker]\ncpus = 3\nprogram = build/tests/shards/ringer wake\n"
+		      "[channel w2k]\nfrom = waiter\nto = waker\nslot_size = 64\nslots = 16\n"
+		      "[channel k2w]\nfrom = waker\nto = waiter\nslot_size = 64\nslots = 16\n");
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ7.ini -j", out, sizeof(out)))
+		TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, " FAIL")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: wait etime, level and refusal ok\n"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: wait woken by send ok\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: notify wakes doorbell ok\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: notify ok (")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"ok\":true")) TH_LOG("%s", out);
+}
+
+TEST(ring_sqpoll_without_enter_and_its_wakeup_edge)
+{
+	char out[65536];
+
+	vt_write_file("/tmp/integ8.ini",
+		      "[system]\nname = integring\n"
+		      "[shard a]\ncpus = 2\nprogram = build/tests/shards/ringer sqpoll\n");
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ8.ini -j", out, sizeof(out)))
+		TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, " FAIL")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: sqpoll nops ok\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: sqpoll need_wakeup edge ok\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "ringer: sqpoll stress ok ")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"ok\":true")) TH_LOG("%s", out);
 }
 
 TEST(run_refuses_bad_arguments)

@@ -36,7 +36,8 @@ static pid_t start(const char *shard, char *const argv[], const char *out)
 	if (pid == 0) {
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-		if (fd < 0 || dup2(fd, 1) < 0)
+		/* Not under vanityctl run, vanity_log() writes to stderr. */
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
 		close(fd);
 		if (shard)
@@ -49,7 +50,10 @@ static pid_t start(const char *shard, char *const argv[], const char *out)
 	return pid;
 }
 
-/* The last JSON line of @path, in a static buffer per slot. */
+/*
+ * The last JSON line of @path, in a static buffer per slot: as printed, or
+ * as vanity_log() writes it without vanityctl run ("[shard] {...}").
+ */
 static const char *json(const char *path, int slot)
 {
 	static char bufs[8][4096];
@@ -59,9 +63,14 @@ static const char *json(const char *path, int slot)
 	bufs[slot][0] = '\0';
 	if (!f)
 		return bufs[slot];
-	while (fgets(line, sizeof(line), f))
-		if (line[0] == '{')
-			snprintf(bufs[slot], sizeof(bufs[slot]), "%s", line);
+	while (fgets(line, sizeof(line), f)) {
+		const char *j = line;
+
+		if (line[0] == '[' && (j = strstr(line, "] {")))
+			j += 2;
+		if (j && j[0] == '{')
+			snprintf(bufs[slot], sizeof(bufs[slot]), "%s", j);
+	}
 	fclose(f);
 	return bufs[slot];
 }

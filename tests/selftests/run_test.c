@@ -34,7 +34,7 @@ TEST(programs_attach_and_exit_zero)
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "hello: shard left (index 0) on cpu 2")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "hello: shard right (index 1) on cpu 3")) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "{\"name\":\"left\",\"state\":\"exited\",\"reason\":\"exit 0\",\"restarts\":0}"))
+	EXPECT_NE(NULL, strstr(out, "{\"name\":\"left\",\"state\":\"exited\",\"reason\":\"exit 0\",\"restarts\":0,"))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\"ok\":true")) TH_LOG("%s", out);
 	EXPECT_TRUE(system_down());
@@ -66,10 +66,10 @@ TEST(failing_program_restarts_then_gives_up)
 	EXPECT_EQ(1, vt_sh("tools/vanityctl run /tmp/run3.ini -j", out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "{\"event\":\"restart\",\"shard\":\"bad\",\"reason\":\"exit 3\",\"restarts\":1}"))
 		TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "{\"name\":\"bad\",\"state\":\"gave-up\",\"reason\":\"exit 3\",\"restarts\":5}"))
+	EXPECT_NE(NULL, strstr(out, "{\"name\":\"bad\",\"state\":\"gave-up\",\"reason\":\"exit 3\",\"restarts\":5,"))
 		TH_LOG("%s", out);
 	/* Without the key a failure is final. */
-	EXPECT_NE(NULL, strstr(out, "{\"name\":\"once\",\"state\":\"failed\",\"reason\":\"exit 4\",\"restarts\":0}"))
+	EXPECT_NE(NULL, strstr(out, "{\"name\":\"once\",\"state\":\"failed\",\"reason\":\"exit 4\",\"restarts\":0,"))
 		TH_LOG("%s", out);
 	EXPECT_TRUE(system_down());
 }

@@ -18,6 +18,7 @@
 #include "helpers.h"
 #include "sim.h"
 #include "hosted.h"
+#include "opdef.h"
 
 static struct vanity_sim *sim;
 static pthread_t server;
@@ -62,26 +63,45 @@ static int dial(void)
 	return fd;
 }
 
+/*
+ * One request of @len bytes (a whole struct vh_req, or an older client's
+ * shorter one): the reply's errno; *@rep and the fds received (up to 2,
+ * then closed) for the caller to look at.
+ */
+static int ask_raw(int fd, const struct vh_req *req, size_t len,
+		   struct vh_rep *rep, int *nfds)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	unsigned int i, n = 0;
+	int got;
+
+	cr_assert_eq(send(fd, req, len, 0), (ssize_t)len);
+	cr_assert_eq(recvmsg(fd, &mh, 0), (ssize_t)sizeof(*rep));
+	cr_assert_eq(mh.msg_flags & MSG_CTRUNC, 0);
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		for (i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(got));
+			close(got);
+			n++;
+		}
+	}
+	if (nfds)
+		*nfds = (int)n;
+	return rep->err;
+}
+
 /* One request; the reply's errno, any fd closed. */
 static int ask(int fd, uint32_t op, uint32_t flags, const char *name)
 {
 	struct vh_req req = { .op = op, .flags = flags };
 	struct vh_rep rep;
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int got;
 
 	memcpy(req.name, name, strnlen(name, sizeof(req.name)));
-	cr_assert_eq(send(fd, &req, sizeof(req), 0), (ssize_t)sizeof(req));
-	cr_assert_eq(recvmsg(fd, &mh, 0), (ssize_t)sizeof(rep));
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		memcpy(&got, CMSG_DATA(cm), sizeof(got));
-		close(got);
-	}
-	return rep.err;
+	return ask_raw(fd, &req, sizeof(req), &rep, NULL);
 }
 
 Test(sim, refusals_carry_the_modules_errnos, .init = start, .fini = finish)
@@ -92,7 +112,8 @@ Test(sim, refusals_carry_the_modules_errnos, .init = start, .fini = finish)
 	cr_expect_eq(ask(a, VH_CHANNEL, 0, "ab"), -ENOTCONN);
 	cr_expect_eq(ask(a, VH_ATTACH, 0, "nosuch"), -ENOENT);
 	cr_expect_eq(ask(a, 99, 0, "a"), -EINVAL);
-	cr_expect_eq(ask(a, VH_ATTACH, 1, "a"), -EINVAL);
+	cr_expect_eq(ask(a, VH_ATTACH, 1U << 1, "a"), -EINVAL, "not an attach flag");
+	cr_expect_eq(ask(a, VH_CHANNEL, VANITY_ATTACH_SQPOLL, "ab"), -EINVAL);
 	memset(noterm, 'a', sizeof(noterm));
 	cr_expect_eq(ask(a, VH_ATTACH, 0, noterm), -EINVAL);
 	/* None of that attached anything. */
@@ -106,6 +127,38 @@ Test(sim, refusals_carry_the_modules_errnos, .init = start, .fini = finish)
 	usleep(50000);
 	cr_expect_eq(ask(b, VH_ATTACH, 0, "a"), 0);
 	close(b);
+}
+
+Test(sim, attach_reply_carries_the_ring_then_the_memory, .init = start,
+     .fini = finish)
+{
+	struct vh_req req = { .op = VH_ATTACH };
+	struct vanity_ring_offsets o;
+	int a = dial(), b = dial(), c = dial(), nfds;
+	struct vh_rep rep;
+
+	/* "a" has 1 MiB of memory: two fds; "b" has none: the ring's only. */
+	strcpy(req.name, "a");
+	cr_assert_eq(ask_raw(a, &req, sizeof(req), &rep, &nfds), 0);
+	cr_expect_eq(nfds, 2);
+	cr_expect_eq(rep.size, 1 << 20);
+	vanity_ring_layout(VANITY_RING_ENTRIES_DEFAULT, &o);
+	cr_expect_eq(memcmp(&rep.ring, &o, sizeof(o)), 0, "the module's offsets");
+	/* An older client's request, without sq_idle_us: read as zero. */
+	strcpy(req.name, "b");
+	cr_assert_eq(ask_raw(b, &req, VH_REQ_SIZE_V0, &rep, &nfds), 0);
+	cr_expect_eq(nfds, 1);
+	/* Reserved and misplaced fields are refused. */
+	req.resv = 1;
+	cr_expect_eq(ask_raw(c, &req, sizeof(req), &rep, &nfds), -EINVAL);
+	cr_expect_eq(nfds, 0);
+	req.resv = 0;
+	req.op = VH_CHANNEL;
+	req.sq_idle_us = 5;
+	cr_expect_eq(ask_raw(a, &req, sizeof(req), &rep, &nfds), -EINVAL);
+	close(a);
+	close(b);
+	close(c);
 }
 
 Test(sim, attach_by_another_uid_is_eperm, .init = start, .fini = finish)

@@ -2,7 +2,9 @@
 /*
  * vanityctl run: build a manifest, bring the system up, start and
  * supervise every shard's program (restarting those marked on-failure),
- * show status, then stop the shards, take the system down and summarise.
+ * drain each shard's log ring and read its loop counters (the run page,
+ * runlog.c), show status, then stop the shards, take the system down and
+ * summarise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +29,14 @@
 #include "nl.h"
 #include "sim.h"
 #include "hosted.h"
+#include "cpulist.h"
+#include "runlog.h"
 
 #define RESTART_MAX 5		/* within RESTART_WINDOW_S, then give up */
 #define RESTART_WINDOW_S 10
 #define STOP_GRACE_MS 5000
+#define RECENT_LINES 8		/* log lines under the live table */
+#define RECENT_COLS 160
 
 enum state { S_NONE, S_RUNNING, S_EXITED, S_FAILED, S_STOPPED, S_GAVE_UP };
 
@@ -48,6 +55,29 @@ struct shard_run {
 	unsigned int restarts;
 	double restart_times[RESTART_MAX];
 	bool stopping;			/* we sent it SIGTERM */
+	/*
+	 * The run page: made once, kept across restarts (the counters carry
+	 * on, a dying process's last records are still drained); fd -1
+	 * when it could not be made (the program then logs to stderr).
+	 */
+	struct vanity_runpage page;
+	struct vanity_runctrs ctrs, prev;	/* at this and the last status */
+	uint64_t dropped_seen, corrupt_seen;
+	double loop_rate, idle_pct, cpu_pct;
+	long long cpu_ticks;		/* of cpu_pid at the last status */
+	pid_t cpu_pid;
+	double started_t, ran_s;	/* the current process; all of them */
+	char cpus[64];
+};
+
+/* Where output goes: JSON lines, or text (with the table on a terminal). */
+struct out {
+	bool json, tty;
+	bool table;			/* the live table is on screen */
+	double t0;			/* CLOCK_MONOTONIC seconds at start */
+	/* The last log lines, shown under the table; @nlines ever added. */
+	char recent[RECENT_LINES][RECENT_COLS];
+	unsigned long long nlines, drawn;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -88,12 +118,28 @@ static bool execable(const char *program)
 
 static pid_t start(struct shard_run *s)
 {
-	pid_t pid = fork();
+	pid_t pid;
+	int fd;
 
+	/* A clean ring for the new process; the counters carry on. */
+	vanity_runpage_restart(&s->page);
+	s->started_t = now_s();
+	s->cpu_pid = 0;
+	pid = fork();
 	if (pid)
 		return pid;
-	/* Child: the shard's name, the shard's user, then the program. */
+	/* Child: the shard's name, its run page, its user, then the program. */
 	setenv("VANITY_SHARD", s->d->name, 1);
+	/* The page's own fd is close-on-exec; this copy is inherited. */
+	fd = s->page.fd >= 0 ? fcntl(s->page.fd, F_DUPFD, 3) : -1;
+	if (fd >= 0) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", fd);
+		setenv(VANITY_RUN_FD_ENV, num, 1);
+	} else {
+		unsetenv(VANITY_RUN_FD_ENV);
+	}
 	if (geteuid() == 0 && s->d->uid != 0) {
 		struct passwd *pw = getpwuid(s->d->uid);
 		gid_t gid = pw ? pw->pw_gid : s->d->uid;
@@ -143,14 +189,228 @@ static bool may_restart(struct shard_run *s)
 	return true;
 }
 
-static void reaped(struct shard_run *s, int status, bool json)
+/* A text line for the terminal: under the table while it is drawn. */
+static void text_line(struct out *o, const char *line)
 {
+	char *dst;
+	size_t len;
+
+	if (!o->table) {
+		printf("%s\n", line);
+		return;
+	}
+	dst = o->recent[o->nlines % RECENT_LINES];
+	len = strlen(line);
+	/* Cut to the column budget, not inside a UTF-8 sequence. */
+	if (len >= RECENT_COLS) {
+		len = RECENT_COLS - 1;
+		while (len && ((unsigned char)line[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, line, len);
+	dst[len] = '\0';
+	o->nlines++;
+}
+
+/* Lines added since the table was last drawn, printed as it goes away. */
+static void table_gone(struct out *o)
+{
+	unsigned long long i = o->drawn;
+
+	if (!o->table)
+		return;
+	o->table = false;
+	if (o->nlines - i > RECENT_LINES) {
+		printf("(%llu earlier log lines not shown; -j prints every one)\n",
+		       o->nlines - i - RECENT_LINES);
+		i = o->nlines - RECENT_LINES;
+	}
+	for (; i < o->nlines; i++)
+		printf("%s\n", o->recent[i % RECENT_LINES]);
+	o->drawn = o->nlines;
+	fflush(stdout);
+}
+
+struct log_ctx {
+	struct out *o;
+	const char *shard;
+};
+
+/* One drained record: run's attribution first, then the shard's text. */
+static void log_record(void *ctx, const struct vanity_logline *l)
+{
+	const struct log_ctx *c = ctx;
+	const char *level = vanity_log_level_name(l->level);
+	struct out *o = c->o;
+
+	if (o->json) {
+		char buf[VANITY_LOG_MSG_MAX * 6 + 1];
+		uint32_t i;
+
+		printf("{\"event\":\"log\",\"shard\":\"%s\",\"level\":\"%s\",\"t\":%.3f",
+		       c->shard, level, (double)l->ts_ns / 1e9 - o->t0);
+		if (vanity_json_is_object(l->text, l->len)) {
+			/* Checked, so a line break can only be a blank. */
+			for (i = 0; i < l->len; i++)
+				buf[i] = l->text[i] == '\n' || l->text[i] == '\r' ?
+					 ' ' : l->text[i];
+			printf(",\"json\":%.*s", (int)l->len, buf);
+		} else {
+			vanity_json_escape(buf, sizeof(buf), l->text, l->len);
+			printf(",\"log\":\"%s\"", buf);
+		}
+		printf("%s}\n", l->flags & VANITY_LOG_F_TRUNC ?
+		       ",\"truncated\":true" : "");
+	} else {
+		char text[VANITY_LOG_MSG_MAX + 1], line[VANITY_LOG_MSG_MAX + 96];
+		char *p = text, *nl;
+
+		vanity_log_sanitize(text, sizeof(text), l->text, l->len);
+		/* One terminal line per line of text, each attributed. */
+		for (;;) {
+			nl = strchr(p, '\n');
+			if (nl)
+				*nl = '\0';
+			snprintf(line, sizeof(line), "[%s] %s%s%s%s", c->shard,
+				 l->level <= VANITY_LOG_WARN ? level : "",
+				 l->level <= VANITY_LOG_WARN ? ": " : "", p,
+				 !nl && l->flags & VANITY_LOG_F_TRUNC ? " [...]" : "");
+			text_line(o, line);
+			if (!nl)
+				break;
+			p = nl + 1;
+		}
+	}
+}
+
+/* Everything @s's program logged so far, and what could not be logged. */
+static void drain(struct shard_run *s, struct out *o)
+{
+	struct log_ctx c = { o, s->d->name };
+	struct vanity_runctrs now;
+	char line[160];
+
+	if (!s->page.map)
+		return;
+	vanity_runpage_drain(&s->page, log_record, &c);
+	vanity_runpage_ctrs(&s->page, &now);
+	if (now.dropped != s->dropped_seen) {
+		s->dropped_seen = now.dropped;
+		if (o->json) {
+			printf("{\"event\":\"log_dropped\",\"shard\":\"%s\",\"dropped\":%llu}\n",
+			       s->d->name, (unsigned long long)now.dropped);
+		} else {
+			snprintf(line, sizeof(line),
+				 "[%s] vanityctl: %llu log records dropped so far (ring full)",
+				 s->d->name, (unsigned long long)now.dropped);
+			text_line(o, line);
+		}
+	}
+	if (s->page.corrupt != s->corrupt_seen) {
+		s->corrupt_seen = s->page.corrupt;
+		if (o->json) {
+			printf("{\"event\":\"log_corrupt\",\"shard\":\"%s\",\"times\":%llu}\n",
+			       s->d->name, (unsigned long long)s->page.corrupt);
+		} else {
+			snprintf(line, sizeof(line),
+				 "[%s] vanityctl: log ring inconsistent, records skipped",
+				 s->d->name);
+			text_line(o, line);
+		}
+	}
+	fflush(stdout);
+}
+
+static void drain_all(struct shard_run *runs, unsigned int n, struct out *o)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		drain(&runs[i], o);
+}
+
+/* utime + stime of @pid in clock ticks, or -1. */
+static long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	/* After the command name, which may hold anything but ends at the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* Loop rate, idle share and CPU use of every shard over the last @dt s. */
+static void sample(struct shard_run *runs, unsigned int n, double dt)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct shard_run *s = &runs[i];
+		uint64_t dl, di;
+		long long t;
+
+		s->prev = s->ctrs;
+		vanity_runpage_ctrs(&s->page, &s->ctrs);
+		/* The shard wrote these: a counter going back counts nothing. */
+		dl = s->ctrs.loops >= s->prev.loops ? s->ctrs.loops - s->prev.loops : 0;
+		di = s->ctrs.idle >= s->prev.idle ? s->ctrs.idle - s->prev.idle : 0;
+		s->loop_rate = dt > 0 ? (double)dl / dt : 0;
+		s->idle_pct = dl ? 100.0 * (double)(di < dl ? di : dl) / (double)dl : 0;
+		t = s->pid > 0 ? cpu_ticks(s->pid) : -1;
+		s->cpu_pct = 0;
+		if (t >= 0 && s->cpu_pid == s->pid && t >= s->cpu_ticks &&
+		    dt > 0 && hz > 0)
+			s->cpu_pct = 100.0 * (double)(t - s->cpu_ticks) / (double)hz / dt;
+		s->cpu_ticks = t;
+		s->cpu_pid = t >= 0 ? s->pid : 0;
+	}
+}
+
+/* run's own remark on a terminal: under the table while it is drawn. */
+static void remark(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void remark(struct out *o, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (o->table)
+		text_line(o, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+static void reaped(struct shard_run *s, int status, struct out *o)
+{
+	bool json = o->json;
 	char why[64];
 	bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
 	s->status = status;
 	s->pid = 0;
+	s->ran_s += now_s() - s->started_t;
 	describe(status, why, sizeof(why));
+	/* Its last words before the verdict (and before a new process). */
+	drain(s, o);
 	if (s->stopping) {
 		s->state = S_STOPPED;
 	} else if (ok) {
@@ -164,8 +424,9 @@ static void reaped(struct shard_run *s, int status, bool json)
 			printf("{\"event\":\"restart\",\"shard\":\"%s\",\"reason\":\"%s\",\"restarts\":%u}\n",
 			       s->d->name, why, s->restarts);
 		else
-			fprintf(stderr, "vanityctl: run: %s: %s, restarted (%u)\n",
-				s->d->name, why, s->restarts);
+			remark(o, "vanityctl: run: %s: %s, restarted (%u)",
+			       s->d->name, why, s->restarts);
+		fflush(stdout);
 		return;
 	} else {
 		s->state = s->d->flags & VANITY_SHARD_F_RESTART && !stop_requested ?
@@ -175,26 +436,32 @@ static void reaped(struct shard_run *s, int status, bool json)
 		printf("{\"event\":\"%s\",\"shard\":\"%s\",\"reason\":\"%s\"}\n",
 		       state_names[s->state], s->d->name, why);
 	else
-		fprintf(stderr, "vanityctl: run: %s: %s (%s)\n", s->d->name,
-			state_names[s->state], why);
+		remark(o, "vanityctl: run: %s: %s (%s)", s->d->name,
+		       state_names[s->state], why);
 	fflush(stdout);
 }
 
 static void show(struct shard_run *runs, unsigned int n,
 		 const struct vanity_status *st, const struct vanity_status *prev,
-		 double dt, bool json, bool tty)
+		 double dt, struct out *o)
 {
 	unsigned int i;
 
-	if (json) {
+	if (o->json) {
 		printf("{\"event\":\"status\",\"shards\":[");
-		for (i = 0; i < n; i++)
-			printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"attached\":%s,\"restarts\":%u,\"submitted\":%llu}",
-			       i ? "," : "", runs[i].d->name,
-			       state_names[runs[i].state], (int)runs[i].pid,
-			       st->shards[i].pid ? "true" : "false",
-			       runs[i].restarts,
-			       (unsigned long long)st->shards[i].submitted);
+		for (i = 0; i < n; i++) {
+			const struct shard_run *s = &runs[i];
+
+			printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"attached\":%s,\"restarts\":%u,\"submitted\":%llu"
+			       ",\"cpus\":\"%s\",\"cpu_pct\":%.1f,\"loops\":%llu,\"loops_per_s\":%.0f,\"idle_pct\":%.1f,\"log_dropped\":%llu}",
+			       i ? "," : "", s->d->name, state_names[s->state],
+			       (int)s->pid, st->shards[i].pid ? "true" : "false",
+			       s->restarts,
+			       (unsigned long long)st->shards[i].submitted,
+			       s->cpus, s->cpu_pct,
+			       (unsigned long long)s->ctrs.loops, s->loop_rate,
+			       s->idle_pct, (unsigned long long)s->ctrs.dropped);
+		}
 		printf("],\"channels\":[");
 		for (i = 0; i < st->nchannels; i++) {
 			const struct vanity_status_channel *c = &st->channels[i];
@@ -208,14 +475,19 @@ static void show(struct shard_run *runs, unsigned int n,
 		fflush(stdout);
 		return;
 	}
-	if (tty)
+	if (o->tty)
 		printf("\033[H\033[J");
-	printf("system %s\n\n%-20s %-10s %8s %9s %8s\n", st->name, "SHARD",
-	       "STATE", "PID", "RESTARTS", "ATTACHED");
-	for (i = 0; i < n; i++)
-		printf("%-20s %-10s %8d %9u %8s\n", runs[i].d->name,
-		       state_names[runs[i].state], (int)runs[i].pid,
-		       runs[i].restarts, st->shards[i].pid ? "yes" : "no");
+	printf("system %s\n\n%-20s %-10s %-8s %8s %9s %8s %6s %12s %6s\n",
+	       st->name, "SHARD", "STATE", "CPUS", "PID", "RESTARTS",
+	       "ATTACHED", "CPU%", "LOOPS/S", "IDLE%");
+	for (i = 0; i < n; i++) {
+		const struct shard_run *s = &runs[i];
+
+		printf("%-20s %-10s %-8s %8d %9u %8s %6.1f %12.0f %6.1f\n",
+		       s->d->name, state_names[s->state], s->cpus, (int)s->pid,
+		       s->restarts, st->shards[i].pid ? "yes" : "no",
+		       s->cpu_pct, s->loop_rate, s->idle_pct);
+	}
 	printf("\n%-20s %12s %10s %14s\n", "CHANNEL", "USED", "MSG/S",
 	       "RECEIVED");
 	for (i = 0; i < st->nchannels; i++) {
@@ -227,10 +499,22 @@ static void show(struct shard_run *runs, unsigned int n,
 		printf("%-20s %12s %10.0f %14llu\n", c->name, used, rate,
 		       (unsigned long long)c->received);
 	}
+	/* The last log lines; every one of them with -j. */
+	if (o->nlines) {
+		unsigned long long k = o->nlines > RECENT_LINES ?
+				       o->nlines - RECENT_LINES : 0;
+
+		printf("\nLOG (last %llu of %llu lines)\n",
+		       o->nlines - k, o->nlines);
+		for (; k < o->nlines; k++)
+			printf("%s\n", o->recent[k % RECENT_LINES]);
+	}
+	o->table = o->tty;
+	o->drawn = o->nlines;
 	fflush(stdout);
 }
 
-static void stop_all(struct shard_run *runs, unsigned int n, bool json)
+static void stop_all(struct shard_run *runs, unsigned int n, struct out *o)
 {
 	double end = now_s() + STOP_GRACE_MS / 1000.0;
 	unsigned int i, left;
@@ -246,11 +530,13 @@ static void stop_all(struct shard_run *runs, unsigned int n, bool json)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (i = 0; i < n; i++)
 				if (runs[i].pid == pid)
-					reaped(&runs[i], status, json);
+					reaped(&runs[i], status, o);
 		for (i = 0, left = 0; i < n; i++)
 			left += runs[i].pid > 0;
 		if (!left)
 			return;
+		/* Whatever they say on the way out, before their rings fill. */
+		drain_all(runs, n, o);
 		if (now_s() > end) {
 			for (i = 0; i < n; i++)
 				if (runs[i].pid > 0)
@@ -331,6 +617,20 @@ static int be_down(struct backend *b)
 	return ret;
 }
 
+/* Loops per second of the time its processes ran, over the whole run. */
+static double mean_rate(const struct shard_run *s)
+{
+	return s->ran_s > 0 ? (double)s->ctrs.loops / s->ran_s : 0;
+}
+
+static double idle_share(const struct shard_run *s)
+{
+	const struct vanity_runctrs *c = &s->ctrs;
+
+	return c->loops ? 100.0 * (double)(c->idle < c->loops ? c->idle : c->loops) /
+			  (double)c->loops : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -340,7 +640,11 @@ static void usage(FILE *f)
 		"restarts a failed one, at most %d times in %d s), show status every second\n"
 		"(a table on a terminal, JSON lines otherwise or with -j), and on Ctrl-C,\n"
 		"--duration or all programs exiting, stop them, take the system down and\n"
-		"print a summary. Exit 0 when every program exited 0 or was stopped by run.\n",
+		"print a summary. Exit 0 when every program exited 0 or was stopped by run.\n\n"
+		"Each program gets a log ring and loop counters in shared memory (fd in\n"
+		"$VANITY_RUN_FD, see vanity_log() and vanity_loop_tick()); run prints what it\n"
+		"logs as \"[shard] text\" lines (JSON: {\"event\":\"log\",...}) and shows its\n"
+		"loop rate.\n",
 		RESTART_MAX, RESTART_WINDOW_S);
 }
 
@@ -354,7 +658,8 @@ int vanity_cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vanity_status *st = NULL, *prev = NULL;
-	struct shard_run runs[VANITY_MAX_SHARDS];
+	static struct shard_run runs[VANITY_MAX_SHARDS];
+	static struct out o;
 	double duration = 0, start_t, last_show = 0;
 	const struct vanity_image_hdr *h;
 	bool json = false, tty = isatty(STDOUT_FILENO), failed = false;
@@ -368,6 +673,10 @@ int vanity_cmd_run(int argc, char **argv)
 	int c, ret = 1, status;
 	pid_t pid;
 
+	memset(runs, 0, sizeof(runs));
+	for (i = 0; i < VANITY_MAX_SHARDS; i++)
+		runs[i].page.fd = -1;
+	memset(&o, 0, sizeof(o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:b:jh", opts, NULL)) != -1) {
 		switch (c) {
@@ -426,14 +735,27 @@ int vanity_cmd_run(int argc, char **argv)
 		goto out;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	memset(runs, 0, sizeof(runs));
+	o.json = json;
+	o.tty = tty;
+	o.table = tty && !json;	/* lines before the first draw go under it */
+	o.t0 = now_s();
 	for (i = 0; i < n; i++) {
-		runs[i].d = vanity_image_shard(img, i);
-		runs[i].program = vanity_image_str(img, runs[i].d->program);
-		if (!runs[i].program)
+		struct shard_run *s = &runs[i];
+		int err;
+
+		s->d = vanity_image_shard(img, i);
+		s->program = vanity_image_str(img, s->d->program);
+		vanity_cpulist_format((const u64 *)s->d->cpus, s->cpus,
+				      sizeof(s->cpus));
+		if (!s->program)
 			continue;
-		runs[i].pid = start(&runs[i]);
-		runs[i].state = runs[i].pid > 0 ? S_RUNNING : S_FAILED;
+		err = vanity_runpage_create(&s->page, s->d->name,
+					    VANITY_LOG_RING_DEFAULT);
+		if (err)
+			fprintf(stderr, "vanityctl: run: %s: no log ring (%s): its logs go to stderr\n",
+				s->d->name, strerror(-err));
+		s->pid = start(s);
+		s->state = s->pid > 0 ? S_RUNNING : S_FAILED;
 	}
 	start_t = now_s();
 	be_get(&be, prev);
@@ -443,21 +765,26 @@ int vanity_cmd_run(int argc, char **argv)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (i = 0; i < n; i++)
 				if (runs[i].pid == pid)
-					reaped(&runs[i], status, json);
+					reaped(&runs[i], status, &o);
+		drain_all(runs, n, &o);
 		for (i = 0; i < n; i++)
 			running += runs[i].pid > 0;
 		if (!running || stop_requested ||
 		    (duration && now_s() - start_t >= duration))
 			break;
 		if (now_s() - last_show >= 1.0 && !be_get(&be, st)) {
-			show(runs, n, st, prev, last_show ? now_s() - last_show : 0,
-			     json, tty);
+			double dt = last_show ? now_s() - last_show : 0;
+
+			sample(runs, n, dt);
+			show(runs, n, st, prev, dt, &o);
 			memcpy(prev, st, sizeof(*st));
 			last_show = now_s();
 		}
 		be_wait(&be, 50);
 	}
-	stop_all(runs, n, json);
+	stop_all(runs, n, &o);
+	drain_all(runs, n, &o);
+	table_gone(&o);
 	if (be_get(&be, st))
 		memset(st, 0, sizeof(*st));
 	ret = be_down(&be);
@@ -473,9 +800,14 @@ int vanity_cmd_run(int argc, char **argv)
 
 			if (runs[i].state != S_NONE)
 				describe(runs[i].status, why, sizeof(why));
-			printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"reason\":\"%s\",\"restarts\":%u}",
+			vanity_runpage_ctrs(&runs[i].page, &runs[i].ctrs);
+			printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"reason\":\"%s\",\"restarts\":%u"
+			       ",\"loops\":%llu,\"loops_per_s\":%.0f,\"idle_pct\":%.1f,\"log_dropped\":%llu}",
 			       i ? "," : "", runs[i].d->name,
-			       state_names[runs[i].state], why, runs[i].restarts);
+			       state_names[runs[i].state], why, runs[i].restarts,
+			       (unsigned long long)runs[i].ctrs.loops,
+			       mean_rate(&runs[i]), idle_share(&runs[i]),
+			       (unsigned long long)runs[i].ctrs.dropped);
 		}
 		printf("],\"channels\":[");
 		for (i = 0; i < st->nchannels; i++)
@@ -492,9 +824,12 @@ int vanity_cmd_run(int argc, char **argv)
 
 			if (runs[i].state != S_NONE)
 				describe(runs[i].status, why, sizeof(why));
-			printf("  shard %-20s %-10s %-24s restarts %u\n",
+			vanity_runpage_ctrs(&runs[i].page, &runs[i].ctrs);
+			printf("  shard %-20s %-10s %-24s restarts %u, loops %llu (%.0f/s, %.1f%% idle)\n",
 			       runs[i].d->name, state_names[runs[i].state], why,
-			       runs[i].restarts);
+			       runs[i].restarts,
+			       (unsigned long long)runs[i].ctrs.loops,
+			       mean_rate(&runs[i]), idle_share(&runs[i]));
 		}
 		for (i = 0; i < st->nchannels; i++)
 			printf("  channel %-18s sent %llu, received %llu, left %u\n",
@@ -505,6 +840,8 @@ int vanity_cmd_run(int argc, char **argv)
 	}
 	ret = failed || ret ? 1 : 0;
 out:
+	for (i = 0; i < VANITY_MAX_SHARDS; i++)
+		vanity_runpage_destroy(&runs[i].page);
 	if (be.sim)
 		vanity_sim_stop(be.sim);
 	vanity_nl_close(be.nl);

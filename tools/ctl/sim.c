@@ -3,9 +3,11 @@
  * The simulator's server: validates the image with the portable core,
  * creates each region as a memfd, and answers attach and channel requests
  * with the module's errno rules (ENOENT, EPERM by peer uid, EBUSY,
- * ENOTCONN, EACCES). A connection is an attachment.
+ * ENOTCONN, EACCES). A connection is an attachment, with a fresh
+ * submission ring served by its own poller (sim_ring.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,12 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "sim_ring.h"
 #include "image.h"
 #include "chan.h"
 #include "cpulist.h"
 #include "hosted.h"
+#include "opdef.h"
 
 #define MAX_CONNS 256
 
@@ -43,15 +47,24 @@ struct vanity_sim {
 	size_t chan_size[VANITY_MAX_CHANNELS];
 	struct conn conns[MAX_CONNS];
 	unsigned int nconns;
+	/* rings: one per attached shard; counters and channels outlive them */
+	struct vanity_sim_ring *ring[VANITY_MAX_SHARDS];
+	struct vanity_sim_ring_ctr ring_ctr[VANITY_MAX_SHARDS];
+	struct vanity_sim_chan chans[VANITY_MAX_CHANNELS];
 };
 
+/*
+ * A region the shards get an fd of: sealed against resizing, since a
+ * shard that shrank it would fault the simulator's own mapping (SIGBUS).
+ */
 static int make_memfd(const char *name, size_t size)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC);
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		int ret = -errno;
 
 		close(fd);
@@ -143,6 +156,10 @@ int vanity_sim_start(struct vanity_sim **out, const void *img, size_t len,
 		}
 		/* What the module writes at UP: identity and seq words. */
 		vanity_chan_init(s->chan_map[i], c->slot_size, c->slots, 0);
+		s->chans[i].hdr = s->chan_map[i];
+		s->chans[i].slots = c->slots;
+		s->chans[i].from = c->from;
+		s->chans[i].to = c->to;
 	}
 	snprintf(s->dir, sizeof(s->dir), "/tmp/vanity-XXXXXX");
 	if (!mkdtemp(s->dir)) {
@@ -173,22 +190,28 @@ const char *vanity_sim_socket(const struct vanity_sim *s)
 	return s->path;
 }
 
-static void reply(int fd, struct vh_rep *rep, int pass_fd)
+/* The reply with fds @pass[0..1] (those >= 0), in that order. */
+static void reply(int fd, struct vh_rep *rep, const int pass[2])
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
+	int fds[2];
+	unsigned int n = 0, i;
 
-	if (pass_fd >= 0) {
+	for (i = 0; i < 2; i++)
+		if (pass[i] >= 0)
+			fds[n++] = pass[i];
+	if (n) {
 		memset(cbuf, 0, sizeof(cbuf));
 		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
+		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
 	}
 	sendmsg(fd, &mh, MSG_NOSIGNAL);
 }
@@ -200,9 +223,11 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 	struct vh_rep rep = { 0 };
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	int idx, pass = -1;
+	int idx, pass[2] = { -1, -1 }, ring_fd = -1, ret;
 
-	if (req->flags || !memchr(req->name, '\0', sizeof(req->name))) {
+	if ((req->op == VH_ATTACH ? req->flags & ~VANITY_ATTACH_SQPOLL :
+				    req->flags | req->sq_idle_us) ||
+	    req->resv || !memchr(req->name, '\0', sizeof(req->name))) {
 		rep.err = -EINVAL;
 	} else if (req->op == VH_ATTACH) {
 		const struct vanity_image_shard *sh;
@@ -219,6 +244,13 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 			rep.err = -EPERM;
 		} else if (s->attached[idx] >= 0) {
 			rep.err = -EBUSY;
+		} else if ((ret = vanity_sim_ring_start(&s->ring[idx], &ring_fd,
+				&rep.ring, (unsigned int)idx, sh->name,
+				vanity_ring_entries(sh->ring_entries),
+				req->flags, req->sq_idle_us, s->chans,
+				h->channel_count, &s->ring_ctr[idx]))) {
+			/* No ring (a fresh one per attachment): no attachment. */
+			rep.err = ret;
 		} else {
 			c->shard = idx;
 			c->pid = cred.pid;
@@ -227,7 +259,8 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 			rep.size = sh->memory_size;
 			rep.nchannels = h->channel_count;
 			memcpy(rep.cpus, sh->cpus, sizeof(rep.cpus));
-			pass = s->mem_fd[idx];
+			pass[0] = ring_fd;
+			pass[1] = s->mem_fd[idx];
 		}
 	} else if (req->op == VH_CHANNEL) {
 		const struct vanity_image_channel *ch;
@@ -249,21 +282,28 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 				rep.to = ch->to;
 				rep.slot_size = ch->slot_size;
 				rep.slots = ch->slots;
-				pass = s->chan_fd[idx];
+				pass[0] = s->chan_fd[idx];
 			}
 		}
 	} else {
 		rep.err = -EINVAL;
 	}
 	reply(c->fd, &rep, pass);
+	/* The shard has its own fd now; the ring lives in our mapping. */
+	if (ring_fd >= 0)
+		close(ring_fd);
 }
 
 static void drop(struct vanity_sim *s, unsigned int ci)
 {
 	struct conn *c = &s->conns[ci];
 
-	if (c->shard >= 0)
+	if (c->shard >= 0) {
+		/* Its poller stops touching the ring before anything else. */
+		vanity_sim_ring_stop(s->ring[c->shard]);
+		s->ring[c->shard] = NULL;
 		s->attached[c->shard] = -1;
+	}
 	close(c->fd);
 	/* Keep indices stable for attached[]: move the last one here. */
 	if (ci != --s->nconns) {
@@ -294,8 +334,10 @@ void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
 	for (i = n; i-- > 0;) {
 		if (!pfd[i + 1].revents)
 			continue;
+		/* An older client's shorter request reads as zero-extended. */
+		memset(&req, 0, sizeof(req));
 		r = recv(s->conns[i].fd, &req, sizeof(req), MSG_DONTWAIT);
-		if (r == sizeof(req))
+		if (r == sizeof(req) || r == VH_REQ_SIZE_V0)
 			serve(s, i, &req);
 		else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 			drop(s, i);	/* closed or died: detached */
@@ -311,6 +353,25 @@ void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
 			s->nconns++;
 		}
 	}
+}
+
+/* The ring fields GET reports for the module's shard @i. */
+static void status_ring(const struct vanity_sim *s, unsigned int i,
+			struct vanity_status_shard *o)
+{
+	const struct vanity_image_shard *d = vanity_image_shard(s->img, i);
+	const struct vanity_sim_ring_ctr *c = &s->ring_ctr[i];
+	unsigned int op;
+
+	o->ring_entries = vanity_ring_entries(d->ring_entries);
+	o->sqpoll = vanity_sim_ring_sqpoll(s->ring[i]);
+	/* Each written by its poller alone: a racy snapshot, as GET's. */
+	o->submitted = __atomic_load_n(&c->submitted, __ATOMIC_RELAXED);
+	o->completed = __atomic_load_n(&c->completed, __ATOMIC_RELAXED);
+	o->overflows = __atomic_load_n(&c->overflows, __ATOMIC_RELAXED);
+	o->poller_wakeups = __atomic_load_n(&c->poller_wakeups, __ATOMIC_RELAXED);
+	for (op = 0; op < VANITY_OP_LAST; op++)
+		o->ops[op] = __atomic_load_n(&c->ops[op], __ATOMIC_RELAXED);
 }
 
 int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
@@ -336,6 +397,7 @@ int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
 			o->pid = (uint32_t)s->conns[s->attached[i]].pid;
 		if (prog)
 			snprintf(o->program, sizeof(o->program), "%s", prog);
+		status_ring(s, i, o);
 	}
 	for (i = 0; i < h->channel_count; i++) {
 		const struct vanity_image_channel *d = vanity_image_channel(s->img, i);
@@ -356,8 +418,10 @@ int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
 		o->received = __atomic_load_n(&ch->cons.msgs, __ATOMIC_RELAXED);
 		o->sleeps = __atomic_load_n(&ch->prod.sleeps, __ATOMIC_RELAXED) +
 			    __atomic_load_n(&ch->cons.sleeps, __ATOMIC_RELAXED);
+		/* Doorbells rung: the shards' own and their NOTIFY ops. */
 		o->wakeups = __atomic_load_n(&ch->prod.wakeups, __ATOMIC_RELAXED) +
-			     __atomic_load_n(&ch->cons.wakeups, __ATOMIC_RELAXED);
+			     __atomic_load_n(&ch->cons.wakeups, __ATOMIC_RELAXED) +
+			     __atomic_load_n(&s->chans[i].notifies, __ATOMIC_RELAXED);
 	}
 	return 0;
 }

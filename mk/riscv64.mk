@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-2.0
+# riscv64 (issue 7): the userspace cross built with riscv64-linux-gnu-gcc
+# and run under qemu-riscv64 (user mode). No module and no VM: Debian 12
+# ships no riscv64 kernel or headers (riscv64 is a debian-ports
+# architecture for bookworm). Everything lands in build/riscv64/.
+#
+#   make ARCH=riscv64         the same as `make riscv64`: libvanity.so/.a
+#                             (the portable core inside), the examples (on
+#                             the .so, by $ORIGIN, as natively), the test
+#                             shard programs, the channel stress, and
+#                             vanityctl (static, on libnl and libinih cross
+#                             built from Debian's sources)
+#   make deps-riscv64         fetch and unpack Debian's libinih and libnl3
+#                             source packages (tools/riscv64/deps.sh; a
+#                             private apt source list, nothing installed);
+#                             `make deps` runs it
+#   make stress-riscv64       the channel stress under qemu-riscv64, reduced
+#                             counts, after stress-riscv64-orders (the fast
+#                             path's fences and AMOs, read from the riscv64
+#                             objects: TCG runs them with x86's ordering)
+#   make check-riscv64        what `make check` runs (tools/check.sh): the
+#                             orders, the stress, then tools/riscv64/check.sh:
+#                             vanityctl build under qemu-riscv64 gives the
+#                             x86_64 build's image bytes for every example
+#                             manifest and the same refusal for a bad one;
+#                             riscv64 shard programs run by the x86_64
+#                             vanityctl on its hosted simulator
+#
+# Not here, and why (README.md, Architectures): the Criterion unit tests
+# (BoxFort 0.1.2 has no riscv64 trampoline, and it runs each test by
+# exec'ing /proc/self/exe, which qemu-user cannot do without binfmt_misc),
+# and anything that execs a riscv64 program from a riscv64 one under qemu
+# (vanityctl run, the integration test), for the same reason.
+# Host packages: gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user
+# bison flex (libnl's configure).
+
+RV64_CROSS ?= riscv64-linux-gnu-
+RV64_CC ?= $(RV64_CROSS)gcc
+RV64_OBJDUMP ?= $(RV64_CROSS)objdump
+RV64_RUN ?= qemu-riscv64
+# The riscv64 C library of libc6-riscv64-cross, for dynamic programs.
+RV64_LIBC ?= /usr/riscv64-linux-gnu
+RV64_OUT := $(BUILD)/riscv64
+RV64_OBJ := $(RV64_OUT)/obj
+RV64_SYSROOT := $(RV64_OUT)/sysroot
+RV64_LIBS_STAMP := $(RV64_SYSROOT)/.vanity-libs
+RV64_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fPIC -pthread
+RV64_CTL_CPPFLAGS := -I$(RV64_SYSROOT)/include/libnl3 -I$(RV64_SYSROOT)/include
+
+# `make ARCH=riscv64` means the riscv64 build; other goals with it would
+# hand ARCH=riscv64 to the x86_64 module build.
+ifeq ($(origin ARCH)/$(ARCH),command line/riscv64)
+ifneq ($(filter-out riscv64 %-riscv64,$(MAKECMDGOALS)),)
+$(error ARCH=riscv64: the goals are riscv64 (the default), deps-riscv64, stress-riscv64, check-riscv64, clean-riscv64)
+endif
+.DEFAULT_GOAL := riscv64
+endif
+
+rvobj = $(patsubst %.c,$(RV64_OBJ)/%.o,$(1))
+RV64_CORE_OBJS := $(call rvobj,$(CORE_SRCS))
+RV64_LIB_OBJS := $(call rvobj,$(LIB_SRCS))
+RV64_CTL_OBJS := $(call rvobj,$(CTL_SRCS) $(CTL_MAIN))
+RV64_EXAMPLES := $(addprefix $(RV64_OUT)/,$(EXAMPLES))
+RV64_SHARDS := $(patsubst tests/shards/%.c,$(RV64_OUT)/tests/shards/%, \
+	$(sort $(wildcard tests/shards/*.c)))
+RV64_STRESS_BIN := $(RV64_OUT)/tests/stress/chan_stress
+RV64_ORDERS_OBJ := $(RV64_OBJ)/tests/stress/orders.o
+RV64_CTL := $(RV64_OUT)/tools/vanityctl
+RV64_SO := $(RV64_OUT)/lib/libvanity.so.$(LIB_VERSION)
+
+.PHONY: riscv64 deps-riscv64 libs-riscv64 stress-riscv64-build \
+	stress-riscv64-orders stress-riscv64 check-riscv64 clean-riscv64
+
+riscv64: $(RV64_OUT)/lib/libvanity.so $(RV64_OUT)/lib/libvanity.a \
+	$(RV64_EXAMPLES) $(RV64_SHARDS) $(RV64_STRESS_BIN) $(RV64_ORDERS_OBJ) \
+	$(RV64_CTL)
+
+$(RV64_OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(RV64_CC) $(CPPFLAGS) $(RV64_CFLAGS) -MMD -MP -c $< -o $@
+
+# vanityctl's objects see the cross built libnl and libinih headers.
+$(RV64_CTL_OBJS): $(RV64_OBJ)/%.o: %.c $(RV64_LIBS_STAMP)
+	@mkdir -p $(@D)
+	$(RV64_CC) $(CPPFLAGS) $(RV64_CTL_CPPFLAGS) $(RV64_CFLAGS) -MMD -MP -c $< -o $@
+
+# ---------------------------------------------------------------- library
+$(RV64_SO): $(RV64_LIB_OBJS) $(RV64_CORE_OBJS) lib/libvanity.map
+	@mkdir -p $(@D)
+	$(RV64_CC) -shared -Wl,-soname,libvanity.so.$(LIB_SOVER) \
+		-Wl,--version-script=lib/libvanity.map -Wl,-z,defs \
+		-pthread -o $@ $(RV64_LIB_OBJS) $(RV64_CORE_OBJS)
+$(RV64_OUT)/lib/libvanity.so: $(RV64_SO)
+	ln -sf libvanity.so.$(LIB_VERSION) $(@D)/libvanity.so.$(LIB_SOVER)
+	ln -sf libvanity.so.$(LIB_VERSION) $@
+$(RV64_OUT)/lib/libvanity.a: $(RV64_LIB_OBJS) $(RV64_CORE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(RV64_CROSS)ar rcs $@ $^
+
+# Examples on the shared library, found by $ORIGIN as natively
+# (build/riscv64/examples/X/Y -> build/riscv64/lib).
+$(RV64_OUT)/examples/%: $(RV64_OBJ)/examples/%.o $(RV64_OUT)/lib/libvanity.so
+	@mkdir -p $(@D)
+	$(RV64_CC) -pthread -o $@ $< -L$(RV64_OUT)/lib -lvanity \
+		-Wl,-rpath,'$$ORIGIN/../../lib'
+$(RV64_OBJ)/examples/pipeline/%.o: $(wildcard examples/pipeline/*.h)
+
+# Test shard programs, static on libvanity.a as natively.
+$(RV64_OUT)/tests/shards/%: $(RV64_OBJ)/tests/shards/%.o $(RV64_OUT)/lib/libvanity.a
+	@mkdir -p $(@D)
+	$(RV64_CC) -static -pthread -o $@ $^
+
+# ---------------------------------------------------------------- vanityctl
+deps-riscv64:
+	tools/riscv64/deps.sh $(RV64_OUT)
+
+# libnl and libinih for riscv64, rebuilt when deps-riscv64 fetched others.
+libs-riscv64: $(RV64_LIBS_STAMP)
+$(RV64_LIBS_STAMP): $(wildcard $(RV64_OUT)/src/*.version) tools/riscv64/libs.sh
+	@test -f $(RV64_OUT)/src/libnl3.version -a -f $(RV64_OUT)/src/libinih.version || \
+		{ echo "no libnl3/libinih sources for riscv64: run 'make deps-riscv64' (or make deps)" >&2; exit 1; }
+	RV64_CROSS=$(RV64_CROSS) tools/riscv64/libs.sh $(RV64_OUT)/src $(RV64_OUT)/libs $(RV64_SYSROOT)
+
+$(RV64_CTL): $(RV64_CTL_OBJS) $(RV64_CORE_OBJS) $(RV64_LIBS_STAMP)
+	@mkdir -p $(@D)
+	$(RV64_CC) -static -pthread -o $@ $(RV64_CTL_OBJS) $(RV64_CORE_OBJS) \
+		-L$(RV64_SYSROOT)/lib -lnl-genl-3 -lnl-3 -linih -lpthread -lm
+
+# ---------------------------------------------------------------- stress
+# Static, so qemu-riscv64 needs no sysroot; the passes of mk/stress.mk.
+RV64_SPIN ?= 5000000
+RV64_WRAP ?= 5000000
+RV64_BLOCKING ?= 5000000
+RV64_BLOCKING_SMALL ?= 1000000
+RV64_SLEEPY ?= 1000000
+RV64_TINY ?= 500000
+RV64_TINY_SIZES ?= 64
+
+$(RV64_STRESS_BIN): $(call rvobj,$(STRESS_SRCS) $(STRESS_UNDER_TEST))
+	@mkdir -p $(@D)
+	$(RV64_CC) -static -pthread -o $@ $^
+
+stress-riscv64-build: $(RV64_STRESS_BIN) $(RV64_ORDERS_OBJ)
+
+stress-riscv64-orders: $(RV64_ORDERS_OBJ) $(RV64_OBJ)/lib/channel.o
+	tests/stress/check_orders.sh $(RV64_OBJDUMP) $^
+
+stress-riscv64: $(RV64_STRESS_BIN) stress-riscv64-orders
+	@command -v $(RV64_RUN) >/dev/null || \
+		{ echo "no $(RV64_RUN): apt-get install qemu-user" >&2; exit 1; }
+	$(call stress_passes,$(RV64_RUN) $(RV64_STRESS_BIN) --quiet --stuck-ms 5000 $(STRESS_ARGS),RV64)
+
+# ---------------------------------------------------------------- check
+# Every part prints "riscv64: ok ..." or "riscv64: FAIL ..." (the stress
+# and the orders their own lines); tools/check.sh counts them.
+check-riscv64: riscv64 tools/vanityctl
+	@rc=0; $(MAKE) --no-print-directory stress-riscv64 || rc=1; \
+	RV64_RUN=$(RV64_RUN) RV64_LIBC=$(RV64_LIBC) tools/riscv64/check.sh \
+		$(RV64_OUT) || rc=1; exit $$rc
+
+clean-riscv64:
+	rm -rf $(RV64_OBJ) $(RV64_OUT)/lib $(RV64_OUT)/examples $(RV64_OUT)/tests \
+		$(RV64_OUT)/tools $(RV64_OUT)/libs $(RV64_SYSROOT) $(RV64_OUT)/check

@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The simulator's submission rings: each attachment's ring memfd (the
+ * module's layout, then the control page of lib/hosted.h) and the poller
+ * thread that serves it. Each SQE is copied out once, checked by the
+ * portable op table (kmod/core/opdef.c), issued from the issue table
+ * below and answered with a CQE, as kmod/ring.c does. Every word the
+ * shard can write is read as hostile: indices are masked, counts
+ * clipped, and every sleep also watches a private stop word, so no value
+ * in the ring can crash, stall or outlive the simulator's hold on it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+
+#include <vanity/arch.h>
+
+#include "sim_ring.h"
+#include "opdef.h"
+#include "hosted.h"
+
+#define SQPOLL_IDLE_US_DEFAULT 1000	/* as the module's */
+/* ENTER mode: how long the poller looks for the next request awake. */
+#define ENTER_SPIN_NS 20000
+/* A full CQ under SQPOLL: how often a sleeping poller looks for room. */
+#define CQ_FULL_NAP_NS 1000000
+/* Sleeps without futex_waitv or membarrier: look again this often. */
+#define FALLBACK_NAP_NS 1000000
+
+struct vanity_sim_ring {
+	/* set at start, then read-only */
+	uint8_t *mem;
+	size_t size;			/* ring + control page */
+	struct vanity_ring_offsets off;
+	uint32_t *sq_head, *sq_tail, *sq_flags;
+	uint32_t *cq_head, *cq_tail, *cq_overflow;
+	struct vanity_sqe *sqes;
+	struct vanity_cqe *cqes;
+	struct vh_ring_ctl *ctl;
+	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
+	struct vanity_sim_chan *chans;
+	struct vanity_sim_ring_ctr *ctr;
+	unsigned int shard;
+	bool sqpoll;
+	int64_t idle_ns;
+	pthread_t thread;
+	/* the poller's own: never read back from shared memory */
+	uint32_t head;			/* SQEs consumed */
+	uint32_t cqt;			/* CQEs posted */
+	bool cq_full;			/* in an overflow episode (SQPOLL) */
+	bool in_enter;			/* serving an ENTER: cancel applies */
+	uint32_t req;			/* the ENTER request being served */
+	/* private futex: 1 when the poller must leave */
+	uint32_t stop;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* @ns from now, saturated: a shard's timeout cannot wrap the clock. */
+static int64_t deadline_after(int64_t ns)
+{
+	int64_t t = now_ns();
+
+	return ns > INT64_MAX - t ? INT64_MAX : t + ns;
+}
+
+static uint32_t ld(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Counters: one writer (this shard's poller), relaxed readers (status). */
+static void ctr_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+static void wake_shared(uint32_t *word, int n)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+static bool stopping(const struct vanity_sim_ring *r)
+{
+	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
+}
+
+static bool cancelled(const struct vanity_sim_ring *r)
+{
+	return r->in_enter &&
+	       __atomic_load_n(&r->ctl->req_cancel, __ATOMIC_ACQUIRE) == r->req;
+}
+
+/* Whether the global expedited membarrier works here (learnt at first use). */
+static int barrier_state = 1;	/* 1 unknown, 0 works, -1 does not */
+
+/*
+ * The module's barrier IPI to the peers' CPUs: every registered process
+ * (each hosted shard registers at attach) runs a full barrier, so a
+ * peer's fence-free publish is visible to us or it sees our flag.
+ */
+static bool peers_barrier(void)
+{
+	int st = __atomic_load_n(&barrier_state, __ATOMIC_RELAXED);
+
+	if (st < 0)
+		return false;
+	if (!syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0)) {
+		if (st)
+			__atomic_store_n(&barrier_state, 0, __ATOMIC_RELAXED);
+		return true;
+	}
+	__atomic_store_n(&barrier_state, -1, __ATOMIC_RELAXED);
+	return false;
+}
+
+/* 1 unknown, 0 futex_waitv works, -1 it does not (old kernel, valgrind). */
+static int waitv_state = 1;
+
+static bool waitv_usable(void)
+{
+	int st = __atomic_load_n(&waitv_state, __ATOMIC_RELAXED);
+
+	if (st == 1) {
+#ifdef RUNNING_ON_VALGRIND
+		/* Valgrind does not know the call and says so at every use. */
+		st = RUNNING_ON_VALGRIND ? -1 : 0;
+#else
+		st = 0;
+#endif
+		__atomic_store_n(&waitv_state, st, __ATOMIC_RELAXED);
+	}
+	return !st;
+}
+
+/*
+ * Sleep until one of @n shared words leaves its value in @vals, the
+ * deadline @deadline (CLOCK_MONOTONIC ns; < 0: none) passes, the ENTER
+ * being served is interrupted or the poller must stop. Returns 0 (look
+ * again: wakeups may be spurious), -ETIME or -EINTR. Callers re-check
+ * their condition after every return.
+ */
+static int sleep_on(struct vanity_sim_ring *r, uint32_t *const *words,
+		    const uint32_t *vals, unsigned int n, int64_t deadline)
+{
+	struct futex_waitv w[FUTEX_WAITV_MAX];
+	struct timespec ts;
+	unsigned int k = 0, i;
+	uint32_t cancel = 0;
+	int64_t t;
+
+	if (stopping(r))
+		return -EINTR;
+	memset(w, 0, sizeof(w[0]) * 2);
+	w[k].uaddr = (uintptr_t)&r->stop;
+	w[k++].flags = FUTEX_32 | FUTEX_PRIVATE_FLAG;
+	if (r->in_enter) {
+		cancel = __atomic_load_n(&r->ctl->req_cancel, __ATOMIC_ACQUIRE);
+		if (cancel == r->req)
+			return -EINTR;
+		w[k].val = cancel;
+		w[k].uaddr = (uintptr_t)&r->ctl->req_cancel;
+		w[k++].flags = FUTEX_32;
+	}
+	for (i = 0; i < n && k < FUTEX_WAITV_MAX; i++, k++) {
+		w[k].val = vals[i];
+		w[k].uaddr = (uintptr_t)words[i];
+		w[k].flags = FUTEX_32;
+		w[k].__reserved = 0;
+	}
+	if (deadline >= 0) {
+		ts.tv_sec = deadline / 1000000000;
+		ts.tv_nsec = deadline % 1000000000;
+	}
+	if (waitv_usable()) {
+		if (syscall(SYS_futex_waitv, w, k, 0, deadline >= 0 ? &ts : NULL,
+			    CLOCK_MONOTONIC) >= 0 || errno == EAGAIN ||
+		    errno == EINTR)
+			return 0;
+		if (errno == ETIMEDOUT)
+			return -ETIME;
+		if (errno == ENOSYS)
+			__atomic_store_n(&waitv_state, -1, __ATOMIC_RELAXED);
+	}
+	/* No futex_waitv (older kernel, qemu-user, valgrind): a short nap. */
+	t = now_ns();
+	if (deadline >= 0 && t >= deadline)
+		return -ETIME;
+	ts.tv_sec = 0;
+	ts.tv_nsec = deadline >= 0 && deadline - t < FALLBACK_NAP_NS ?
+		     deadline - t : FALLBACK_NAP_NS;
+	syscall(SYS_futex, &r->stop, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+	return 0;
+}
+
+/* The earlier of @deadline (< 0: none) and one fallback nap from now. */
+static int64_t nap_until(int64_t deadline)
+{
+	int64_t nap = deadline_after(FALLBACK_NAP_NS);
+
+	return deadline >= 0 && deadline < nap ? deadline : nap;
+}
+
+/* ----------------------------------------------------------------- ops */
+
+static int op_nop(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	(void)sqe;
+	(void)r;
+	return 0;
+}
+
+/* The word the other end of @c sleeps on: head for a consumer, tail else. */
+static uint32_t *peer_word(struct vanity_sim_chan *c, unsigned int me)
+{
+	return c->from == me ? &c->hdr->head : &c->hdr->tail;
+}
+
+static int op_notify(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	struct vanity_sim_chan *c = &r->chans[sqe->channel];
+
+	__atomic_fetch_add(&c->notifies, 1, __ATOMIC_RELAXED);
+	/* Every sleeper on it: the peer's thread and any WAIT of its poller. */
+	wake_shared(peer_word(c, r->shard), INT_MAX);
+	return 0;
+}
+
+/* Whether @c is ready for us: data to read (consumer) or room to write. */
+static bool chan_ready(const struct vanity_sim_chan *c, bool consumer)
+{
+	uint32_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+	uint32_t tail = __atomic_load_n(&c->hdr->tail, __ATOMIC_ACQUIRE);
+
+	return consumer ? head != tail : head - tail < c->slots;
+}
+
+/*
+ * WAIT: level-triggered over the channels of @mask until the absolute
+ * deadline fixed at issue. As the module: raise our waiting flag in each
+ * header (so the peers' fast paths ring), make it and the peers' stores
+ * mutually visible, then sleep on the index words the peers move (head
+ * for data, tail for room) until a channel is ready. Result: the offset
+ * in @mask of a ready channel, -ETIME, or -EINTR.
+ */
+static int op_wait(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	struct vanity_sim_chan *c[64];
+	uint32_t *flag[64], *word[64], val[64];
+	bool consumer[64];
+	int bit[64], ret = -ETIME, s;
+	int64_t deadline = sqe->timeout_ns < 0 ? -1 :
+			   deadline_after(sqe->timeout_ns);
+	unsigned int n = 0, i;
+	bool strong;
+
+	for (i = 0; i < 64; i++) {
+		if (!((sqe->mask >> i) & 1))
+			continue;
+		/* Validated: the channel exists and this shard is an end. */
+		c[n] = &r->chans[sqe->channel + i];
+		consumer[n] = c[n]->to == r->shard;
+		flag[n] = consumer[n] ? &c[n]->hdr->cons_waiting :
+					&c[n]->hdr->prod_waiting;
+		word[n] = consumer[n] ? &c[n]->hdr->head : &c[n]->hdr->tail;
+		bit[n] = (int)i;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		__atomic_store_n(flag[i], 1, __ATOMIC_RELAXED);
+	/* Our flags before the peers' barrier; their stores before our looks. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	strong = peers_barrier();
+	for (;;) {
+		/* The values we sleep on first: a move after them fails the futex. */
+		for (i = 0; i < n; i++)
+			val[i] = ld(word[i]);
+		for (i = 0; i < n; i++)
+			if (chan_ready(c[i], consumer[i]))
+				break;
+		if (i < n) {
+			ret = bit[i];
+			break;
+		}
+		if (stopping(r) || cancelled(r)) {
+			ret = -EINTR;
+			break;
+		}
+		if (deadline >= 0 && now_ns() >= deadline) {
+			ret = -ETIME;
+			break;
+		}
+		/* Without the barrier a wakeup can be missed: look again often. */
+		s = sleep_on(r, word, val, n, strong ? deadline :
+			     nap_until(deadline));
+		if (s == -EINTR) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	for (i = 0; i < n; i++)
+		__atomic_store_n(flag[i], 0, __ATOMIC_RELAXED);
+	return ret;
+}
+
+static int op_yield(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	/* The poller is not the shard: nothing to give up, as the module's. */
+	(void)sqe;
+	(void)r;
+	return 0;
+}
+
+static int op_timeout(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	int64_t deadline = deadline_after(sqe->timeout_ns);
+
+	for (;;) {
+		if (now_ns() >= deadline)
+			return -ETIME;
+		if (sleep_on(r, NULL, NULL, 0, deadline) == -EINTR)
+			return -EINTR;
+	}
+}
+
+/* The issue half of the op table; validation lives in core/opdef.c. */
+static const struct {
+	int (*issue)(const struct vanity_sqe *sqe, struct vanity_sim_ring *r);
+	bool sleeps;			/* may block: post earlier CQEs first */
+} issue_table[VANITY_OP_LAST] = {
+	[VANITY_OP_NOP] = { op_nop, false },
+	[VANITY_OP_NOTIFY] = { op_notify, false },
+	[VANITY_OP_WAIT] = { op_wait, true },
+	[VANITY_OP_YIELD] = { op_yield, false },
+	[VANITY_OP_TIMEOUT] = { op_timeout, true },
+};
+
+/* ---------------------------------------------------------------- ring */
+
+/* Wake a shard sleeping for CQEs (ENTER with GETEVENTS). */
+static void wake_cq(struct vanity_sim_ring *r)
+{
+	/* Our cq_tail before its flag; pairs with the shard's fence. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->ctl->cq_waiting, __ATOMIC_RELAXED))
+		wake_shared(r->cq_tail, INT_MAX);
+}
+
+/*
+ * Consume up to @max SQEs: how many, or -EBUSY when the CQ is full before
+ * any. @episodes: count an overflow once per full-CQ episode (SQPOLL),
+ * not once per refusal (ENTER).
+ */
+static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
+{
+	uint32_t sqn = r->off.sq_entries, cqn = r->off.cq_entries;
+	/* Acquire: the shard's SQE stores before the tail that covers them. */
+	uint32_t avail = ld(r->sq_tail) - r->head, done = 0;
+	struct vanity_cqe *cqe;
+	struct vanity_sqe sqe;
+	int res;
+
+	/* A tail past a full ring is the shard's corruption: clip it. */
+	if (avail > sqn)
+		avail = sqn;
+	if (avail > max)
+		avail = max;
+	while (done < avail) {
+		if (r->cqt - __atomic_load_n(r->cq_head, __ATOMIC_ACQUIRE) >= cqn) {
+			if (!episodes || !r->cq_full) {
+				ctr_add(&r->ctr->overflows, 1);
+				__atomic_store_n(r->cq_overflow,
+						 __atomic_load_n(r->cq_overflow,
+								 __ATOMIC_RELAXED) + 1,
+						 __ATOMIC_RELAXED);
+				r->cq_full = true;
+			}
+			break;
+		}
+		r->cq_full = false;
+		/* One read of shared memory; everything after uses the copy. */
+		memcpy(&sqe, &r->sqes[r->head & (sqn - 1)], sizeof(sqe));
+		res = vanity_sqe_validate(&sqe, &r->ctx);
+		if (!res && !issue_table[sqe.opcode].issue)
+			res = -EINVAL;
+		if (!res) {
+			ctr_add(&r->ctr->ops[sqe.opcode], 1);
+			/* Before a long op: what is posted already is seen. */
+			if (issue_table[sqe.opcode].sleeps && done)
+				wake_cq(r);
+			res = issue_table[sqe.opcode].issue(&sqe, r);
+		}
+		cqe = &r->cqes[r->cqt & (cqn - 1)];
+		cqe->user_data = sqe.user_data;
+		cqe->res = res;
+		cqe->flags = 0;
+		/* Release: the CQE before the tail that posts it. */
+		__atomic_store_n(r->cq_tail, ++r->cqt, __ATOMIC_RELEASE);
+		/* Release: our read of the SQE before its slot is reused. */
+		__atomic_store_n(r->sq_head, ++r->head, __ATOMIC_RELEASE);
+		done++;
+	}
+	if (done) {
+		ctr_add(&r->ctr->submitted, done);
+		ctr_add(&r->ctr->completed, done);
+		wake_cq(r);
+	}
+	return done || !avail ? (int)done : -EBUSY;
+}
+
+/* ENTER mode: serve each request the shard numbers in req_seq. */
+static void enter_loop(struct vanity_sim_ring *r)
+{
+	struct vh_ring_ctl *c = r->ctl;
+	uint32_t last = 0, seq, n;
+	uint32_t *word = &c->req_seq;
+	int64_t spin_end = now_ns() + ENTER_SPIN_NS;
+	unsigned int i = 0;
+	int res;
+
+	while (!stopping(r)) {
+		/* Acquire: the request's fields after its number. */
+		seq = ld(&c->req_seq);
+		if (seq == last) {
+			/* Awake a while: back-to-back ENTERs need no futex. */
+			if (++i % 64 || now_ns() < spin_end) {
+				vanity_cpu_relax();
+				continue;
+			}
+			__atomic_store_n(&c->poller_sleeping, 1, __ATOMIC_RELAXED);
+			/* Our flag before our look; pairs with the shard's fence. */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			seq = ld(&c->req_seq);
+			if (seq == last)
+				sleep_on(r, &word, &seq, 1, -1);
+			__atomic_store_n(&c->poller_sleeping, 0, __ATOMIC_RELAXED);
+			continue;
+		}
+		last = seq;
+		n = __atomic_load_n(&c->req_to_submit, __ATOMIC_RELAXED);
+		r->req = seq;
+		r->in_enter = true;
+		res = n ? ring_submit(r, n, false) : 0;
+		r->in_enter = false;
+		__atomic_store_n(&c->done_res, res, __ATOMIC_RELAXED);
+		/* Release: the CQEs and the result before the answer's number. */
+		__atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->done_waiting, __ATOMIC_RELAXED))
+			wake_shared(&c->done_seq, INT_MAX);
+		spin_end = now_ns() + ENTER_SPIN_NS;
+		i = 0;
+	}
+}
+
+static void set_need_wakeup(struct vanity_sim_ring *r, bool on)
+{
+	uint32_t f = __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED);
+
+	__atomic_store_n(r->sq_flags, on ? f | VANITY_SQ_NEED_WAKEUP :
+			 f & ~VANITY_SQ_NEED_WAKEUP, __ATOMIC_RELAXED);
+}
+
+/*
+ * SQPOLL: consume without ENTER; after idle_ns without work raise
+ * NEED_WAKEUP, fence, look at the tail once more and sleep until ENTER
+ * bumps kick. The shard publishes its tail, fences and reads the flag:
+ * one of the two sees the other, so no SQE is stranded, and each is
+ * consumed once because only this thread moves head.
+ */
+static void sqpoll_loop(struct vanity_sim_ring *r)
+{
+	struct vh_ring_ctl *c = r->ctl;
+	uint32_t *word = &c->kick;
+	int64_t last = now_ns();
+	unsigned int idle = 0;
+	uint32_t k;
+	bool slept;
+	int n;
+
+	while (!stopping(r)) {
+		n = ring_submit(r, r->off.sq_entries, true);
+		if (n > 0) {
+			last = now_ns();
+			idle = 0;
+			continue;
+		}
+		/* n < 0: the CQ is full; nothing to do until the shard reaps. */
+		if (now_ns() - last < r->idle_ns) {
+			/* Spinning, but never hogging a CPU from the shards. */
+			if (++idle % 256 == 0)
+				sched_yield();
+			else
+				vanity_cpu_relax();
+			continue;
+		}
+		k = __atomic_load_n(&c->kick, __ATOMIC_ACQUIRE);
+		set_need_wakeup(r, true);
+		/* Flag before the tail check; the shard fences tail before flag. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		slept = false;
+		if (n < 0) {
+			/* Reaping makes no call: look for room every nap too. */
+			while (!stopping(r) && ld(&c->kick) == k &&
+			       r->cqt - ld(r->cq_head) >= r->off.cq_entries) {
+				sleep_on(r, &word, &k, 1,
+					 deadline_after(CQ_FULL_NAP_NS));
+				slept = true;
+			}
+		} else if (ld(r->sq_tail) == r->head) {
+			while (!stopping(r) && ld(&c->kick) == k) {
+				sleep_on(r, &word, &k, 1, -1);
+				slept = true;
+			}
+		}
+		if (slept)
+			ctr_add(&r->ctr->poller_wakeups, 1);
+		set_need_wakeup(r, false);
+		last = now_ns();
+		idle = 0;
+	}
+}
+
+static void *poller(void *arg)
+{
+	struct vanity_sim_ring *r = arg;
+
+	if (r->sqpoll)
+		sqpoll_loop(r);
+	else
+		enter_loop(r);
+	return NULL;
+}
+
+/* A memfd the shard cannot shrink under our mapping (SIGBUS otherwise). */
+static int sealed_memfd(const char *name, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), ret;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
+			  struct vanity_ring_offsets *off, unsigned int shard,
+			  const char *name, uint32_t entries, uint32_t flags,
+			  uint32_t idle_us, struct vanity_sim_chan *chans,
+			  unsigned int nchans, struct vanity_sim_ring_ctr *ctr)
+{
+	struct vanity_sim_ring *r;
+	sigset_t all, old;
+	char comm[16];
+	unsigned int i;
+	uint8_t *p;
+	int ret;
+
+	if (flags & ~VANITY_ATTACH_SQPOLL || !entries ||
+	    entries & (entries - 1) || entries > VANITY_RING_ENTRIES_MAX ||
+	    nchans > VANITY_MAX_CHANNELS)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->size = vanity_ring_layout(entries, &r->off) + VH_CTL_SIZE;
+	*fd = sealed_memfd("vanity-ring", r->size);
+	if (*fd < 0) {
+		ret = *fd;
+		free(r);
+		return ret;
+	}
+	p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto err_fd;
+	}
+	r->mem = p;
+	r->sq_head = (uint32_t *)(p + r->off.sq_head);
+	r->sq_tail = (uint32_t *)(p + r->off.sq_tail);
+	r->sq_flags = (uint32_t *)(p + r->off.sq_flags);
+	r->cq_head = (uint32_t *)(p + r->off.cq_head);
+	r->cq_tail = (uint32_t *)(p + r->off.cq_tail);
+	r->cq_overflow = (uint32_t *)(p + r->off.cq_overflow);
+	r->sqes = (struct vanity_sqe *)(p + r->off.sqes);
+	r->cqes = (struct vanity_cqe *)(p + r->off.cqes);
+	r->ctl = (struct vh_ring_ctl *)(p + r->off.size);
+	r->ctx.nchannels = nchans;
+	for (i = 0; i < nchans; i++)
+		if (chans[i].from == shard || chans[i].to == shard)
+			r->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
+	r->chans = chans;
+	r->ctr = ctr;
+	r->shard = shard;
+	r->sqpoll = flags & VANITY_ATTACH_SQPOLL;
+	r->idle_ns = (int64_t)(idle_us ? idle_us : SQPOLL_IDLE_US_DEFAULT) * 1000;
+	/* Signals are the main thread's: block them all in the poller. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&r->thread, NULL, poller, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		goto err_map;
+	snprintf(comm, sizeof(comm), "vsq/%s", name);
+	pthread_setname_np(r->thread, comm);
+	*off = r->off;
+	*out = r;
+	return 0;
+err_map:
+	munmap(r->mem, r->size);
+err_fd:
+	close(*fd);
+	*fd = -1;
+	free(r);
+	return ret;
+}
+
+void vanity_sim_ring_stop(struct vanity_sim_ring *r)
+{
+	if (!r)
+		return;
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &r->stop, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	pthread_join(r->thread, NULL);
+	/* A shard still waiting in ENTER gets -ENODEV, not a hang. */
+	__atomic_store_n(&r->ctl->dead, 1, __ATOMIC_RELEASE);
+	wake_shared(&r->ctl->done_seq, INT_MAX);
+	wake_shared(r->cq_tail, INT_MAX);
+	munmap(r->mem, r->size);
+	free(r);
+}
+
+bool vanity_sim_ring_sqpoll(const struct vanity_sim_ring *r)
+{
+	return r && r->sqpoll;
+}
