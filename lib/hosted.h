@@ -53,14 +53,16 @@ struct vh_rep {
  *
  * ENTER that submits: the shard stores req_to_submit, store-releases
  * req_seq + 1, fences and wakes req_seq if poller_sleeping; the poller
- * consumes like the module's ENTER would (issuing in order, blocking ops
- * included), stores done_res and store-releases done_seq = req_seq,
- * fences and wakes done_seq if done_waiting. A signal while the shard
- * waits sets req_cancel = req_seq: the request's blocking ops end with
- * -EINTR (the module's signal_pending()) and the answer comes as usual.
- * GETEVENTS: the shard sleeps on cq_tail with cq_waiting raised; the
- * poller wakes it after posting. SQPOLL: the poller sleeps on kick with
- * NEED_WAKEUP set; ENTER with SQ_WAKEUP bumps kick and wakes it.
+ * consumes like the module's ENTER would (issuing in order; WAIT and
+ * TIMEOUT that cannot complete at once are armed, their CQE slots
+ * reserved, and complete later out of order), stores done_res and
+ * store-releases done_seq = req_seq, fences and wakes done_seq if
+ * done_waiting. No op blocks the poller, so a request is answered
+ * promptly and is never cancelled: req_cancel is unused (kept so the
+ * layout does not move). GETEVENTS: the shard sleeps on cq_tail with
+ * cq_waiting raised; the poller wakes it after posting, whether at
+ * submission or when an armed op completes. SQPOLL: the poller sleeps on
+ * kick with NEED_WAKEUP set; ENTER with SQ_WAKEUP bumps kick and wakes it.
  */
 #define VH_CTL_SIZE	4096
 
@@ -68,7 +70,7 @@ struct vh_ring_ctl {
 	/* 0: shard-written, ENTER requests */
 	uint32_t req_seq;
 	uint32_t req_to_submit;
-	uint32_t req_cancel;
+	uint32_t req_cancel;		/* unused */
 	uint32_t kick;			/* SQPOLL: bumped to wake the poller */
 	uint32_t resv0[28];
 	/* 128: shard-written, its sleeps */

@@ -160,12 +160,14 @@ static int submit(struct vanity_ring *r, struct vh_ring_ctl *c, uint32_t n,
 		if (d == seq)
 			break;
 		ret = nap(r, &c->done_seq, d);
-		if (ret == -EINTR && !*interrupted) {
-			/* The module's signal_pending(): blocking ops end now. */
+		if (ret == -EINTR) {
+			/*
+			 * No op blocks the poller: the answer comes anyway.
+			 * GETEVENTS then only looks, as after the module's
+			 * signal_pending().
+			 */
 			*interrupted = true;
-			st(&c->req_cancel, seq);
-			wake(&c->req_cancel, INT_MAX);
-		} else if (ret && ret != -EINTR) {
+		} else if (ret) {
 			__atomic_store_n(&c->done_waiting, 0, __ATOMIC_RELAXED);
 			return ret;
 		}

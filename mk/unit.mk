@@ -18,7 +18,7 @@ UNIT_ARGS ?=
 UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind
 # --vgdb=no: a worker's child killed by a test leaves gdbserver FIFOs
 # that the rest of the run then complains about.
-UNIT_VALGRIND := valgrind --quiet --leak-check=full \
+UNIT_VALGRIND := valgrind --quiet --fair-sched=yes --leak-check=full \
 	--show-leak-kinds=definite,indirect --trace-children=yes --vgdb=no \
 	--log-file=$(UNIT_VGLOGS)/%p.log
 

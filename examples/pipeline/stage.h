@@ -9,6 +9,7 @@
 #ifndef PIPELINE_STAGE_H
 #define PIPELINE_STAGE_H
 
+#include <sched.h>
 #include "pkt.h"
 #include "lpm.h"
 
@@ -159,6 +160,7 @@ static inline void pkt_gen_eos(void *slot, uint64_t tx)
  * stage restarting) is forgotten rather than made up by a long flood.
  */
 #define PKT_PACE_SLACK_NS	(100 * 1000 * 1000ULL)
+#define PKT_PACE_SPIN_NS	(200 * 1000ULL)
 
 struct pkt_pace {
 	uint64_t base;			/* when frame base_n was due */
@@ -189,9 +191,21 @@ static inline void pkt_pace(struct pkt_pace *p, uint64_t sent, uint64_t until)
 		}
 		return;
 	}
-	ts.tv_sec = (time_t)(due / 1000000000ULL);
-	ts.tv_nsec = (long)(due % 1000000000ULL);
-	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	/*
+	 * Sleep through long gaps, but wait out the last PKT_PACE_SPIN_NS
+	 * handing the CPU to whatever shares it (the next stage, often):
+	 * a timer wake-up is late by the timer slack (50 us by default) and
+	 * would send the next bursts in clumps.
+	 */
+	if (due - now > PKT_PACE_SPIN_NS) {
+		uint64_t wake = due - PKT_PACE_SPIN_NS;
+
+		ts.tv_sec = (time_t)(wake / 1000000000ULL);
+		ts.tv_nsec = (long)(wake % 1000000000ULL);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	while (pkt_now_ns() < due)
+		sched_yield();
 }
 
 /* ------------------------------------------------------------ parse */

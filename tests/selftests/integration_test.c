@@ -4,6 +4,7 @@
  * unchanged shard binaries, on the module in the VM and on the hosted
  * simulator natively (no /dev/vanity, or VANITY_BACKEND=hosted).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,65 @@ TEST(ring_sqpoll_without_enter_and_its_wakeup_edge)
 	EXPECT_NE(NULL, strstr(out, "ringer: sqpoll need_wakeup edge ok\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "ringer: sqpoll stress ok ")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\"ok\":true")) TH_LOG("%s", out);
+}
+
+/*
+ * The shard of ring_timeout_does_not_hold_back_a_nop: `vanityctl run`
+ * starts this very binary with VANITY_INTEG_SHARD=timeout-order (no
+ * shard program of its own needed), which does the shard's part before
+ * the harness's main: a 2 s TIMEOUT then a NOP in one submission, and
+ * the order their CQEs arrive in.
+ */
+static void __attribute__((constructor)) timeout_order_shard(void)
+{
+	const char *mode = getenv("VANITY_INTEG_SHARD");
+	unsigned long long ud[2] = { 0, 0 };
+	struct vanity_cqe *cqe;
+	struct vanity_ring *r;
+	struct vanity *v;
+	int res[2] = { 1, 1 }, ret, i;
+
+	if (!mode || strcmp(mode, "timeout-order"))
+		return;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = vanity_attach(NULL, &v);
+	if (ret || !(r = vanity_ring(v))) {
+		printf("order: attach FAIL %d\n", ret);
+		_exit(1);
+	}
+	vanity_prep_timeout(vanity_get_sqe(r), 2000000000LL, 1);
+	vanity_prep_nop(vanity_get_sqe(r), 2);
+	ret = vanity_submit(r);
+	for (i = 0; i < 2 && ret == 2; i++) {
+		if (vanity_wait_cqe(r, &cqe))
+			break;
+		ud[i] = cqe->user_data;
+		res[i] = cqe->res;
+		vanity_cqe_seen(r);
+	}
+	printf("order: submitted %d; %llu res %d, then %llu res %d\n", ret,
+	       ud[0], res[0], ud[1], res[1]);
+	vanity_detach(v);
+	_exit(0);
+}
+
+/* WAIT and TIMEOUT are armed, not blocking: a later NOP completes first. */
+TEST(ring_timeout_does_not_hold_back_a_nop)
+{
+	char out[16384], want[64];
+
+	vt_write_file("/tmp/integ9.ini",
+		      "[system]\nname = integring\n"
+		      "[shard a]\ncpus = 2\n"
+		      "program = VANITY_INTEG_SHARD=timeout-order "
+		      "build/tests/selftests/integration_test\n");
+	/* --duration bounds a TIMEOUT whose CQE never comes. */
+	ASSERT_EQ(0, vt_sh("tools/vanityctl run /tmp/integ9.ini --duration 30 -j",
+			   out, sizeof(out)))
+		TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "order: submitted 2; 2 res 0, then 1 res %d\n",
+		 -ETIME);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("want %s in %s", want, out);
 }
 
 TEST(run_refuses_bad_arguments)

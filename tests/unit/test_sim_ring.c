@@ -4,8 +4,9 @@
  * lib/hosted_ring.c) through libvanity, as a shard uses it: every op and
  * its CQE, every malformed-SQE class, ENTER's errors and -EINTR, CQ full
  * and recovery, SQPOLL and its idle/wake edge under stress, WAIT woken by
- * a peer, hostile indices, a killed shard's poller, the counters of the
- * simulator's status. The server runs in a thread of the test; shards are
+ * a peer, WAIT and TIMEOUT armed while the ring goes on (out-of-order
+ * CQEs, reserved CQ slots, cancelled by detach), hostile indices, a
+ * killed shard's poller, the counters of the simulator's status. The server runs in a thread of the test; shards are
  * attachments of the test process (or of a forked child).
  *
  * The image: "p" (index 0), "c" (1), "third" (2), on every CPU; channels
@@ -30,6 +31,7 @@
 
 #include "helpers.h"
 #include "sim.h"
+#include "sim_ring.h"
 #include "hosted.h"
 #include "opdef.h"
 #include "vanity.h"
@@ -300,6 +302,12 @@ static int ring_maps(void)
 		n += strstr(line, "memfd:vanity-ring") != NULL;
 	fclose(f);
 	return n;
+}
+
+/* Armed ops alive in the simulator (it runs in this process). */
+static int armed_live(void)
+{
+	return (int)vanity_sim_ring_armed_live();
 }
 
 static bool becomes(int (*fn)(void), int want, double secs)
@@ -927,7 +935,7 @@ Test(sim_ring, a_signal_ends_enter_with_eintr_as_the_modules, .init = start,
 	struct vanity_cqe c;
 
 	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
-	/* A TIMEOUT issued in ENTER's context, then a NOP behind it. */
+	/* An armed TIMEOUT and a NOP behind it, waiting for both CQEs. */
 	vanity_prep_timeout(next_sqe(r), 20000000000LL, 1);
 	vanity_prep_nop(next_sqe(r), 2);
 	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
@@ -939,14 +947,17 @@ Test(sim_ring, a_signal_ends_enter_with_eintr_as_the_modules, .init = start,
 	usleep(20000);
 	cr_expect_eq(atomic_load(&e.done), 0);
 	interrupt(&e);
-	/* Both were consumed: the TIMEOUT ended by the signal, the NOP ran. */
+	/*
+	 * Both were consumed; the wait for the second CQE ends with the
+	 * signal, as the module's: the NOP's CQE is there, the TIMEOUT
+	 * stays armed (a signal is no cancellation) until detach.
+	 */
 	cr_expect_eq(e.ret, 2);
-	cr_assert_eq(pop(r, &c), 0);
-	cr_expect_eq(c.user_data, 1);
-	cr_expect_eq(c.res, -EINTR);
 	cr_assert_eq(pop(r, &c), 0);
 	cr_expect_eq(c.user_data, 2);
 	cr_expect_eq(c.res, 0);
+	cr_expect_eq(pop(r, &c), -EAGAIN);
+	cr_expect_eq(vanity_sim_ring_armed_live(), 1);
 
 	/* Waiting for CQEs that never come: a signal ends it with -EINTR. */
 	e.to_submit = 0;
@@ -960,6 +971,7 @@ Test(sim_ring, a_signal_ends_enter_with_eintr_as_the_modules, .init = start,
 	/* The ring goes on. */
 	cr_expect_eq(nop_ok(r, 3), 0);
 	vanity_detach(v);
+	cr_expect(becomes(armed_live, 0, BOUND_S), "detach left the TIMEOUT armed");
 }
 
 Test(sim_ring, enter_after_the_simulator_stopped_is_enodev, .init = start,
@@ -1202,6 +1214,253 @@ Test(sim_ring, sqpoll_idle_wake_edge_stress, .init = start, .fini = finish,
 	vanity_detach(v);
 }
 
+/* ------------------------------------------------------ armed ops */
+
+/* Until @e's ENTER returned: false after the bound. */
+static bool entered(struct enterer *e)
+{
+	double end = now() + BOUND_S;
+
+	while (!atomic_load(&e->done)) {
+		if (now() > end)
+			return false;
+		usleep(1000);
+	}
+	pthread_join(e->t, NULL);
+	return true;
+}
+
+/*
+ * A TIMEOUT no longer blocks the ring: the NOP behind it completes in the
+ * same ENTER, the TIMEOUT later (out of submission order) with -ETIME,
+ * waking a GETEVENTS wait; meanwhile it holds one CQE slot.
+ */
+Test(sim_ring, timeout_does_not_hold_back_later_sqes, .init = start,
+     .fini = finish)
+{
+	struct vanity *v = attach("p", 0, 0);
+	struct vanity_ring *r = vanity_ring(v);
+	struct enterer e = { .r = r, .min_complete = 1,
+			     .flags = VANITY_ENTER_GETEVENTS };
+	struct vanity_status_shard st;
+	struct vanity_cqe c;
+
+	vanity_prep_timeout(next_sqe(r), 2000000000LL, 1);
+	vanity_prep_nop(next_sqe(r), 2);
+	cr_assert_eq(vanity_submit(r), 2);
+	/* The NOP's CQE came with the answer; the TIMEOUT is armed. */
+	cr_assert_eq(cq_ready(r), 1);
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect_eq(c.user_data, 2);
+	cr_expect_eq(c.res, 0);
+	cr_expect_eq(vanity_sim_ring_armed_live(), 1);
+	st = shard_status(0);
+	cr_expect_eq(st.submitted, 2);
+	cr_expect_eq(st.completed, 1);
+	/* GETEVENTS is woken by the CQE the poller posts later. */
+	cr_assert_eq(pthread_create(&e.t, NULL, enter_thread, &e), 0);
+	cr_assert(entered(&e), "GETEVENTS missed the TIMEOUT's CQE");
+	cr_expect_eq(e.ret, 0);
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect_eq(c.user_data, 1);
+	cr_expect_eq(c.res, -ETIME);
+	cr_expect_eq(pop(r, &c), -EAGAIN);
+	cr_expect_eq(vanity_sim_ring_armed_live(), 0);
+	st = shard_status(0);
+	cr_expect_eq(st.completed, 2);
+	/* TIMEOUT 0 is not armed: -ETIME at once, in order. */
+	vanity_prep_timeout(next_sqe(r), 0, 3);
+	vanity_prep_nop(next_sqe(r), 4);
+	cr_assert_eq(vanity_submit(r), 2);
+	cr_assert_eq(cq_ready(r), 2);
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect(c.user_data == 3 && c.res == -ETIME);
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect(c.user_data == 4 && c.res == 0);
+	cr_expect_eq(vanity_sim_ring_armed_live(), 0);
+	vanity_detach(v);
+}
+
+Test(sim_ring, an_armed_wait_lets_the_ring_go_on_and_completes_on_data,
+     .init = start, .fini = finish)
+{
+	struct vanity *v = attach("p", 0, 0), *w = attach("c", 0, 0);
+	struct vanity_ring *r = vanity_ring(v);
+	struct enterer e = { .r = r, .min_complete = 1,
+			     .flags = VANITY_ENTER_GETEVENTS };
+	struct vanity_channel *back_rx, *back_tx;
+	char buf[64] = "b";
+	struct vanity_cqe c;
+	unsigned int i;
+
+	cr_assert_eq(vanity_channel_get(v, "back", &back_rx), 0);
+	cr_assert_eq(vanity_channel_get(w, "back", &back_tx), 0);
+	/* back (p consumes) is empty: the WAIT is armed, no deadline. */
+	vanity_prep_wait(next_sqe(r), CH_BACK, 0x1, -1, 10);
+	for (i = 0; i < 3; i++)
+		vanity_prep_nop(next_sqe(r), 11 + i);
+	cr_assert_eq(vanity_submit(r), 4);
+	cr_assert_eq(cq_ready(r), 3);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(pop(r, &c), 0);
+		cr_expect_eq(c.user_data, 11 + i);
+		cr_expect_eq(c.res, 0);
+	}
+	cr_expect_eq(vanity_sim_ring_armed_live(), 1);
+	cr_expect_eq(ld(&back_rx->hdr->cons_waiting), 1, "the armed WAIT's flag");
+	/* More ops go on past it. */
+	cr_expect_eq(nop_ok(r, 14), 0);
+	/* A GETEVENTS wait, then the peer's send: the WAIT completes. */
+	cr_assert_eq(pthread_create(&e.t, NULL, enter_thread, &e), 0);
+	usleep(50000);
+	cr_expect_eq(atomic_load(&e.done), 0, "GETEVENTS ended with nothing ready");
+	cr_assert_eq(vanity_send(back_tx, buf), 0);
+	cr_assert(entered(&e), "the WAIT never completed on the peer's send");
+	cr_expect_eq(e.ret, 0);
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect_eq(c.user_data, 10);
+	cr_expect_eq(c.res, 0, "the bit of back");
+	cr_expect_eq(ld(&back_rx->hdr->cons_waiting), 0, "the flag came down");
+	cr_expect_eq(vanity_sim_ring_armed_live(), 0);
+	cr_expect_eq(shard_status(0).completed, 5);
+	vanity_detach(w);
+	vanity_detach(v);
+}
+
+/*
+ * Armed ops hold their CQE slots: a CQ full of them refuses more
+ * (-EBUSY, counted). Detach cancels them: the flags come down, the next
+ * attachment's ring sees none of their CQEs, and cycles leak nothing.
+ */
+Test(sim_ring, armed_ops_hold_cq_slots_and_die_with_the_attachment,
+     .init = start, .fini = finish, .timeout = 120)
+{
+	struct vanity *v = attach("p", 0, 0), *w = attach("c", 0, 0);
+	struct vanity_ring *r = vanity_ring(v);
+	uint32_t sqn = r->sq_entries, cqn = r->cq_mask + 1, i, k;
+	struct vanity_channel *back_tx;
+	struct vanity_status_shard st;
+	struct vanity_cqe c;
+	int cycle;
+
+	cr_assert_eq(vanity_channel_get(w, "back", &back_tx), 0);
+	for (cycle = 0; cycle < 20; cycle++) {
+		for (k = 0; k < cqn / sqn; k++) {
+			for (i = 0; i < sqn; i++)
+				vanity_prep(next_sqe(r), i % 2 ? VANITY_OP_TIMEOUT :
+					    VANITY_OP_WAIT, i % 2 ? 0 : CH_BACK,
+					    i % 2 ? 0 : 1, 60000000000LL,
+					    k * sqn + i);
+			cr_assert_eq(vanity_submit(r), (int)sqn, "cycle %d", cycle);
+		}
+		cr_assert_eq(cq_ready(r), 0);
+		cr_assert_eq(vanity_sim_ring_armed_live(), cqn);
+		cr_assert_eq(ld(&back_tx->hdr->cons_waiting), 1);
+		if (!cycle) {
+			/* Every slot is held: a NOP meets a full CQ. */
+			vanity_prep_nop(next_sqe(r), 999);
+			cr_expect_eq(vanity_submit(r), -EBUSY);
+			cr_expect_geq(*r->cq_overflow, 1);
+			st = shard_status(0);
+			cr_expect_eq(st.overflows, *r->cq_overflow);
+			cr_expect_eq(st.submitted, cqn);
+			cr_expect_eq(st.completed, 0);
+			r->sqe_tail--;		/* take the NOP back */
+			__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+		}
+		vanity_detach(v);
+		/* The simulator sees the hangup: nothing left, every flag down. */
+		cr_assert(becomes(armed_live, 0, BOUND_S), "cycle %d", cycle);
+		cr_assert_eq(ld(&back_tx->hdr->cons_waiting), 0, "cycle %d", cycle);
+		v = attach("p", 0, 0);
+		r = vanity_ring(v);
+		cr_assert_eq(cq_ready(r), 0);
+	}
+	cr_expect_eq(nop_ok(r, 7), 0);
+	usleep(100000);
+	cr_expect_eq(pop(r, &c), -EAGAIN, "a cancelled op posted a CQE");
+	/* A cancelled op completes nothing: counted submitted, never completed. */
+	st = shard_status(0);
+	cr_expect_eq(st.submitted, 20 * cqn + 1);
+	cr_expect_eq(st.completed, 1);
+	vanity_detach(w);
+	vanity_detach(v);
+}
+
+Test(sim_ring, an_armed_wait_does_not_stall_the_poller, .init = start,
+     .fini = finish)
+{
+	struct vanity *v = attach("p", VANITY_ATTACH_SQPOLL, 5000000);
+	struct vanity *w = attach("c", 0, 0);
+	struct vanity_ring *r = vanity_ring(v);
+	struct vanity_channel *back_tx;
+	char buf[64] = "b";
+	struct vanity_cqe c;
+	unsigned int i;
+
+	cr_assert_eq(vanity_channel_get(w, "back", &back_tx), 0);
+	vanity_prep_wait(next_sqe(r), CH_BACK, 0x1, -1, 1);
+	cr_assert_eq(vanity_submit(r), 1);
+	for (i = 0; i < 100; i++)
+		vanity_prep_nop(next_sqe(r), 2 + i);
+	cr_assert_eq(vanity_submit(r), 100);
+	cr_assert(spin_cqes(r, 100, BOUND_S), "the poller is stuck in WAIT");
+	for (i = 0; i < 100; i++) {
+		cr_assert_eq(pop(r, &c), 0);
+		cr_expect_eq(c.user_data, 2 + i);
+	}
+	cr_expect_eq(vanity_sim_ring_armed_live(), 1);
+	cr_assert_eq(vanity_send(back_tx, buf), 0);
+	cr_assert(spin_cqes(r, 1, BOUND_S), "the WAIT never completed");
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect_eq(c.user_data, 1);
+	cr_expect_eq(c.res, 0);
+	cr_expect_eq(vanity_sim_ring_armed_live(), 0);
+	vanity_detach(w);
+	vanity_detach(v);
+}
+
+/*
+ * A poller asleep past sq_idle (NEED_WAKEUP up) still completes an armed
+ * WAIT when the peer sends, with no call from the shard: its sleep
+ * watches the channel; and an armed WAIT's deadline wakes it too.
+ */
+Test(sim_ring, a_sleeping_poller_completes_armed_ops_without_a_call,
+     .init = start, .fini = finish)
+{
+	struct vanity *v = attach("p", VANITY_ATTACH_SQPOLL, 1000);
+	struct vanity *w = attach("c", 0, 0);
+	struct vanity_ring *r = vanity_ring(v);
+	struct vanity_channel *back_tx, *back_rx;
+	char buf[64] = "b";
+	struct vanity_cqe c;
+	double end;
+
+	cr_assert_eq(vanity_channel_get(w, "back", &back_tx), 0);
+	cr_assert_eq(vanity_channel_get(v, "back", &back_rx), 0);
+	vanity_prep_wait(next_sqe(r), CH_BACK, 0x1, -1, 1);
+	vanity_prep_wait(next_sqe(r), CH_DATA, 0x2, 300000000, 2);
+	cr_assert_eq(vanity_submit(r), 2);
+	/* The second WAIT's deadline: -ETIME, while the first stays armed. */
+	cr_assert(spin_cqes(r, 1, BOUND_S), "the deadline never woke the poller");
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect_eq(c.user_data, 2);
+	cr_expect_eq(c.res, -ETIME);
+	for (end = now() + BOUND_S; !(ld(r->sq_flags) & VANITY_SQ_NEED_WAKEUP);
+	     usleep(1000))
+		cr_assert_lt(now(), end, "the poller never went to sleep");
+	usleep(50000);
+	cr_expect_eq(cq_ready(r), 0);
+	cr_assert_eq(vanity_send(back_tx, buf), 0);
+	cr_assert(spin_cqes(r, 1, BOUND_S), "the send did not wake the poller");
+	cr_assert_eq(pop(r, &c), 0);
+	cr_expect_eq(c.user_data, 1);
+	cr_expect_eq(c.res, 0);
+	cr_expect_eq(ld(&back_rx->hdr->cons_waiting), 0);
+	vanity_detach(w);
+	vanity_detach(v);
+}
+
 /* ------------------------------------------------- hostile, lifetime */
 
 Test(sim_ring, hostile_indices_hurt_nobody_but_the_shard, .init = start,
@@ -1262,7 +1521,7 @@ Test(sim_ring, hostile_indices_hurt_nobody_but_the_shard, .init = start,
 	vanity_detach(v);
 }
 
-/* A child shard: SQPOLL, a blocking op in flight and the SQ full behind it. */
+/* A child shard: SQPOLL, an armed op and a full SQ's worth behind it. */
 static int inflight_child(int pipe_w, int kind)
 {
 	struct vanity_ring *r;
@@ -1308,16 +1567,18 @@ Test(sim_ring, a_killed_shard_stops_its_poller_and_frees_its_ring,
 		close(fds[1]);
 		cr_assert_eq(read(fds[0], &ch, 1), 1, "the child failed to set up");
 		close(fds[0]);
-		/* Until the poller is inside the blocking op. */
+		/* Until the poller armed the op. */
 		wait_op_count(1, cycle % 2 ? VANITY_OP_WAIT : VANITY_OP_TIMEOUT,
 			      g.ops[cycle % 2 ? VANITY_OP_WAIT : VANITY_OP_TIMEOUT] + 1);
+		cr_expect(becomes(armed_live, 1, BOUND_S), "the op is not armed");
 		cr_expect_eq(threads(), base_threads + 1, "one poller");
 		cr_expect_eq(ring_maps(), base_maps + 1, "the simulator's view");
 		cr_assert_eq(kill(pid, SIGKILL), 0);
 		cr_assert_eq(waitpid(pid, &st, 0), pid);
-		/* Detached: the poller leaves its op, the ring is unmapped. */
+		/* Detached: the poller and its armed op go, the ring is unmapped. */
 		cr_expect(becomes(threads, base_threads, BOUND_S), "the poller lives on");
 		cr_expect(becomes(ring_maps, base_maps, BOUND_S), "the ring stays mapped");
+		cr_expect(becomes(armed_live, 0, BOUND_S), "the armed op lives on");
 		g = shard_status(1);
 		cr_expect_eq(g.pid, 0);
 		cr_expect_eq(g.sqpoll, false);

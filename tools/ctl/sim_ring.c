@@ -4,13 +4,19 @@
  * module's layout, then the control page of lib/hosted.h) and the poller
  * thread that serves it. Each SQE is copied out once, checked by the
  * portable op table (kmod/core/opdef.c), issued from the issue table
- * below and answered with a CQE, as kmod/ring.c does. Every word the
+ * below and answered with a CQE, as kmod/ring.c does. WAIT and TIMEOUT
+ * complete later, as kmod/ring_async.c's do: one that cannot complete at
+ * once is armed on the poller's list with its CQE slot reserved, the
+ * ring goes on, and the poller posts its CQE (out of submission order)
+ * when a channel turns ready or the deadline passes; its sleeps watch
+ * the armed WAITs' channel words and the nearest deadline. Every word the
  * shard can write is read as hostile: indices are masked, counts
  * clipped, and every sleep also watches a private stop word, so no value
  * in the ring can crash, stall or outlive the simulator's hold on it.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,6 +47,36 @@
 #define CQ_FULL_NAP_NS 1000000
 /* Sleeps without futex_waitv or membarrier: look again this often. */
 #define FALLBACK_NAP_NS 1000000
+/* What an op's issue returns when its CQE comes later (slot reserved). */
+#define QUEUED INT_MIN
+/* Words one sleep watches besides the stop word (futex_waitv's limit). */
+#define SLEEP_WORDS (FUTEX_WAITV_MAX - 1)
+
+/* An armed WAIT's hold on one channel end. */
+struct armed_chan {
+	uint16_t chan;			/* index in r->chans (< VANITY_MAX_CHANNELS) */
+	uint8_t bit;			/* its offset in the SQE's mask */
+	bool consumer;			/* our end: data (to) or room (from) */
+};
+
+/*
+ * An armed WAIT or TIMEOUT: the poller's own memory, never shared. At
+ * most cq_entries per ring, as each holds a CQE slot.
+ */
+struct armed_op {
+	struct armed_op *next;		/* oldest first */
+	uint64_t user_data;
+	int64_t deadline;		/* CLOCK_MONOTONIC ns; < 0: none */
+	bool strong;			/* the peers' barrier ran: futexes suffice */
+	unsigned int n;			/* WAIT: channel ends held; TIMEOUT: 0 */
+	struct armed_chan w[];
+};
+
+#define ARMED_SIZE(n) (offsetof(struct armed_op, w) + \
+		       (n) * sizeof(struct armed_chan))
+
+/* Armed ops alive in every ring of the process. */
+static uint64_t armed_live;
 
 struct vanity_sim_ring {
 	/* set at start, then read-only */
@@ -63,8 +99,10 @@ struct vanity_sim_ring {
 	uint32_t head;			/* SQEs consumed */
 	uint32_t cqt;			/* CQEs posted */
 	bool cq_full;			/* in an overflow episode (SQPOLL) */
-	bool in_enter;			/* serving an ENTER: cancel applies */
-	uint32_t req;			/* the ENTER request being served */
+	struct armed_op *armed;		/* armed WAITs and TIMEOUTs, oldest first */
+	struct armed_op **armed_end;	/* where the next one is linked */
+	uint32_t reserved;		/* CQE slots they hold */
+	struct armed_op *scratch;	/* a WAIT being issued: 64 channel ends */
 	/* private futex: 1 when the poller must leave */
 	uint32_t stop;
 };
@@ -107,12 +145,6 @@ static void wake_shared(uint32_t *word, int n)
 static bool stopping(const struct vanity_sim_ring *r)
 {
 	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
-}
-
-static bool cancelled(const struct vanity_sim_ring *r)
-{
-	return r->in_enter &&
-	       __atomic_load_n(&r->ctl->req_cancel, __ATOMIC_ACQUIRE) == r->req;
 }
 
 /* Whether the global expedited membarrier works here (learnt at first use). */
@@ -158,11 +190,11 @@ static bool waitv_usable(void)
 }
 
 /*
- * Sleep until one of @n shared words leaves its value in @vals, the
- * deadline @deadline (CLOCK_MONOTONIC ns; < 0: none) passes, the ENTER
- * being served is interrupted or the poller must stop. Returns 0 (look
- * again: wakeups may be spurious), -ETIME or -EINTR. Callers re-check
- * their condition after every return.
+ * Sleep until one of @n (<= SLEEP_WORDS) shared words leaves its value
+ * in @vals, the deadline @deadline (CLOCK_MONOTONIC ns; < 0: none)
+ * passes or the poller must stop. Returns 0 (look again: wakeups may be
+ * spurious), -ETIME or -EINTR. Callers re-check their condition after
+ * every return.
  */
 static int sleep_on(struct vanity_sim_ring *r, uint32_t *const *words,
 		    const uint32_t *vals, unsigned int n, int64_t deadline)
@@ -170,22 +202,13 @@ static int sleep_on(struct vanity_sim_ring *r, uint32_t *const *words,
 	struct futex_waitv w[FUTEX_WAITV_MAX];
 	struct timespec ts;
 	unsigned int k = 0, i;
-	uint32_t cancel = 0;
 	int64_t t;
 
 	if (stopping(r))
 		return -EINTR;
-	memset(w, 0, sizeof(w[0]) * 2);
+	memset(w, 0, sizeof(w[0]));
 	w[k].uaddr = (uintptr_t)&r->stop;
 	w[k++].flags = FUTEX_32 | FUTEX_PRIVATE_FLAG;
-	if (r->in_enter) {
-		cancel = __atomic_load_n(&r->ctl->req_cancel, __ATOMIC_ACQUIRE);
-		if (cancel == r->req)
-			return -EINTR;
-		w[k].val = cancel;
-		w[k].uaddr = (uintptr_t)&r->ctl->req_cancel;
-		w[k++].flags = FUTEX_32;
-	}
 	for (i = 0; i < n && k < FUTEX_WAITV_MAX; i++, k++) {
 		w[k].val = vals[i];
 		w[k].uaddr = (uintptr_t)words[i];
@@ -259,107 +282,92 @@ static bool chan_ready(const struct vanity_sim_chan *c, bool consumer)
 	return consumer ? head != tail : head - tail < c->slots;
 }
 
-/*
- * WAIT: level-triggered over the channels of @mask until the absolute
- * deadline fixed at issue. As the module: raise our waiting flag in each
- * header (so the peers' fast paths ring), make it and the peers' stores
- * mutually visible, then sleep on the index words the peers move (head
- * for data, tail for room) until a channel is ready. Result: the offset
- * in @mask of a ready channel, -ETIME, or -EINTR.
- */
-static int op_wait(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
-{
-	struct vanity_sim_chan *c[64];
-	uint32_t *flag[64], *word[64], val[64];
-	bool consumer[64];
-	int bit[64], ret = -ETIME, s;
-	int64_t deadline = sqe->timeout_ns < 0 ? -1 :
-			   deadline_after(sqe->timeout_ns);
-	unsigned int n = 0, i;
-	bool strong;
+/* ------------------------------------------------------- armed ops */
 
-	for (i = 0; i < 64; i++) {
-		if (!((sqe->mask >> i) & 1))
-			continue;
-		/* Validated: the channel exists and this shard is an end. */
-		c[n] = &r->chans[sqe->channel + i];
-		consumer[n] = c[n]->to == r->shard;
-		flag[n] = consumer[n] ? &c[n]->hdr->cons_waiting :
-					&c[n]->hdr->prod_waiting;
-		word[n] = consumer[n] ? &c[n]->hdr->head : &c[n]->hdr->tail;
-		bit[n] = (int)i;
-		n++;
-	}
-	for (i = 0; i < n; i++)
-		__atomic_store_n(flag[i], 1, __ATOMIC_RELAXED);
-	/* Our flags before the peers' barrier; their stores before our looks. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	strong = peers_barrier();
-	for (;;) {
-		/* The values we sleep on first: a move after them fails the futex. */
-		for (i = 0; i < n; i++)
-			val[i] = ld(word[i]);
-		for (i = 0; i < n; i++)
-			if (chan_ready(c[i], consumer[i]))
-				break;
-		if (i < n) {
-			ret = bit[i];
-			break;
-		}
-		if (stopping(r) || cancelled(r)) {
-			ret = -EINTR;
-			break;
-		}
-		if (deadline >= 0 && now_ns() >= deadline) {
-			ret = -ETIME;
-			break;
-		}
-		/* Without the barrier a wakeup can be missed: look again often. */
-		s = sleep_on(r, word, val, n, strong ? deadline :
-			     nap_until(deadline));
-		if (s == -EINTR) {
-			ret = -EINTR;
-			break;
-		}
-	}
-	for (i = 0; i < n; i++)
-		__atomic_store_n(flag[i], 0, __ATOMIC_RELAXED);
-	return ret;
+static uint32_t *waiting_flag(struct vanity_sim_chan *c, bool consumer)
+{
+	return consumer ? &c->hdr->cons_waiting : &c->hdr->prod_waiting;
 }
 
-static int op_yield(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+/* The index the peer moves for us: head (data) for a consumer, tail else. */
+static uint32_t *moved_word(struct vanity_sim_chan *c, bool consumer)
 {
-	/* The poller is not the shard: nothing to give up, as the module's. */
-	(void)sqe;
-	(void)r;
-	return 0;
+	return consumer ? &c->hdr->head : &c->hdr->tail;
 }
 
-static int op_timeout(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+/* Raise our end's waiting flag, counted: the peers' fast paths ring. */
+static void hold(struct vanity_sim_ring *r, const struct armed_chan *w)
 {
-	int64_t deadline = deadline_after(sqe->timeout_ns);
+	struct vanity_sim_chan *c = &r->chans[w->chan];
 
-	for (;;) {
-		if (now_ns() >= deadline)
-			return -ETIME;
-		if (sleep_on(r, NULL, NULL, 0, deadline) == -EINTR)
-			return -EINTR;
+	__atomic_fetch_add(&c->ring_waits[w->consumer], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(waiting_flag(c, w->consumer), 1, __ATOMIC_RELAXED);
+}
+
+/* Release every hold of @a; the last armed wait of an end lowers its flag. */
+static void disarm(struct vanity_sim_ring *r, struct armed_op *a)
+{
+	struct vanity_sim_chan *c;
+	unsigned int i;
+
+	for (i = 0; i < a->n; i++) {
+		c = &r->chans[a->w[i].chan];
+		if (!__atomic_sub_fetch(&c->ring_waits[a->w[i].consumer], 1,
+					__ATOMIC_RELAXED))
+			__atomic_store_n(waiting_flag(c, a->w[i].consumer), 0,
+					 __ATOMIC_RELAXED);
 	}
+	a->n = 0;
 }
 
-/* The issue half of the op table; validation lives in core/opdef.c. */
-static const struct {
-	int (*issue)(const struct vanity_sqe *sqe, struct vanity_sim_ring *r);
-	bool sleeps;			/* may block: post earlier CQEs first */
-} issue_table[VANITY_OP_LAST] = {
-	[VANITY_OP_NOP] = { op_nop, false },
-	[VANITY_OP_NOTIFY] = { op_notify, false },
-	[VANITY_OP_WAIT] = { op_wait, true },
-	[VANITY_OP_YIELD] = { op_yield, false },
-	[VANITY_OP_TIMEOUT] = { op_timeout, true },
-};
+/* A ready channel's bit in the mask, or -1. */
+static int first_ready(const struct vanity_sim_ring *r,
+		       const struct armed_op *a)
+{
+	unsigned int i;
 
-/* ---------------------------------------------------------------- ring */
+	for (i = 0; i < a->n; i++)
+		if (chan_ready(&r->chans[a->w[i].chan], a->w[i].consumer))
+			return a->w[i].bit;
+	return -1;
+}
+
+/* Post one CQE at our own tail (the shard's words are never trusted). */
+static void post(struct vanity_sim_ring *r, uint64_t user_data, int res)
+{
+	struct vanity_cqe *cqe = &r->cqes[r->cqt & (r->off.cq_entries - 1)];
+
+	cqe->user_data = user_data;
+	cqe->res = res;
+	cqe->flags = 0;
+	/* Release: the CQE (and a WAIT's lowered flags) before the tail. */
+	__atomic_store_n(r->cq_tail, ++r->cqt, __ATOMIC_RELEASE);
+}
+
+/* Put @a on the armed list; its CQE slot stays reserved until it posts. */
+static int arm(struct vanity_sim_ring *r, struct armed_op *a)
+{
+	a->next = NULL;
+	*r->armed_end = a;
+	r->armed_end = &a->next;
+	r->reserved++;
+	__atomic_fetch_add(&armed_live, 1, __ATOMIC_RELAXED);
+	return QUEUED;
+}
+
+/* Unlink the op at *@pp and free it; its slot is no longer reserved. */
+static void unlink_armed(struct vanity_sim_ring *r, struct armed_op **pp)
+{
+	struct armed_op *a = *pp;
+
+	*pp = a->next;
+	if (r->armed_end == &a->next)
+		r->armed_end = pp;
+	r->reserved--;
+	disarm(r, a);
+	free(a);
+	__atomic_fetch_sub(&armed_live, 1, __ATOMIC_RELAXED);
+}
 
 /* Wake a shard sleeping for CQEs (ENTER with GETEVENTS). */
 static void wake_cq(struct vanity_sim_ring *r)
@@ -371,16 +379,212 @@ static void wake_cq(struct vanity_sim_ring *r)
 }
 
 /*
- * Consume up to @max SQEs: how many, or -EBUSY when the CQ is full before
- * any. @episodes: count an overflow once per full-CQ episode (SQPOLL),
- * not once per refusal (ENTER).
+ * Complete every armed op whose channel is ready (its bit) or whose
+ * deadline passed (a ready bit if one turned ready, else -ETIME), oldest
+ * first, into the slots they reserved. *@next (if given): the nearest
+ * deadline of those left, < 0 for none. Returns how many posted.
+ */
+static unsigned int armed_reap(struct vanity_sim_ring *r, int64_t *next)
+{
+	int64_t t = -1, near = -1;
+	struct armed_op **pp = &r->armed, *a;
+	unsigned int posted = 0;
+	int res;
+
+	while ((a = *pp)) {
+		res = first_ready(r, a);
+		if (res < 0 && a->deadline >= 0) {
+			if (t < 0)
+				t = now_ns();
+			if (t >= a->deadline)
+				res = -ETIME;
+		}
+		if (res == -1) {
+			if (a->deadline >= 0 && (near < 0 || a->deadline < near))
+				near = a->deadline;
+			pp = &a->next;
+			continue;
+		}
+		/* Flags down before the CQE that says the WAIT is over. */
+		disarm(r, a);
+		post(r, a->user_data, res);
+		unlink_armed(r, pp);
+		posted++;
+	}
+	if (posted) {
+		ctr_add(&r->ctr->completed, posted);
+		wake_cq(r);
+	}
+	if (next)
+		*next = near;
+	return posted;
+}
+
+/* Detach, stop: every armed op goes, flags down, no CQE posted. */
+static void armed_cancel_all(struct vanity_sim_ring *r)
+{
+	while (r->armed)
+		unlink_armed(r, &r->armed);
+}
+
+/*
+ * The poller's sleep: until *@word leaves @val, the poller must stop,
+ * @deadline (< 0: none) or the nearest armed deadline passes, or a
+ * channel an armed WAIT holds moves; then complete what is ready or
+ * expired. The channel words' values are read before the armed ops are
+ * looked at, so a peer's move after that look fails the futex compare
+ * instead of being missed. Beyond futex_waitv's limit, or for a WAIT
+ * armed without the peers' barrier, short naps instead.
+ */
+static void sleep_armed(struct vanity_sim_ring *r, uint32_t *word,
+			uint32_t val, int64_t deadline)
+{
+	uint64_t seen[VANITY_MAX_CHANNELS * 2 / 64] = { 0 };
+	uint32_t *words[SLEEP_WORDS], vals[SLEEP_WORDS];
+	struct vanity_sim_chan *c;
+	unsigned int n = 0, i, k;
+	struct armed_op *a;
+	bool nap = false;
+	int64_t near;
+
+	words[n] = word;
+	vals[n++] = val;
+	for (a = r->armed; a && !nap; a = a->next) {
+		nap = !a->strong;
+		for (i = 0; i < a->n && !nap; i++) {
+			k = a->w[i].chan * 2u + a->w[i].consumer;
+			if ((seen[k / 64] >> (k % 64)) & 1)
+				continue;
+			if (n == SLEEP_WORDS) {
+				nap = true;
+				break;
+			}
+			seen[k / 64] |= 1ULL << (k % 64);
+			c = &r->chans[a->w[i].chan];
+			words[n] = moved_word(c, a->w[i].consumer);
+			vals[n] = ld(words[n]);
+			n++;
+		}
+	}
+	if (armed_reap(r, &near))
+		return;
+	if (near >= 0 && (deadline < 0 || near < deadline))
+		deadline = near;
+	if (nap)
+		deadline = nap_until(deadline);
+	if (sleep_on(r, words, vals, n, deadline) != -EINTR)
+		armed_reap(r, NULL);
+}
+
+/* ------------------------------------------- WAIT, YIELD, TIMEOUT */
+
+/*
+ * WAIT: level-triggered over the channels of @mask, as the module's.
+ * Raise our waiting flag in each header (so the peers' fast paths ring),
+ * make it and the peers' stores mutually visible, look once: a ready
+ * channel's bit, or -ETIME for a poll (timeout 0), completes now; else
+ * the op is armed with the deadline fixed here and completes from the
+ * poller's sleeps (sleep_armed, armed_reap).
+ */
+static int op_wait(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	int64_t deadline = sqe->timeout_ns < 0 ? -1 :
+			   deadline_after(sqe->timeout_ns);
+	struct armed_op *a = r->scratch, *q;
+	unsigned int i;
+	int bit;
+
+	a->n = 0;
+	for (i = 0; i < 64; i++) {
+		if (!((sqe->mask >> i) & 1))
+			continue;
+		/* Validated: the channel exists and this shard is an end. */
+		a->w[a->n].chan = (uint16_t)(sqe->channel + i);
+		a->w[a->n].bit = (uint8_t)i;
+		a->w[a->n].consumer = r->chans[sqe->channel + i].to == r->shard;
+		hold(r, &a->w[a->n]);
+		a->n++;
+	}
+	/* Our flags before the peers' barrier; their stores before our look. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	a->strong = peers_barrier();
+	bit = first_ready(r, a);
+	if (bit >= 0 || !sqe->timeout_ns) {
+		disarm(r, a);
+		return bit >= 0 ? bit : -ETIME;
+	}
+	q = malloc(ARMED_SIZE(a->n));
+	if (!q) {
+		disarm(r, a);
+		return -ENOMEM;
+	}
+	memcpy(q, a, ARMED_SIZE(a->n));
+	q->user_data = sqe->user_data;
+	q->deadline = deadline;
+	return arm(r, q);
+}
+
+static int op_yield(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	/* The poller is not the shard: nothing to give up, as the module's. */
+	(void)sqe;
+	(void)r;
+	return 0;
+}
+
+/* TIMEOUT: -ETIME after @timeout_ns (0: at once), armed meanwhile. */
+static int op_timeout(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+{
+	struct armed_op *a;
+
+	if (!sqe->timeout_ns)
+		return -ETIME;
+	a = malloc(ARMED_SIZE(0));
+	if (!a)
+		return -ENOMEM;
+	a->user_data = sqe->user_data;
+	a->deadline = deadline_after(sqe->timeout_ns);
+	a->strong = true;
+	a->n = 0;
+	return arm(r, a);
+}
+
+/* The issue half of the op table; validation lives in core/opdef.c. */
+static int (*const issue_table[VANITY_OP_LAST])(const struct vanity_sqe *sqe,
+						 struct vanity_sim_ring *r) = {
+	[VANITY_OP_NOP] = op_nop,
+	[VANITY_OP_NOTIFY] = op_notify,
+	[VANITY_OP_WAIT] = op_wait,
+	[VANITY_OP_YIELD] = op_yield,
+	[VANITY_OP_TIMEOUT] = op_timeout,
+};
+
+/* ---------------------------------------------------------------- ring */
+
+/*
+ * Free CQEs: cq_entries less those unseen (re-reading the shard's head,
+ * which it may have corrupted) less those armed ops hold.
+ */
+static uint32_t cq_room(const struct vanity_sim_ring *r)
+{
+	uint32_t cqn = r->off.cq_entries, used = r->cqt - ld(r->cq_head);
+
+	if (used >= cqn || r->reserved >= cqn - used)
+		return 0;
+	return cqn - used - r->reserved;
+}
+
+/*
+ * Consume up to @max SQEs: how many, or -EBUSY when the CQ (unseen and
+ * reserved slots) is full before any. @episodes: count an overflow once
+ * per full-CQ episode (SQPOLL), not once per refusal (ENTER).
  */
 static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 {
-	uint32_t sqn = r->off.sq_entries, cqn = r->off.cq_entries;
+	uint32_t sqn = r->off.sq_entries;
 	/* Acquire: the shard's SQE stores before the tail that covers them. */
-	uint32_t avail = ld(r->sq_tail) - r->head, done = 0;
-	struct vanity_cqe *cqe;
+	uint32_t avail = ld(r->sq_tail) - r->head, done = 0, queued = 0;
+	uint32_t room = cq_room(r);
 	struct vanity_sqe sqe;
 	int res;
 
@@ -390,7 +594,9 @@ static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 	if (avail > max)
 		avail = max;
 	while (done < avail) {
-		if (r->cqt - __atomic_load_n(r->cq_head, __ATOMIC_ACQUIRE) >= cqn) {
+		if (!room)
+			room = cq_room(r);
+		if (!room) {
 			if (!episodes || !r->cq_full) {
 				ctr_add(&r->ctr->overflows, 1);
 				__atomic_store_n(r->cq_overflow,
@@ -405,28 +611,24 @@ static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 		/* One read of shared memory; everything after uses the copy. */
 		memcpy(&sqe, &r->sqes[r->head & (sqn - 1)], sizeof(sqe));
 		res = vanity_sqe_validate(&sqe, &r->ctx);
-		if (!res && !issue_table[sqe.opcode].issue)
+		if (!res && !issue_table[sqe.opcode])
 			res = -EINVAL;
 		if (!res) {
 			ctr_add(&r->ctr->ops[sqe.opcode], 1);
-			/* Before a long op: what is posted already is seen. */
-			if (issue_table[sqe.opcode].sleeps && done)
-				wake_cq(r);
-			res = issue_table[sqe.opcode].issue(&sqe, r);
+			res = issue_table[sqe.opcode](&sqe, r);
 		}
-		cqe = &r->cqes[r->cqt & (cqn - 1)];
-		cqe->user_data = sqe.user_data;
-		cqe->res = res;
-		cqe->flags = 0;
-		/* Release: the CQE before the tail that posts it. */
-		__atomic_store_n(r->cq_tail, ++r->cqt, __ATOMIC_RELEASE);
+		room--;
+		done++;
+		if (res == QUEUED)
+			queued++;	/* its CQE slot is reserved */
+		else
+			post(r, sqe.user_data, res);
 		/* Release: our read of the SQE before its slot is reused. */
 		__atomic_store_n(r->sq_head, ++r->head, __ATOMIC_RELEASE);
-		done++;
 	}
 	if (done) {
 		ctr_add(&r->ctr->submitted, done);
-		ctr_add(&r->ctr->completed, done);
+		ctr_add(&r->ctr->completed, done - queued);
 		wake_cq(r);
 	}
 	return done || !avail ? (int)done : -EBUSY;
@@ -437,7 +639,6 @@ static void enter_loop(struct vanity_sim_ring *r)
 {
 	struct vh_ring_ctl *c = r->ctl;
 	uint32_t last = 0, seq, n;
-	uint32_t *word = &c->req_seq;
 	int64_t spin_end = now_ns() + ENTER_SPIN_NS;
 	unsigned int i = 0;
 	int res;
@@ -446,6 +647,8 @@ static void enter_loop(struct vanity_sim_ring *r)
 		/* Acquire: the request's fields after its number. */
 		seq = ld(&c->req_seq);
 		if (seq == last) {
+			if (r->armed)
+				armed_reap(r, NULL);
 			/* Awake a while: back-to-back ENTERs need no futex. */
 			if (++i % 64 || now_ns() < spin_end) {
 				vanity_cpu_relax();
@@ -456,16 +659,13 @@ static void enter_loop(struct vanity_sim_ring *r)
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			seq = ld(&c->req_seq);
 			if (seq == last)
-				sleep_on(r, &word, &seq, 1, -1);
+				sleep_armed(r, &c->req_seq, seq, -1);
 			__atomic_store_n(&c->poller_sleeping, 0, __ATOMIC_RELAXED);
 			continue;
 		}
 		last = seq;
 		n = __atomic_load_n(&c->req_to_submit, __ATOMIC_RELAXED);
-		r->req = seq;
-		r->in_enter = true;
 		res = n ? ring_submit(r, n, false) : 0;
-		r->in_enter = false;
 		__atomic_store_n(&c->done_res, res, __ATOMIC_RELAXED);
 		/* Release: the CQEs and the result before the answer's number. */
 		__atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
@@ -490,12 +690,12 @@ static void set_need_wakeup(struct vanity_sim_ring *r, bool on)
  * NEED_WAKEUP, fence, look at the tail once more and sleep until ENTER
  * bumps kick. The shard publishes its tail, fences and reads the flag:
  * one of the two sees the other, so no SQE is stranded, and each is
- * consumed once because only this thread moves head.
+ * consumed once because only this thread moves head. Armed ops complete
+ * between polls and from the sleeps, which never end for them alone.
  */
 static void sqpoll_loop(struct vanity_sim_ring *r)
 {
 	struct vh_ring_ctl *c = r->ctl;
-	uint32_t *word = &c->kick;
 	int64_t last = now_ns();
 	unsigned int idle = 0;
 	uint32_t k;
@@ -504,6 +704,8 @@ static void sqpoll_loop(struct vanity_sim_ring *r)
 
 	while (!stopping(r)) {
 		n = ring_submit(r, r->off.sq_entries, true);
+		if (r->armed)
+			armed_reap(r, NULL);
 		if (n > 0) {
 			last = now_ns();
 			idle = 0;
@@ -525,15 +727,14 @@ static void sqpoll_loop(struct vanity_sim_ring *r)
 		slept = false;
 		if (n < 0) {
 			/* Reaping makes no call: look for room every nap too. */
-			while (!stopping(r) && ld(&c->kick) == k &&
-			       r->cqt - ld(r->cq_head) >= r->off.cq_entries) {
-				sleep_on(r, &word, &k, 1,
-					 deadline_after(CQ_FULL_NAP_NS));
+			while (!stopping(r) && ld(&c->kick) == k && !cq_room(r)) {
+				sleep_armed(r, &c->kick, k,
+					    deadline_after(CQ_FULL_NAP_NS));
 				slept = true;
 			}
 		} else if (ld(r->sq_tail) == r->head) {
 			while (!stopping(r) && ld(&c->kick) == k) {
-				sleep_on(r, &word, &k, 1, -1);
+				sleep_armed(r, &c->kick, k, -1);
 				slept = true;
 			}
 		}
@@ -592,10 +793,17 @@ int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->scratch = malloc(ARMED_SIZE(64));
+	if (!r->scratch) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->armed_end = &r->armed;
 	r->size = vanity_ring_layout(entries, &r->off) + VH_CTL_SIZE;
 	*fd = sealed_memfd("vanity-ring", r->size);
 	if (*fd < 0) {
 		ret = *fd;
+		free(r->scratch);
 		free(r);
 		return ret;
 	}
@@ -640,6 +848,7 @@ err_map:
 err_fd:
 	close(*fd);
 	*fd = -1;
+	free(r->scratch);
 	free(r);
 	return ret;
 }
@@ -651,15 +860,23 @@ void vanity_sim_ring_stop(struct vanity_sim_ring *r)
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &r->stop, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	pthread_join(r->thread, NULL);
+	/* Nothing armed outlives the attachment that submitted it. */
+	armed_cancel_all(r);
 	/* A shard still waiting in ENTER gets -ENODEV, not a hang. */
 	__atomic_store_n(&r->ctl->dead, 1, __ATOMIC_RELEASE);
 	wake_shared(&r->ctl->done_seq, INT_MAX);
 	wake_shared(r->cq_tail, INT_MAX);
 	munmap(r->mem, r->size);
+	free(r->scratch);
 	free(r);
 }
 
 bool vanity_sim_ring_sqpoll(const struct vanity_sim_ring *r)
 {
 	return r && r->sqpoll;
+}
+
+uint64_t vanity_sim_ring_armed_live(void)
+{
+	return __atomic_load_n(&armed_live, __ATOMIC_RELAXED);
 }

@@ -16,6 +16,11 @@ struct vanity_sim_chan {
 	uint32_t slots;
 	uint32_t from, to;		/* shard indices */
 	uint64_t notifies;		/* NOTIFY ops that rang it (atomic) */
+	/*
+	 * Armed ring WAITs holding each end's waiting flag, [0] producer,
+	 * [1] consumer: the last one disarmed takes the flag down.
+	 */
+	uint32_t ring_waits[2];
 };
 
 /* A shard's ring counters, kept across attachments as the module's are. */
@@ -39,10 +44,16 @@ int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
 			  uint32_t idle_us, struct vanity_sim_chan *chans,
 			  unsigned int nchans, struct vanity_sim_ring_ctr *ctr);
 
-/* Stop the poller (it leaves any op at once), tell the shard, unmap. */
+/*
+ * Stop the poller, cancel every armed WAIT and TIMEOUT (their flags come
+ * down, no CQE is posted), tell the shard, unmap.
+ */
 void vanity_sim_ring_stop(struct vanity_sim_ring *r);
 
 /* Whether a poller consumes the SQ without ENTER. */
 bool vanity_sim_ring_sqpoll(const struct vanity_sim_ring *r);
+
+/* Armed ops alive in all rings of this process (tests: leaks, cancel). */
+uint64_t vanity_sim_ring_armed_live(void);
 
 #endif
