@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/ring_util.h"
 #include "kselftest_harness.h"
 #include "common.h"
 
@@ -83,11 +84,6 @@ static int up_std(uint32_t ring_entries, char *msg, size_t len)
 	return vt_up(&w, msg, len);
 }
 
-static uint32_t ld(const uint32_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
 /* The next SQE where the caller knows there is room (aborts if not). */
 static struct vanity_sqe *next_sqe(struct vanity_ring *r)
 {
@@ -98,39 +94,6 @@ static struct vanity_sqe *next_sqe(struct vanity_ring *r)
 		abort();
 	}
 	return sqe;
-}
-
-/* CQEs posted and not yet seen. */
-static uint32_t cq_ready(const struct vanity_ring *r)
-{
-	return ld(r->cq_tail) - *r->cq_head;
-}
-
-/* Pop the oldest CQE into @out: 0, or -EAGAIN when none. */
-static int pop(struct vanity_ring *r, struct vanity_cqe *out)
-{
-	struct vanity_cqe *c;
-	int ret = vanity_peek_cqe(r, &c);
-
-	if (ret)
-		return ret;
-	*out = *c;
-	vanity_cqe_seen(r);
-	return 0;
-}
-
-/* Spin (no system call) until @n CQEs are unseen: false after @secs. */
-static bool spin_cqes(const struct vanity_ring *r, uint32_t n, double secs)
-{
-	double end = now() + secs;
-	unsigned int i = 0;
-
-	while (cq_ready(r) < n) {
-		if (++i % 1024 == 0 && now() > end)
-			return false;
-		vanity_cpu_relax();
-	}
-	return true;
 }
 
 /*

@@ -23,6 +23,8 @@
 
 #include <vanity.h>
 
+#include "../include/ring_util.h"
+
 #define BOUND_S 20.0
 
 static int failed;
@@ -54,41 +56,11 @@ static uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
-static uint32_t cq_ready(const struct vanity_ring *r)
-{
-	return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) - *r->cq_head;
-}
-
-static int pop(struct vanity_ring *r, struct vanity_cqe *out)
-{
-	struct vanity_cqe *c;
-
-	if (vanity_peek_cqe(r, &c))
-		return -EAGAIN;
-	*out = *c;
-	vanity_cqe_seen(r);
-	return 0;
-}
-
-/* Spin (no system call) until @n CQEs are unseen; false after the bound. */
-static bool spin_cqes(const struct vanity_ring *r, uint32_t n)
-{
-	double end = now() + BOUND_S;
-	unsigned int i = 0;
-
-	while (cq_ready(r) < n) {
-		if (++i % 1024 == 0 && now() > end)
-			return false;
-		vanity_cpu_relax();
-	}
-	return true;
-}
-
 /* One SQE through ENTER, waiting for its CQE: its result (or -1000 + err). */
 static int one(struct vanity_ring *r, const struct vanity_sqe *tmpl)
 {
 	struct vanity_sqe *sqe = vanity_get_sqe(r);
-	struct vanity_cqe c;
+	struct vanity_cqe c = { 0 };
 	int ret;
 
 	if (!sqe)
@@ -120,7 +92,7 @@ static int nop_batches(struct vanity_ring *r)
 {
 	static const unsigned int sizes[] = { 1, 8, 32, 128 };
 	unsigned int s, round, i, total = 0;
-	struct vanity_cqe c;
+	struct vanity_cqe c = { 0 };
 
 	for (s = 0; s < 4; s++) {
 		if (sizes[s] > r->sq_entries)
@@ -150,7 +122,7 @@ static int nop_overflow(struct vanity_ring *r)
 {
 	uint32_t sqn = r->sq_entries, cqn = r->cq_mask + 1, i, k, ov;
 	uint64_t next = 0, want = 0;
-	struct vanity_cqe c;
+	struct vanity_cqe c = { 0 };
 	int ret = 0;
 
 	ov = *r->cq_overflow;
@@ -170,7 +142,7 @@ static int nop_overflow(struct vanity_ring *r)
 	}
 	/* The SQEs that met -EBUSY go now, none lost, none twice. */
 	CHECK(vanity_submit(r) == (int)sqn, "cq full", "resubmit");
-	CHECK(spin_cqes(r, sqn), "cq full", "no CQEs after resubmit");
+	CHECK(spin_cqes(r, sqn, BOUND_S), "cq full", "no CQEs after resubmit");
 	while (!pop(r, &c)) {
 		CHECK(c.user_data == want++ && !c.res, "cq full", "cqe %llu",
 		      (unsigned long long)c.user_data);
@@ -199,7 +171,7 @@ static int mode_sqpoll(struct vanity *v)
 	const uint64_t tag = 0x5a11ULL << 48;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL, sub = 0, done = 0, x;
 	struct vanity_ring *r = vanity_ring(v);
-	struct vanity_cqe c;
+	struct vanity_cqe c = { 0 };
 	struct vanity_sqe *sqe;
 	unsigned int i, round, b;
 	double end, stall;
@@ -211,7 +183,7 @@ static int mode_sqpoll(struct vanity *v)
 		for (i = 0; i < 32; i++)
 			vanity_prep_nop(vanity_get_sqe(r), round * 100 + i);
 		CHECK(vanity_submit(r) == 32, "sqpoll nops", "submit");
-		CHECK(spin_cqes(r, 32), "sqpoll nops", "round %u: %u of 32", round,
+		CHECK(spin_cqes(r, 32, BOUND_S), "sqpoll nops", "round %u: %u of 32", round,
 		      cq_ready(r));
 		for (i = 0; i < 32; i++)
 			CHECK(!pop(r, &c) && c.user_data == round * 100 + i && !c.res,
@@ -236,7 +208,7 @@ static int mode_sqpoll(struct vanity *v)
 	/* A submit sees the flag and wakes the poller: both complete. */
 	vanity_prep_nop(vanity_get_sqe(r), 7002);
 	CHECK(vanity_submit(r) == 1, "sqpoll need_wakeup", "submit");
-	CHECK(spin_cqes(r, 2), "sqpoll need_wakeup", "the wakeup was lost");
+	CHECK(spin_cqes(r, 2, BOUND_S), "sqpoll need_wakeup", "the wakeup was lost");
 	CHECK(!pop(r, &c) && c.user_data == 7001, "sqpoll need_wakeup", "first");
 	CHECK(!pop(r, &c) && c.user_data == 7002, "sqpoll need_wakeup", "second");
 	printf("ringer: sqpoll need_wakeup edge ok\n");

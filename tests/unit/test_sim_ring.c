@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/ring_util.h"
 #include "helpers.h"
 #include "sim.h"
 #include "sim_ring.h"
@@ -195,41 +196,6 @@ static struct vanity_status_channel chan_status(unsigned int i)
 	out = st->channels[i];
 	free(st);
 	return out;
-}
-
-static uint32_t ld(const uint32_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static uint32_t cq_ready(const struct vanity_ring *r)
-{
-	return ld(r->cq_tail) - *r->cq_head;
-}
-
-static int pop(struct vanity_ring *r, struct vanity_cqe *out)
-{
-	struct vanity_cqe *c;
-	int ret = vanity_peek_cqe(r, &c);
-
-	if (ret)
-		return ret;
-	*out = *c;
-	vanity_cqe_seen(r);
-	return 0;
-}
-
-static bool spin_cqes(const struct vanity_ring *r, uint32_t n, double secs)
-{
-	double end = now() + secs;
-	unsigned int i = 0;
-
-	while (cq_ready(r) < n) {
-		if (++i % 1024 == 0 && now() > end)
-			return false;
-		vanity_cpu_relax();
-	}
-	return true;
 }
 
 static struct vanity_sqe *next_sqe(struct vanity_ring *r)
