@@ -103,8 +103,13 @@ static void async_work(struct work_struct *work)
 	struct vanity_async *a = container_of(work, struct vanity_async, work);
 	struct vanity_ring *r = a->r;
 
-	disarm(a);
+	/*
+	 * The lock first: a doorbell can claim an op while vanity_async_wait
+	 * (under the lock) still arms and looks at it; nothing of it may be
+	 * torn down before that is done.
+	 */
 	mutex_lock(&r->lock);
+	disarm(a);
 	list_del(&a->node);
 	r->cq_reserved--;
 	vanity_ring_post_locked(r, a->shard, a->user_data, a->res);

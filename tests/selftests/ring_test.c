@@ -797,6 +797,71 @@ TEST_F(ring, an_armed_wait_lets_the_ring_go_on_and_completes_on_data)
 	EXPECT_EQ(0, row.inflight);
 }
 
+/* The peer: sends @arg messages on back, with short random-ish gaps. */
+static int consumer_floods_back(void *arg)
+{
+	unsigned long n = (unsigned long)(uintptr_t)arg, i;
+	struct vanity_channel *ch;
+	char buf[SLOT_SIZE] = "f";
+	struct vanity *v;
+
+	if (vanity_attach("consumer", &v) || vanity_channel_get(v, "back", &ch))
+		return 10;
+	for (i = 0; i < n; i++) {
+		if (vanity_send_wait(ch, buf, 20000000000LL))
+			return 11;
+		/* Often into an empty channel: the send races the arming. */
+		spin_us(i % 7 * 3);
+	}
+	vanity_detach(v);
+	return 0;
+}
+
+/*
+ * WAITs armed while the peer sends: doorbells claim ops in the middle of
+ * their arming. Every WAIT completes exactly once, with the bit or
+ * -ETIME, and every message is received.
+ */
+TEST_F_TIMEOUT(ring, waits_armed_under_a_flood_complete_once, 240)
+{
+	const unsigned long msgs = 10000;
+	struct vanity_ring *r = self->r;
+	struct vanity_channel *back;
+	unsigned long got = 0, waits = 0, timeouts = 0;
+	char buf[SLOT_SIZE];
+	struct vanity_cqe c;
+	double end = now() + 120;
+	pid_t pid;
+
+	ASSERT_EQ(0, vanity_channel_get(self->v, "back", &back));
+	pid = vt_spawn(consumer_floods_back, (void *)(uintptr_t)msgs);
+	ASSERT_LT(0, pid);
+	while (got < msgs) {
+		ASSERT_GT(end, now()) TH_LOG("%lu of %lu received", got, msgs);
+		put_sqe(r, sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, 50000000, waits));
+		put_sqe(r, sqe_of(VANITY_OP_NOP, 0, 0, 0, 1ULL << 40));
+		ASSERT_EQ(2, vanity_submit_and_wait(r, 2));
+		ASSERT_EQ(2, cq_ready(r));
+		while (!pop(r, &c)) {
+			if (c.user_data == 1ULL << 40) {
+				ASSERT_EQ(0, c.res);
+				continue;
+			}
+			ASSERT_EQ(waits, c.user_data);
+			ASSERT_TRUE(c.res == 0 || c.res == -ETIME)
+				TH_LOG("WAIT %lu: res %d", waits, c.res);
+			timeouts += c.res == -ETIME;
+		}
+		waits++;
+		while (!vanity_recv(back, buf))
+			got++;
+	}
+	EXPECT_EQ(0, vt_wait(pid, 20000));
+	usleep(100000);
+	EXPECT_EQ(-EAGAIN, pop(r, &c)) TH_LOG("a WAIT completed twice");
+	TH_LOG("%lu messages, %lu WAITs, %lu timed out", got, waits, timeouts);
+}
+
 /*
  * Armed ops hold their CQE slots (a full CQ of them refuses more), and
  * detach cancels them: the next attachment sees none of their CQEs, and
