@@ -21,6 +21,11 @@ static void barrier_ipi(void *info)
 	smp_mb();
 }
 
+void vanity_doorbell_barrier(const struct vanity_shard *peer)
+{
+	on_each_cpu_mask(peer->cpus, barrier_ipi, NULL, true);
+}
+
 /* Channel @idx with the caller's role in it, or an ERR_PTR. Under vanity_lock. */
 static struct vanity_channel *lookup(struct vanity_system *sys,
 				     struct vanity_shard *me, u32 idx,
@@ -85,7 +90,7 @@ long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
 	prepare_to_wait(wq, &wait, TASK_INTERRUPTIBLE);
 	/* Our flag store before the peer's next load; its stores before ours. */
 	smp_mb();
-	on_each_cpu_mask(peer->cpus, barrier_ipi, NULL, true);
+	vanity_doorbell_barrier(peer);
 	if (READ_ONCE(*word) != db->expect || READ_ONCE(sys->dead)) {
 		ret = 0;
 	} else if (signal_pending(current)) {

@@ -11,6 +11,11 @@ struct vanity_shard;
 
 long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
 			  const struct vanity_doorbell *db);
+/*
+ * A full barrier on each of @peer's CPUs: its fence-free stores before
+ * its next loads, so a sleeper's flag and the peer's index meet.
+ */
+void vanity_doorbell_barrier(const struct vanity_shard *peer);
 long vanity_doorbell_wake(struct vanity_system *sys, struct vanity_shard *me,
 			  const struct vanity_doorbell *db);
 

@@ -13,7 +13,6 @@
 #include <linux/vmalloc.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/hrtimer.h>
 #include <linux/smp.h>
 #include <linux/sched/clock.h>
 #include <linux/indirect_call_wrapper.h>

@@ -12,13 +12,13 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/smp.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "ring.h"
 #include "system.h"
 #include "region.h"
+#include "doorbell.h"
 
 enum { ASYNC_ARMED, ASYNC_CLAIMED };
 
@@ -195,20 +195,6 @@ static int async_finish_now(struct vanity_async *a, int res)
 	return res;
 }
 
-static void barrier_ipi(void *info)
-{
-	smp_mb();	/* the interrupted side's stores before its loads */
-}
-
-static void barrier_ipi_wait(struct vanity_system *sys,
-			     const struct vanity_image_channel *d,
-			     bool consumer)
-{
-	struct vanity_shard *peer = &sys->shards[consumer ? d->from : d->to];
-
-	on_each_cpu_mask(peer->cpus, barrier_ipi, NULL, true);
-}
-
 /*
  * WAIT: level-triggered over the channels of @mask. Raise the shard's
  * waiting flag in each header (so its peers' fast paths ring), make that
@@ -265,9 +251,13 @@ int vanity_async_wait(struct vanity_ring *r, struct vanity_system *sys,
 	}
 	/* Our flags visible before the peers run their barrier. */
 	smp_mb();
-	for (i = 0; i < a->n; i++)
-		barrier_ipi_wait(sys, sys->channels[sqe->channel +
-				 a->w[i].bit].desc, a->w[i].consumer);
+	for (i = 0; i < a->n; i++) {
+		const struct vanity_image_channel *d =
+			sys->channels[sqe->channel + a->w[i].bit].desc;
+
+		vanity_doorbell_barrier(&sys->shards[a->w[i].consumer ?
+						     d->from : d->to]);
+	}
 	ret = READ_ONCE(sys->dead) ? -ENODEV : first_ready(a);
 	if (ret == -1 && sqe->timeout_ns)
 		return async_queue(a, deadline, sqe->timeout_ns > 0);

@@ -47,8 +47,10 @@ int main(int argc, char **argv)
 		default: fprintf(stderr, "usage: sink [--burst N] [--warmup-ms N]\n"); return 1;
 		}
 	}
-	if (!burst || warmup_ms > 3600 * 1000)
+	if (!burst || warmup_ms > 3600 * 1000) {
+		fprintf(stderr, "sink: --burst wants 1.., --warmup-ms 0..3600000\n");
 		return 1;
+	}
 	if (pkt_sink_init(&sk))
 		return 1;
 	pkt_signals();

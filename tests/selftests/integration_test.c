@@ -386,6 +386,28 @@ TEST(ring_timeout_does_not_hold_back_a_nop)
 	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("want %s in %s", want, out);
 }
 
+/* The pipeline's options: each bad value refused before attaching. */
+TEST(pipeline_stages_refuse_bad_options)
+{
+	static const char *const bad[][2] = {
+		{ "examples/pipeline/gen --rate -5", "usage: gen" },
+		{ "examples/pipeline/gen --rate abc", "usage: gen" },
+		{ "examples/pipeline/gen --rate 5x", "usage: gen" },
+		{ "examples/pipeline/gen --burst 0", "usage: gen" },
+		{ "examples/pipeline/sink --warmup-ms 3600001", "--warmup-ms" },
+		{ "examples/pipeline/sink --burst 0", "--burst" },
+	};
+	char out[4096];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(1, vt_sh(bad[i][0], out, sizeof(out))) TH_LOG("%s", bad[i][0]);
+		EXPECT_NE(NULL, strstr(out, bad[i][1]))
+			TH_LOG("%s said: %s", bad[i][0], out);
+		EXPECT_EQ(NULL, strstr(out, "attach")) TH_LOG("%s: %s", bad[i][0], out);
+	}
+}
+
 TEST(run_refuses_bad_arguments)
 {
 	char out[4096];

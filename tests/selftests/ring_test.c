@@ -43,32 +43,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void spin_us(double us)
-{
-	double end = now() + us / 1e6;
-
-	while (now() < end)
-		vanity_cpu_relax();
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 /* The standard image; @ring_entries for the producer (0: default). */
 static int up_std(uint32_t ring_entries, char *msg, size_t len)
 {

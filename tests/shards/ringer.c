@@ -38,24 +38,6 @@ static int failed;
 		}							\
 	} while (0)
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 /* One SQE through ENTER, waiting for its CQE: its result (or -1000 + err). */
 static int one(struct vanity_ring *r, const struct vanity_sqe *tmpl)
 {

@@ -16,6 +16,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -132,32 +133,6 @@ static void finish(void)
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void spin_us(double us)
-{
-	double end = now() + us / 1e6;
-
-	while (now() < end)
-		vanity_cpu_relax();
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
 
 static struct vanity *attach(const char *name, uint32_t flags, uint32_t idle_us)
 {
@@ -317,6 +292,42 @@ Test(sim_ring, the_ring_is_the_modules_layout, .init = start256, .fini = finish)
 	cr_expect_eq(shard_status(0).sqpoll, false);
 	vanity_detach(w);
 	vanity_detach(v);
+}
+
+/*
+ * The client checks the simulator's ring offsets before mapping: each
+ * malformed reply is -EPROTO, and the fd it came with is closed.
+ */
+Test(sim_ring, client_refuses_malformed_ring_offsets)
+{
+	struct vanity_ring_offsets good, o;
+	struct vanity_ring r;
+	unsigned int i;
+	int fd;
+
+	vanity_ring_layout(128, &good);
+	for (i = 0; i < 8; i++) {
+		o = good;
+		switch (i) {
+		case 0: o.sq_entries = 100; break;		/* not a power of two */
+		case 1: o.sq_entries = VANITY_RING_ENTRIES_MAX * 2; break;
+		case 2: o.cq_entries = 64; break;		/* smaller than the SQ */
+		case 3: o.size = good.size + 1; break;		/* not pages */
+		case 4: o.cq_tail = (uint32_t)good.size; break;	/* outside */
+		case 5: o.sq_head = 2; break;			/* misaligned */
+		case 6: o.sqes = (uint32_t)good.size - 64; break; /* overruns */
+		case 7: o.cqes = 0xfffffff8u; break;
+		}
+		fd = memfd_create("bad-ring", MFD_CLOEXEC);
+		cr_assert_geq(fd, 0);
+		memset(&r, 0, sizeof(r));
+		cr_expect_eq(vanity__hosted_map_ring(&r, fd, &o, -1, 0), -EPROTO,
+			     "case %u", i);
+		cr_expect_eq(fcntl(fd, F_GETFD), -1, "case %u: fd left open", i);
+		cr_expect_null(r.mem, "case %u", i);
+	}
+	memset(&r, 0, sizeof(r));
+	cr_expect_eq(vanity__hosted_map_ring(&r, -1, &good, -1, 0), -EPROTO);
 }
 
 Test(sim_ring, attach_refuses_unknown_flags, .init = start, .fini = finish)
