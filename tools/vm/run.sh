@@ -32,6 +32,11 @@
 #                     failure to unload fails the run; 0: leave it loaded
 #   VM_TIMEOUT        host-side limit in seconds for the whole boot (1200);
 #                     qemu is killed after it
+#   VM_BOOT_TIMEOUT   seconds the guest may take to reach /init (120; 0:
+#                     no limit); a guest that has not is killed and booted
+#                     again, up to VM_BOOT_TRIES times in all (2): under
+#                     TCG a vCPU now and then never comes up (an RCU stall
+#                     report, then nothing), and no test has run yet
 #   VM_GUEST_TIMEOUT  guest-side limit for the command (default VM_TIMEOUT-60
 #                     when VM_TIMEOUT > 120, else 0 = none); on expiry the
 #                     guest dumps blocked tasks, kills the command and still
@@ -197,13 +202,47 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "vm: interrupted" >&2; exit 130' INT TERM HUP
-t_start=$(date +%s.%N)
-timeout --foreground -k 10 "$VM_TIMEOUT" "${qemu[@]}" <"$qemu_stdin" &
-qpid=$!
-qrc=0
-wait "$qpid" || qrc=$?
-qpid=""
-t_end=$(date +%s.%N)
+# Whether this boot's guest has reached /init (its ready marker).
+guest_ready() {
+	tr -d '\r' <"$console" 2>/dev/null | grep -F "nonce=$nonce" |
+		grep -q 'VANITY-VM-READY '
+}
+boot_limit=${VM_BOOT_TIMEOUT:-120}
+boot_tries=${VM_BOOT_TRIES:-2}
+[ "$VM_INTERACTIVE" = 0 ] || boot_limit=0
+hung_flag=$VM_OUT/boot-hung
+try=1
+while :; do
+	rm -f "$hung_flag"
+	t_start=$(date +%s.%N)
+	timeout --foreground -k 10 "$VM_TIMEOUT" "${qemu[@]}" <"$qemu_stdin" &
+	qpid=$!
+	if [ "$boot_limit" != 0 ]; then
+		# Watchdog: a guest that never reaches /init is killed.
+		(
+			waited=0
+			while [ "$waited" -lt "$boot_limit" ]; do
+				sleep 1
+				waited=$((waited + 1))
+				kill -0 "$qpid" 2>/dev/null || exit 0
+				! guest_ready || exit 0
+			done
+			guest_ready || { : >"$hung_flag"; kill -TERM "$qpid" 2>/dev/null; }
+		) &
+		wpid=$!
+	fi
+	qrc=0
+	wait "$qpid" || qrc=$?
+	qpid=""
+	[ "$boot_limit" = 0 ] || { kill "$wpid" 2>/dev/null || :; wait "$wpid" 2>/dev/null || :; }
+	t_end=$(date +%s.%N)
+	if [ ! -e "$hung_flag" ] || [ "$try" -ge "$boot_tries" ]; then
+		break
+	fi
+	cp "$console" "$VM_OUT/console.boot-hung.$try.log"
+	echo "vm: the guest did not reach /init in ${boot_limit}s (console kept in console.boot-hung.$try.log): booting again" >&2
+	try=$((try + 1))
+done
 [ "$VM_INTERACTIVE" = 0 ] || stty sane 2>/dev/null || :
 echo >&2
 
@@ -284,6 +323,10 @@ if [ -n "$m_taint" ] && [ "${VM_TAINT_CHECK:-1}" = 1 ]; then
 fi
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	failed_why "hung: no result after ${VM_TIMEOUT}s, qemu killed"
+	[ "$code" = 126 ] || code=124
+	status=hung
+elif [ -e "$hung_flag" ]; then
+	failed_why "hung at boot: no /init within ${boot_limit}s in $try boots"
 	[ "$code" = 126 ] || code=124
 	status=hung
 elif [ -n "$m_timeout" ]; then
