@@ -36,6 +36,7 @@ struct issue_ctx {
 	bool poller;			/* issued by the SQPOLL thread */
 };
 
+/* Unreached: a valid NOP is a plain one, which ring_submit completes. */
 static int op_nop(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 {
 	return 0;
@@ -95,6 +96,9 @@ static const struct vanity_issue_def {
 
 static void ring_reset(struct vanity_ring *r)
 {
+	r->cached_sq_head = 0;
+	r->cached_cq_tail = 0;
+	r->cached_cq_head = 0;
 	WRITE_ONCE(*r->sq_head, 0);
 	WRITE_ONCE(*r->sq_tail, 0);
 	WRITE_ONCE(*r->sq_flags, 0);
@@ -164,6 +168,8 @@ void vanity_ring_destroy(struct vanity_shard *s)
 /* Publish what was consumed and completed: CQEs first, then SQ slots. */
 static void ring_publish(struct vanity_ring *r, u32 sq_head, u32 cq_tail)
 {
+	r->cached_sq_head = sq_head;
+	WRITE_ONCE(r->cached_cq_tail, cq_tail);
 	/* Release: the CQEs before the tail that posts them. */
 	smp_store_release(r->cq_tail, cq_tail);
 	/* Release: our reads of the SQEs before their slots are reused. */
@@ -171,29 +177,37 @@ static void ring_publish(struct vanity_ring *r, u32 sq_head, u32 cq_tail)
 }
 
 /*
- * Free CQEs, re-reading the shard's head (which it may have corrupted),
- * less those reserved for armed async ops. Under r->lock.
+ * Free CQEs after @cq_tail, less those reserved for armed async ops, on
+ * the shard's head as last read; re-read it (it may have corrupted it:
+ * that only costs it its own CQEs) when that leaves less than @want.
+ * Under r->lock.
  */
-static u32 cq_room(struct vanity_ring *r, u32 cq_tail)
+static u32 cq_room(struct vanity_ring *r, u32 cq_tail, u32 want)
 {
-	u32 used = cq_tail - READ_ONCE(*r->cq_head);
+	u32 n = r->off.cq_entries, used, room = 0;
+	int pass;
 
-	if (used >= r->off.cq_entries ||
-	    r->cq_reserved >= r->off.cq_entries - used)
-		return 0;
-	return r->off.cq_entries - used - r->cq_reserved;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass)
+			r->cached_cq_head = READ_ONCE(*r->cq_head);
+		used = cq_tail - r->cached_cq_head;
+		room = used >= n || r->cq_reserved >= n - used ? 0 :
+		       n - used - r->cq_reserved;
+		if (room >= want)
+			break;
+	}
+	return room;
 }
 
 void vanity_ring_post_locked(struct vanity_ring *r, u32 shard, u64 user_data,
 			     int res)
 {
-	u32 t = *r->cq_tail;
-	struct vanity_cqe *c = &r->cqes[t & (r->off.cq_entries - 1)];
+	u32 t = r->cached_cq_tail;
 
 	lockdep_assert_held(&r->lock);
-	c->user_data = user_data;
-	c->res = res;
-	c->flags = 0;
+	r->cqes[t & (r->off.cq_entries - 1)] =
+		(struct vanity_cqe){ .user_data = user_data, .res = res };
+	WRITE_ONCE(r->cached_cq_tail, t + 1);
 	/* Release: the CQE before the tail that posts it. */
 	smp_store_release(r->cq_tail, t + 1);
 	WRITE_ONCE(r->completed, r->completed + 1);
@@ -206,27 +220,60 @@ void vanity_ring_wake_cq(struct vanity_ring *r)
 		wake_up_interruptible(&r->cq_wq);
 }
 
-/* A private copy of an SQE: eight loads, nothing read twice. */
-static void sqe_copy(struct vanity_sqe *dst, const struct vanity_sqe *src)
+/*
+ * Any SQE but a plain NOP: one private copy (nothing read twice), checked
+ * by the portable op table, issued from the module's. Out of line, so the
+ * NOP loop keeps its registers. Returns the result or VANITY_QUEUED, and
+ * the user_data to echo.
+ */
+static noinline int ring_issue(struct vanity_ring *r, struct issue_ctx *ic,
+			       const u64 *src, u32 head, u32 cqt, u64 *ud)
 {
-	const u64 *s = (const u64 *)src;
-	u64 *d = (u64 *)dst;
-	unsigned int i;
+	const struct vanity_issue_def *def;
+	union {
+		struct vanity_sqe sqe;
+		u64 w[VANITY_SQE_WORDS];
+	} c;
+	int res;
 
-	for (i = 0; i < sizeof(*dst) / sizeof(u64); i++)
-		d[i] = READ_ONCE(s[i]);
+	c.w[0] = READ_ONCE(src[0]);
+	c.w[1] = READ_ONCE(src[1]);
+	c.w[2] = READ_ONCE(src[2]);
+	c.w[3] = READ_ONCE(src[3]);
+	c.w[4] = READ_ONCE(src[4]);
+	c.w[5] = READ_ONCE(src[5]);
+	c.w[6] = READ_ONCE(src[6]);
+	c.w[7] = READ_ONCE(src[7]);
+	*ud = c.sqe.user_data;
+	trace_vanity_sqe_issue(ic->shard->index, c.sqe.opcode, c.sqe.user_data);
+	res = vanity_sqe_validate(&c.sqe, &r->ctx);
+	if (res)
+		return res;
+	def = &vanity_issue[c.sqe.opcode];
+	WRITE_ONCE(r->ops[c.sqe.opcode], r->ops[c.sqe.opcode] + 1);
+	/* What completed so far is seen before we may sleep. */
+	if (def->may_block)
+		ring_publish(r, head, cqt);
+	/* A direct call for the op channel loops issue. */
+	return INDIRECT_CALL_1(def->issue, op_notify, &c.sqe, ic);
 }
 
-/* Consume up to @max SQEs; returns how many, or -EBUSY if the CQ is full. */
+/*
+ * Consume up to @max SQEs; returns how many, or -EBUSY if the CQ is full.
+ * A plain NOP (vanity_sqe_plain_nop) is eight loads and a CQE's two
+ * stores; every other op goes through ring_issue.
+ */
 static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 {
 	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
+	u32 head = r->cached_sq_head, cqt = r->cached_cq_tail;
 	/* Acquire: the shard's SQE stores before the tail that covers them. */
-	u32 head = *r->sq_head, tail = smp_load_acquire(r->sq_tail);
-	u32 avail = tail - head, done = 0, queued = 0, cqt = *r->cq_tail, room;
-	struct vanity_cqe *cqes = r->cqes;
-	const struct vanity_issue_def *def;
-	struct vanity_sqe sqe;
+	u32 avail = smp_load_acquire(r->sq_tail) - head;
+	u32 done = 0, queued = 0, nops = 0, room, shard = ic->shard->index;
+	const u64 *sqes = (const u64 *)r->sqes;
+	u64 *cqes = (u64 *)r->cqes;
+	u64 ud, slow_ud;
+	const u64 *src;
 	int res;
 
 	/* A tail past a full ring is the shard's corruption, not ours. */
@@ -234,10 +281,10 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 		avail = r->off.sq_entries;
 	if (avail > max)
 		avail = max;
-	room = cq_room(r, cqt);
+	room = avail ? cq_room(r, cqt, avail) : 0;
 	while (done < avail) {
 		if (!room)
-			room = cq_room(r, cqt);
+			room = cq_room(r, cqt, avail - done);
 		if (!room) {
 			/*
 			 * Each refused ENTER counts; the poller counts each
@@ -250,20 +297,16 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 			}
 			break;
 		}
-		/* One read of shared memory; everything after uses the copy. */
-		sqe_copy(&sqe, &r->sqes[head & sq_mask]);
-		trace_vanity_sqe_issue(ic->shard->index, sqe.opcode,
-				       sqe.user_data);
-		res = vanity_sqe_validate(&sqe, &r->ctx);
-		if (!res) {
-			def = &vanity_issue[sqe.opcode];
-			WRITE_ONCE(r->ops[sqe.opcode], r->ops[sqe.opcode] + 1);
-			/* What completed so far is seen before we may sleep. */
-			if (def->may_block)
-				ring_publish(r, head, cqt);
-			/* Direct calls for the ops hot loops issue. */
-			res = INDIRECT_CALL_2(def->issue, op_nop, op_notify,
-					      &sqe, ic);
+		/* Each word read once; a plain NOP needs nothing more. */
+		src = &sqes[(head & sq_mask) * VANITY_SQE_WORDS];
+		if (likely(vanity_sqe_plain_nop(src, &ud))) {
+			trace_vanity_sqe_issue(shard, VANITY_OP_NOP, ud);
+			nops++;
+			res = 0;
+		} else {
+			/* Reads the SQE again, for its own private copy. */
+			res = ring_issue(r, ic, src, head, cqt, &slow_ud);
+			ud = slow_ud;
 		}
 		head++;
 		room--;
@@ -272,15 +315,15 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 			queued++;
 			continue;
 		}
-		cqes[cqt & cq_mask].user_data = sqe.user_data;
-		cqes[cqt & cq_mask].res = res;
-		cqes[cqt & cq_mask].flags = 0;
-		trace_vanity_cqe(ic->shard->index, sqe.user_data, res);
+		cqes[(cqt & cq_mask) * 2] = ud;
+		cqes[(cqt & cq_mask) * 2 + 1] = vanity_cqe_word1(res, 0);
+		trace_vanity_cqe(shard, ud, res);
 		cqt++;
 	}
 	if (done) {
 		r->cq_full = false;
 		ring_publish(r, head, cqt);
+		WRITE_ONCE(r->ops[VANITY_OP_NOP], r->ops[VANITY_OP_NOP] + nops);
 		WRITE_ONCE(r->submitted, r->submitted + done);
 		WRITE_ONCE(r->completed, r->completed + done - queued);
 		vanity_ring_wake_cq(r);
@@ -300,55 +343,51 @@ static int poller_fn(void *data)
 	 * sq_idle of microseconds.
 	 */
 	u64 idle_ns = (u64)r->idle_us * NSEC_PER_USEC, last = 0, now;
-	unsigned int empty = 0;
+	unsigned int spins;
 	int n;
 
 	while (!kthread_should_stop()) {
+		/*
+		 * Spin on the shard's tail alone (the head is ours), as
+		 * io_uring's poller does: no cpu_relax(), whose PAUSE under
+		 * QEMU TCG leaves the vCPU's execution loop and costs more
+		 * than a whole poll. The stop flag and the scheduler get a
+		 * look once per IDLE_CHECK polls.
+		 */
+		for (spins = 0; spins < IDLE_CHECK; spins++)
+			if (READ_ONCE(*r->sq_tail) != r->cached_sq_head)
+				break;
 		n = 0;
-		/* Look before locking: an empty SQ costs two loads. */
-		if (READ_ONCE(*r->sq_tail) != READ_ONCE(*r->sq_head)) {
+		if (spins < IDLE_CHECK) {
 			mutex_lock(&r->lock);
 			n = ring_submit(r, &ic, r->off.sq_entries);
 			mutex_unlock(&r->lock);
 		}
+		cond_resched();
 		if (n > 0) {
 			/* The idle window opens at the next look at the clock. */
-			empty = 0;
 			last = 0;
-			cond_resched();
 			continue;
 		}
-		/*
-		 * n < 0: the CQ is full; nothing to do until the shard reaps.
-		 * Spin on the loads alone, as io_uring's poller does: no
-		 * cpu_relax(), whose PAUSE under QEMU TCG leaves the vCPU's
-		 * execution loop and costs more than a whole poll.
-		 */
-		if (++empty % IDLE_CHECK) {
-			cond_resched();
-			continue;
-		}
+		/* Nothing to do (n < 0: the CQ is full until the shard reaps). */
 		now = local_clock();
 		if (!last)
 			last = now;
-		if (now - last < idle_ns) {
-			cond_resched();
+		if (now - last < idle_ns)
 			continue;
-		}
 		/* Flag, fence, look again: pairs with the shard's fence. */
 		WRITE_ONCE(r->poller_kick, false);
 		WRITE_ONCE(*r->sq_flags, *r->sq_flags | VANITY_SQ_NEED_WAKEUP);
 		/* Flag before the tail check; the shard fences tail before flag. */
 		smp_mb();
 		/* Acquire: pairs with the shard releasing its tail. */
-		if (smp_load_acquire(r->sq_tail) == *r->sq_head) {
+		if (smp_load_acquire(r->sq_tail) == r->cached_sq_head) {
 			wait_event_interruptible(r->poller_wq,
 						 READ_ONCE(r->poller_kick) ||
 						 kthread_should_stop());
 			WRITE_ONCE(r->poller_wakeups, r->poller_wakeups + 1);
 		}
 		WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
-		empty = 0;
 		last = 0;
 	}
 	return 0;
@@ -417,8 +456,8 @@ int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s)
 
 static u32 cq_unseen(struct vanity_ring *r)
 {
-	/* Acquire: pairs with the release that posted each CQE. */
-	return smp_load_acquire(r->cq_tail) - READ_ONCE(*r->cq_head);
+	/* Our own tail: the shard's copy is its to scribble on. */
+	return READ_ONCE(r->cached_cq_tail) - READ_ONCE(*r->cq_head);
 }
 
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,

@@ -28,6 +28,13 @@ struct vanity_ring {
 	struct vanity_cqe *cqes;
 	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
 	struct mutex lock;		/* one consumer of the SQ at a time */
+	/*
+	 * Under lock: the module's own indices, published to the shared
+	 * ones and never read back (the shard may scribble on those), and
+	 * the shard's cq_head as last read (only re-read when the CQ looks
+	 * too full for a batch: it is a line the shard keeps writing).
+	 */
+	u32 cached_sq_head, cached_cq_tail, cached_cq_head;
 	bool cq_full;			/* under lock: in an overflow episode */
 	struct list_head pending;	/* under lock: armed async ops */
 	u32 cq_reserved;		/* under lock: CQE slots they hold */

@@ -62,6 +62,7 @@ static int map_ring(struct vanity *v, const struct vanity_ring_offsets *o,
 	r->sq_mask = o->sq_entries - 1;
 	r->sqes = (struct vanity_sqe *)(p + o->sqes);
 	r->sqe_tail = *r->sq_tail;
+	r->sq_head_seen = *r->sq_head;
 	r->cq_head = (uint32_t *)(p + o->cq_head);
 	r->cq_tail = (uint32_t *)(p + o->cq_tail);
 	r->cq_overflow = (uint32_t *)(p + o->cq_overflow);

@@ -76,6 +76,7 @@ int vanity__hosted_map_ring(struct vanity_ring *r, int fd,
 	r->sq_mask = sqn - 1;
 	r->sqes = (struct vanity_sqe *)(p + o->sqes);
 	r->sqe_tail = *r->sq_tail;
+	r->sq_head_seen = *r->sq_head;
 	r->cq_head = (uint32_t *)(p + o->cq_head);
 	r->cq_tail = (uint32_t *)(p + o->cq_tail);
 	r->cq_overflow = (uint32_t *)(p + o->cq_overflow);

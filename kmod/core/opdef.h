@@ -62,4 +62,35 @@ static inline int vanity_sqe_validate(const struct vanity_sqe *sqe,
 			       sqe, ctx);
 }
 
+/*
+ * The test backends make first, on an SQE in shared memory, reading each
+ * of its eight words once: is it a NOP with every other field zero?
+ * VANITY_OP_NOP is 0, so that is every word zero but user_data (word 3,
+ * returned in @ud). Such an SQE is valid by construction and completes
+ * with 0, with no table, no copy and no call; anything else goes the
+ * whole way, through a private copy and vanity_sqe_validate.
+ */
+#define VANITY_SQE_WORDS 8
+
+static inline bool vanity_sqe_plain_nop(const u64 *sqe, u64 *ud)
+{
+	u64 rest = VANITY_READ_ONCE(sqe[0]) | VANITY_READ_ONCE(sqe[1]) |
+		   VANITY_READ_ONCE(sqe[2]) | VANITY_READ_ONCE(sqe[4]) |
+		   VANITY_READ_ONCE(sqe[5]) | VANITY_READ_ONCE(sqe[6]) |
+		   VANITY_READ_ONCE(sqe[7]);
+
+	*ud = VANITY_READ_ONCE(sqe[3]);
+	return !rest;
+}
+
+/* A CQE's second word (res, then flags), so a CQE is two stores. */
+static inline u64 vanity_cqe_word1(s32 res, u32 flags)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (u64)(u32)res | (u64)flags << 32;
+#else
+	return (u64)(u32)res << 32 | flags;
+#endif
+}
+
 #endif

@@ -14,6 +14,9 @@
 #include <linux/overflow.h>
 #include <linux/stdarg.h>
 #include <linux/indirect_call_wrapper.h>
+#include <linux/compiler.h>
+/* One load of shared memory the other side may be changing. */
+#define VANITY_READ_ONCE(x) READ_ONCE(x)
 #else
 #include <stdint.h>
 #include <stddef.h>
@@ -27,6 +30,7 @@ typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
+typedef int32_t s32;
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
@@ -36,6 +40,7 @@ typedef uint64_t u64;
 /* Without retpolines a table call is as cheap as a direct one. */
 #define INDIRECT_CALL_1(f, f1, ...) f(__VA_ARGS__)
 #define INDIRECT_CALL_2(f, f2, f1, ...) f(__VA_ARGS__)
+#define VANITY_READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
 #endif

@@ -7,6 +7,7 @@
 #ifndef VANITY_H
 #define VANITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
@@ -357,6 +358,7 @@ struct vanity_ring {
 	uint32_t *sq_head, *sq_tail, *sq_flags;
 	uint32_t sq_mask, sq_entries;
 	uint32_t sqe_tail;		/* SQEs handed out, maybe not submitted */
+	uint32_t sq_head_seen;		/* *sq_head as last read */
 	struct vanity_sqe *sqes;
 	uint32_t *cq_head, *cq_tail, *cq_overflow;
 	uint32_t cq_mask;
@@ -379,13 +381,33 @@ struct vanity_ring *vanity_ring(struct vanity *v);
 int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
 		  uint32_t min_complete, uint32_t flags);
 
+/*
+ * SQEs that can be handed out now. Reads the module's head (under SQPOLL
+ * a line the poller keeps writing): once per batch, not once per SQE.
+ */
+static inline uint32_t vanity_sq_space_left(struct vanity_ring *r)
+{
+	/* Acquire: the module is done reading SQEs below sq_head. */
+	r->sq_head_seen = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+	return r->sq_entries - (r->sqe_tail - r->sq_head_seen);
+}
+
+/*
+ * Whether @n SQEs can be handed out now: on the head as last read, which
+ * is re-read only when it says no.
+ */
+static inline bool vanity_sq_room(struct vanity_ring *r, uint32_t n)
+{
+	return r->sq_entries - (r->sqe_tail - r->sq_head_seen) >= n ||
+	       vanity_sq_space_left(r) >= n;
+}
+
 /* Next free SQE, or NULL when the SQ is full (check before prepping it). */
 static inline struct vanity_sqe *vanity_get_sqe(struct vanity_ring *r)
 {
-	/* Acquire: the module is done reading SQEs below sq_head. */
-	uint32_t head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-
-	if (r->sqe_tail - head >= r->sq_entries)
+	/* The head as last read, until it says the SQ is full. */
+	if (r->sqe_tail - r->sq_head_seen >= r->sq_entries &&
+	    !vanity_sq_space_left(r))
 		return NULL;
 	return &r->sqes[r->sqe_tail++ & r->sq_mask];
 }
@@ -450,11 +472,6 @@ static inline int vanity_submit_and_wait(struct vanity_ring *r,
 
 	/* Release: the SQEs' contents before the tail that publishes them. */
 	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
-	/*
-	 * ENTER consumes everything published and not yet consumed, as
-	 * liburing does: SQEs an earlier ENTER left (CQ full, -EBUSY) go again.
-	 */
-	n = r->sqe_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
 	if (r->sqpoll) {
 		/* Tail before the flag check; pairs with the poller's fence. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -469,6 +486,11 @@ static inline int vanity_submit_and_wait(struct vanity_ring *r,
 		}
 		return (int)published;
 	}
+	/*
+	 * ENTER consumes everything published and not yet consumed, as
+	 * liburing does: SQEs an earlier ENTER left (CQ full, -EBUSY) go again.
+	 */
+	n = r->sqe_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
 	if (!n && !wait_nr)
 		return 0;
 	if (n && wait_nr) {

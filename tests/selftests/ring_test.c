@@ -964,6 +964,45 @@ TEST_F(ring, fsync_with_a_wild_tail_consumes_at_most_the_sq)
 	EXPECT_EQ(r->sq_entries, n);
 }
 
+/*
+ * sq_head and cq_tail are the module's to write: a shard scribbling on
+ * them moves neither what the module consumes next nor where it posts
+ * (it keeps its own), and the next submission rewrites both.
+ */
+TEST_F(ring, scribbled_module_indices_are_rewritten_not_believed)
+{
+	struct vanity_ring *r = self->r;
+	int fd = vanity_fd(self->v);
+	struct vanity_cqe c;
+	struct ring_row row;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		vanity_prep_nop(next_sqe(r), 10 + i);
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	ASSERT_EQ(3, raw_fsync(fd));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pop(r, &c));
+	/* Head back to 0 would re-run SQEs 0..2; tail 9 would skip CQEs. */
+	__atomic_store_n(r->sq_head, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(r->cq_tail, 9, __ATOMIC_RELEASE);
+	/* A stale NOP left where the scribbled cq_tail says to post. */
+	r->cqes[9 & r->cq_mask].user_data = 0xdead;
+	vanity_prep_nop(next_sqe(r), 13);
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	EXPECT_EQ(1, raw_fsync(fd));
+	EXPECT_EQ(4, ld(r->sq_head));
+	EXPECT_EQ(4, ld(r->cq_tail));
+	ASSERT_EQ(0, pop(r, &c));
+	EXPECT_EQ(13, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(-EAGAIN, pop(r, &c));
+	EXPECT_EQ(0xdead, r->cqes[9 & r->cq_mask].user_data);
+	ASSERT_EQ(0, ring_row("producer", &row));
+	EXPECT_EQ(4, row.submitted);
+	EXPECT_EQ(4, row.completed);
+}
+
 TEST_F(ring, fsync_after_a_forced_down_is_enodev)
 {
 	char msg[256];

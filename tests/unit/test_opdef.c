@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The portable op table's validation, natively: what every backend must
+ * accept and refuse, and the plain-NOP fast test the module's and the
+ * simulator's hot loops make before it (it must never accept an SQE the
+ * table would refuse).
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "opdef.h"
+
+static struct vanity_op_ctx ctx_of(uint32_t nchannels, uint64_t endpoints)
+{
+	struct vanity_op_ctx c = { .nchannels = nchannels };
+
+	c.endpoint[0] = endpoints;
+	return c;
+}
+
+/* The fast test on @sqe's words, as the backends read them. */
+static bool plain(const struct vanity_sqe *sqe, u64 *ud)
+{
+	u64 w[VANITY_SQE_WORDS];
+
+	memcpy(w, sqe, sizeof(w));
+	return vanity_sqe_plain_nop(w, ud);
+}
+
+Test(opdef, each_op_accepts_its_well_formed_sqe)
+{
+	struct vanity_op_ctx c = ctx_of(4, 0x5);	/* ends of 0 and 2 */
+	struct vanity_sqe s;
+
+	memset(&s, 0, sizeof(s));
+	s.opcode = VANITY_OP_NOP;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), 0);
+	s.opcode = VANITY_OP_YIELD;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), 0);
+	s.opcode = VANITY_OP_NOTIFY;
+	s.channel = 2;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), 0);
+	s.opcode = VANITY_OP_WAIT;
+	s.channel = 0;
+	s.mask = 0x5;
+	s.timeout_ns = -1;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), 0);
+	memset(&s, 0, sizeof(s));
+	s.opcode = VANITY_OP_TIMEOUT;
+	s.timeout_ns = 1000;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), 0);
+}
+
+Test(opdef, refusals_name_their_errno)
+{
+	struct vanity_op_ctx c = ctx_of(4, 0x5);
+	struct vanity_sqe s;
+
+	memset(&s, 0, sizeof(s));
+	s.opcode = VANITY_OP_LAST;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "unknown opcode");
+	s.opcode = 0xff;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "opcode 255");
+	memset(&s, 0, sizeof(s));
+	s.flags = 1;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "a flag");
+	memset(&s, 0, sizeof(s));
+	s.resv0 = 1;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "resv0");
+	memset(&s, 0, sizeof(s));
+	s.opcode = VANITY_OP_NOTIFY;
+	s.channel = 1;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EACCES, "not its channel");
+	s.channel = 4;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "no such channel");
+	memset(&s, 0, sizeof(s));
+	s.opcode = VANITY_OP_WAIT;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "empty mask");
+	s.mask = 0x3;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EACCES, "mask over channel 1");
+	s.mask = 0x11;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "mask past the last");
+	memset(&s, 0, sizeof(s));
+	s.opcode = VANITY_OP_TIMEOUT;
+	s.timeout_ns = -1;
+	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "negative timeout");
+	for (unsigned int i = 0; i < ARRAY_SIZE(s.resv); i++) {
+		memset(&s, 0, sizeof(s));
+		s.resv[i] = 1ULL << 63;
+		cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "resv[%u]", i);
+	}
+}
+
+Test(opdef, a_plain_nop_is_zero_but_for_user_data)
+{
+	struct vanity_op_ctx c = ctx_of(0, 0);
+	struct vanity_sqe s;
+	u64 ud = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.user_data = 0x8000000000000001ULL;
+	cr_expect(plain(&s, &ud));
+	cr_expect_eq(vanity_sqe_validate(&s, &c), 0);
+	cr_expect_eq(ud, s.user_data);
+
+	/* Any one other byte non-zero: not plain, and the table refuses it. */
+	for (size_t b = 0; b < sizeof(s); b++) {
+		if (b >= offsetof(struct vanity_sqe, user_data) &&
+		    b < offsetof(struct vanity_sqe, user_data) + 8)
+			continue;
+		memset(&s, 0, sizeof(s));
+		((uint8_t *)&s)[b] = 0x80;
+		cr_expect(!plain(&s, &ud), "byte %zu", b);
+		if (b == 0)	/* opcode 0x80: unknown */
+			cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL);
+		else
+			cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL,
+				     "byte %zu", b);
+	}
+}
+
+/* Random SQEs: the fast test never accepts what the table refuses. */
+Test(opdef, the_fast_test_agrees_with_the_table)
+{
+	struct vanity_op_ctx c = ctx_of(64, ~0ULL);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	unsigned int nplain = 0;
+	struct vanity_sqe s;
+	u64 w[VANITY_SQE_WORDS], ud;
+
+	for (int i = 0; i < 200000; i++) {
+		memset(w, 0, sizeof(w));
+		/* Sparse words, so plain NOPs and near misses both occur. */
+		for (int k = 0; k < VANITY_SQE_WORDS; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if (!(x & 7))
+				w[k] = x >> 3 & (x & 8 ? 0xff : ~0ULL);
+		}
+		memcpy(&s, w, sizeof(s));
+		if (vanity_sqe_plain_nop(w, &ud)) {
+			nplain++;
+			cr_assert_eq(ud, s.user_data);
+			cr_assert_eq(s.opcode, VANITY_OP_NOP);
+			cr_assert_eq(vanity_sqe_validate(&s, &c), 0, "sqe %d", i);
+		} else if (s.opcode == VANITY_OP_NOP) {
+			cr_assert_eq(vanity_sqe_validate(&s, &c), -EINVAL,
+				     "a NOP that is not plain is malformed (%d)", i);
+		}
+	}
+	cr_expect_gt(nplain, 100, "the draw produced plain NOPs");
+}
+
+Test(opdef, a_cqe_is_two_words)
+{
+	struct vanity_cqe cqe;
+	u64 w[2] = { 0x1122334455667788ULL, vanity_cqe_word1(-EINVAL, 0x5a) };
+
+	memcpy(&cqe, w, sizeof(cqe));
+	cr_expect_eq(cqe.user_data, 0x1122334455667788ULL);
+	cr_expect_eq(cqe.res, -EINVAL);
+	cr_expect_eq(cqe.flags, 0x5a);
+	w[1] = vanity_cqe_word1(0x7fffffff, 0);
+	memcpy(&cqe, w, sizeof(cqe));
+	cr_expect_eq(cqe.res, 0x7fffffff);
+	cr_expect_eq(cqe.flags, 0);
+}
