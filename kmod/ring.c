@@ -26,7 +26,7 @@
 #include "trace.h"
 
 #define SQPOLL_IDLE_US_DEFAULT 1000
-#define IDLE_CHECK 32		/* empty polls per look at the clock */
+#define POLLER_SPINS 1024	/* empty polls per breath and look at the clock */
 
 /* ---------------------------------------------------------------- issue */
 
@@ -145,6 +145,7 @@ int vanity_ring_create(struct vanity_shard *s, u32 entries)
 		    sys->channels[i].desc->to == s->index)
 			r->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
 	mutex_init(&r->lock);
+	atomic_set(&r->lock_wanted, 0);
 	INIT_LIST_HEAD(&r->pending);
 	init_waitqueue_head(&r->cq_wq);
 	init_waitqueue_head(&r->poller_wq);
@@ -261,9 +262,12 @@ static noinline int ring_issue(struct vanity_ring *r, struct issue_ctx *ic,
 /*
  * Consume up to @max SQEs; returns how many, or -EBUSY if the CQ is full.
  * A plain NOP (vanity_sqe_plain_nop) is eight loads and a CQE's two
- * stores; every other op goes through ring_issue.
+ * stores; every other op goes through ring_issue. ENTER's waiters are the
+ * caller's to wake (vanity_ring_wake_cq): the poller does it between
+ * batches, not in its round trip. Inlined into the poller's loop.
  */
-static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
+static __always_inline int __ring_submit(struct vanity_ring *r,
+					 struct issue_ctx *ic, u32 max)
 {
 	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
 	u32 head = r->cached_sq_head, cqt = r->cached_cq_tail;
@@ -326,9 +330,37 @@ static int ring_submit(struct vanity_ring *r, struct issue_ctx *ic, u32 max)
 		WRITE_ONCE(r->ops[VANITY_OP_NOP], r->ops[VANITY_OP_NOP] + nops);
 		WRITE_ONCE(r->submitted, r->submitted + done);
 		WRITE_ONCE(r->completed, r->completed + done - queued);
-		vanity_ring_wake_cq(r);
 	}
 	return done || !avail ? done : -EBUSY;
+}
+
+/* __ring_submit for ENTER and fsync, which wake ENTER's waiters at once. */
+static noinline int ring_submit(struct vanity_ring *r, struct issue_ctx *ic,
+				u32 max)
+{
+	int n = __ring_submit(r, ic, max);
+
+	if (n > 0)
+		vanity_ring_wake_cq(r);
+	return n;
+}
+
+/* Idle past sq_idle: sleep until ENTER wakes us (or we are stopped). */
+static void poller_sleep(struct vanity_ring *r)
+{
+	/* Flag, fence, look again: pairs with the shard's fence. */
+	WRITE_ONCE(r->poller_kick, false);
+	WRITE_ONCE(*r->sq_flags, *r->sq_flags | VANITY_SQ_NEED_WAKEUP);
+	/* Flag before the tail check; the shard fences tail before flag. */
+	smp_mb();
+	/* Acquire: pairs with the shard releasing its tail. */
+	if (smp_load_acquire(r->sq_tail) == r->cached_sq_head) {
+		wait_event_interruptible(r->poller_wq,
+					 READ_ONCE(r->poller_kick) ||
+					 kthread_should_stop());
+		WRITE_ONCE(r->poller_wakeups, r->poller_wakeups + 1);
+	}
+	WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
 }
 
 static int poller_fn(void *data)
@@ -337,59 +369,56 @@ static int poller_fn(void *data)
 	struct vanity_ring *r = s->ring;
 	struct issue_ctx ic = { .sys = s->sys, .shard = s, .poller = true };
 	/*
-	 * Idle time on local_clock(), read once per IDLE_CHECK empty polls:
+	 * Idle time on local_clock(), read once per POLLER_SPINS empty polls:
 	 * ktime_get() on every poll can cost more than the poll (here an
 	 * HPET read, an MMIO access), and jiffies are too coarse for an
 	 * sq_idle of microseconds.
 	 */
 	u64 idle_ns = (u64)r->idle_us * NSEC_PER_USEC, last = 0, now;
 	unsigned int spins;
-	int n;
 
+	/*
+	 * The ring's lock is held while polling: the round trip of an SQE
+	 * is spin, consume, publish, spin. It is let go between batches
+	 * when a completion of an async op wants it or the scheduler does,
+	 * and at each breath after POLLER_SPINS empty polls.
+	 */
+	mutex_lock(&r->lock);
 	while (!kthread_should_stop()) {
 		/*
 		 * Spin on the shard's tail alone (the head is ours), as
 		 * io_uring's poller does: no cpu_relax(), whose PAUSE under
 		 * QEMU TCG leaves the vCPU's execution loop and costs more
-		 * than a whole poll. The stop flag and the scheduler get a
-		 * look once per IDLE_CHECK polls.
+		 * than a whole poll.
 		 */
-		for (spins = 0; spins < IDLE_CHECK; spins++)
+		for (spins = 0; spins < POLLER_SPINS; spins++)
 			if (READ_ONCE(*r->sq_tail) != r->cached_sq_head)
 				break;
-		n = 0;
-		if (spins < IDLE_CHECK) {
-			mutex_lock(&r->lock);
-			n = ring_submit(r, &ic, r->off.sq_entries);
-			mutex_unlock(&r->lock);
-		}
-		cond_resched();
-		if (n > 0) {
+		if (spins < POLLER_SPINS &&
+		    __ring_submit(r, &ic, r->off.sq_entries) > 0) {
+			vanity_ring_wake_cq(r);
 			/* The idle window opens at the next look at the clock. */
 			last = 0;
+			if (!atomic_read(&r->lock_wanted) && !need_resched())
+				continue;
+			mutex_unlock(&r->lock);
+			cond_resched();
+			mutex_lock(&r->lock);
 			continue;
 		}
-		/* Nothing to do (n < 0: the CQ is full until the shard reaps). */
+		/* Nothing to do (or the CQ is full until the shard reaps). */
+		mutex_unlock(&r->lock);
+		cond_resched();
 		now = local_clock();
 		if (!last)
 			last = now;
-		if (now - last < idle_ns)
-			continue;
-		/* Flag, fence, look again: pairs with the shard's fence. */
-		WRITE_ONCE(r->poller_kick, false);
-		WRITE_ONCE(*r->sq_flags, *r->sq_flags | VANITY_SQ_NEED_WAKEUP);
-		/* Flag before the tail check; the shard fences tail before flag. */
-		smp_mb();
-		/* Acquire: pairs with the shard releasing its tail. */
-		if (smp_load_acquire(r->sq_tail) == r->cached_sq_head) {
-			wait_event_interruptible(r->poller_wq,
-						 READ_ONCE(r->poller_kick) ||
-						 kthread_should_stop());
-			WRITE_ONCE(r->poller_wakeups, r->poller_wakeups + 1);
+		if (now - last >= idle_ns) {
+			poller_sleep(r);
+			last = 0;
 		}
-		WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
-		last = 0;
+		mutex_lock(&r->lock);
 	}
+	mutex_unlock(&r->lock);
 	return 0;
 }
 
@@ -448,9 +477,9 @@ int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s)
 			poller_kick(r);
 		return 0;
 	}
-	mutex_lock(&r->lock);
+	vanity_ring_lock(r);
 	ret = ring_submit(r, &ic, r->off.sq_entries);
-	mutex_unlock(&r->lock);
+	vanity_ring_unlock(r);
 	return ret;
 }
 
@@ -478,9 +507,9 @@ long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 		     READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP))
 			poller_kick(r);
 	} else if (e->to_submit) {
-		mutex_lock(&r->lock);
+		vanity_ring_lock(r);
 		ret = ring_submit(r, &ic, e->to_submit);
-		mutex_unlock(&r->lock);
+		vanity_ring_unlock(r);
 		if (ret < 0)
 			return ret;
 	}

@@ -28,6 +28,7 @@ struct vanity_ring {
 	struct vanity_cqe *cqes;
 	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
 	struct mutex lock;		/* one consumer of the SQ at a time */
+	atomic_t lock_wanted;		/* vanity_ring_lock callers waiting */
 	/*
 	 * Under lock: the module's own indices, published to the shared
 	 * ones and never read back (the shard may scribble on those), and
@@ -51,6 +52,22 @@ struct vanity_ring {
 	u64 submitted, completed, overflows, poller_wakeups;
 	u64 ops[VANITY_OP_LAST];
 };
+
+/*
+ * Take a ring's lock anywhere but in its SQPOLL thread, which holds it
+ * while it polls and lets go between batches when someone wants it.
+ */
+static inline void vanity_ring_lock(struct vanity_ring *r)
+{
+	atomic_inc(&r->lock_wanted);
+	mutex_lock(&r->lock);
+	atomic_dec(&r->lock_wanted);
+}
+
+static inline void vanity_ring_unlock(struct vanity_ring *r)
+{
+	mutex_unlock(&r->lock);
+}
 
 int vanity_ring_create(struct vanity_shard *s, u32 entries);
 void vanity_ring_destroy(struct vanity_shard *s);

@@ -108,12 +108,12 @@ static void async_work(struct work_struct *work)
 	 * (under the lock) still arms and looks at it; nothing of it may be
 	 * torn down before that is done.
 	 */
-	mutex_lock(&r->lock);
+	vanity_ring_lock(r);
 	disarm(a);
 	list_del(&a->node);
 	r->cq_reserved--;
 	vanity_ring_post_locked(r, a->shard, a->user_data, a->res);
-	mutex_unlock(&r->lock);
+	vanity_ring_unlock(r);
 	vanity_ring_wake_cq(r);
 	kfree(a);
 }
@@ -293,7 +293,7 @@ void vanity_async_cancel_all(struct vanity_ring *r)
 	bool won;
 
 	for (;;) {
-		mutex_lock(&r->lock);
+		vanity_ring_lock(r);
 		a = list_first_entry_or_null(&r->pending, struct vanity_async,
 					     node);
 		won = a && atomic_cmpxchg(&a->state, ASYNC_ARMED,
@@ -302,7 +302,7 @@ void vanity_async_cancel_all(struct vanity_ring *r)
 			list_del(&a->node);
 			r->cq_reserved--;
 		}
-		mutex_unlock(&r->lock);
+		vanity_ring_unlock(r);
 		if (!a)
 			return;
 		if (!won) {

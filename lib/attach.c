@@ -41,6 +41,49 @@ int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
 	return ret < 0 ? -errno : ret;
 }
 
+int vanity__submit(struct vanity_ring *r, uint32_t wait_nr, uint32_t published)
+{
+	uint32_t flags = wait_nr ? VANITY_ENTER_GETEVENTS : 0, n;
+	int ret, done;
+
+	if (r->sqpoll) {
+		/* Tail (published by the caller) before the flag check. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) &
+		    VANITY_SQ_NEED_WAKEUP)
+			flags |= VANITY_ENTER_SQ_WAKEUP;
+		if (flags) {
+			ret = vanity__enter(r, 0, wait_nr, flags);
+			if (ret < 0)
+				return ret;
+		}
+		return (int)published;
+	}
+	/*
+	 * ENTER consumes everything published and not yet consumed, as
+	 * liburing does: SQEs an earlier ENTER left (CQ full, -EBUSY) go again.
+	 */
+	n = r->sqe_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+	if (!n && !wait_nr)
+		return 0;
+	if (n && wait_nr) {
+		/*
+		 * Submit through the fsync doorbell first: ops that complete
+		 * inline (NOP, NOTIFY) then need no ENTER to wait on.
+		 */
+		ret = vanity__enter(r, n, 0, 0);
+		if (ret < 0)
+			return ret;
+		done = ret;
+		if (__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) -
+		    *r->cq_head >= wait_nr)
+			return done;
+		ret = vanity__enter(r, 0, wait_nr, flags);
+		return ret < 0 ? ret : done;
+	}
+	return vanity__enter(r, n, wait_nr, flags);
+}
+
 static int map_ring(struct vanity *v, const struct vanity_ring_offsets *o,
 		    uint32_t flags)
 {

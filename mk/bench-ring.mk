@@ -8,7 +8,9 @@
 # and boots one VM (tools/vm/run.sh) that runs it; the table is printed
 # from the VM's cmd.log at the end. About 2 minutes under TCG.
 # Knobs: RING_BENCH_SECS (0.15 s per cell run), RING_BENCH_REPS (7),
-# RING_BENCH_VM_OUT (build/vm-bench-ring). Needs liburing-dev.
+# RING_BENCH_VM_OUT (build/vm-bench-ring); RING_BENCH_ONLY=path/mode/batch
+# (e.g. vanity-sqpoll/latency/1) measures that cell alone and prints each
+# repetition instead of the table. Needs liburing-dev.
 
 RING_BENCH_SRCS := $(sort $(wildcard tests/bench/ring/*.c))
 RING_BENCH_OBJS := $(call obj,$(RING_BENCH_SRCS))
@@ -31,7 +33,8 @@ bench-ring: $(RING_BENCH_BIN) kmod/vanity.ko
 	@mkdir -p $(RING_BENCH_VM_OUT)
 	VM_OUT=$(RING_BENCH_VM_OUT) VM_PCI=0 VM_TIMEOUT=600 $(VM_ENV) \
 		tools/vm/run.sh 'RING_BENCH_SECS=$(RING_BENCH_SECS)' \
-		'RING_BENCH_REPS=$(RING_BENCH_REPS)' $(RING_BENCH_BIN) \
+		'RING_BENCH_REPS=$(RING_BENCH_REPS)' \
+		'RING_BENCH_ONLY=$(RING_BENCH_ONLY)' $(RING_BENCH_BIN) \
 		>$(RING_BENCH_VM_OUT)/run.out 2>&1 || \
 		{ rc=$$?; tail -40 $(RING_BENCH_VM_OUT)/run.out; exit $$rc; }
 	@grep -v '^bench-ring: rep ' $(RING_BENCH_VM_OUT)/cmd.log

@@ -459,57 +459,33 @@ static inline void vanity_prep_timeout(struct vanity_sqe *sqe, int64_t ns,
 	vanity_prep(sqe, VANITY_OP_TIMEOUT, 0, 0, ns, ud);
 }
 
+/* Internal, out of line: what vanity_submit_and_wait does past its fast path. */
+int vanity__submit(struct vanity_ring *r, uint32_t wait_nr, uint32_t published);
+
 /*
  * Publish the SQEs handed out so far and, unless SQPOLL, have the module
  * consume them, waiting for @wait_nr CQEs. Returns SQEs consumed (under
  * SQPOLL: published) or -errno (-EBUSY: the CQ is full, reap first).
+ * Under SQPOLL with a poller awake and nothing to wait for, it is two
+ * stores, a fence and a load, inlined whatever the compiler's mood: under
+ * an emulator a call and return in a polling loop can cost more than the
+ * ring's whole round trip.
  */
-static inline int vanity_submit_and_wait(struct vanity_ring *r,
-					 uint32_t wait_nr)
+static inline __attribute__((__always_inline__)) int
+vanity_submit_and_wait(struct vanity_ring *r, uint32_t wait_nr)
 {
-	uint32_t published = r->sqe_tail - *r->sq_tail, n;
-	uint32_t flags = wait_nr ? VANITY_ENTER_GETEVENTS : 0;
+	uint32_t published = r->sqe_tail - *r->sq_tail;
 
 	/* Release: the SQEs' contents before the tail that publishes them. */
 	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
-	if (r->sqpoll) {
+	if (r->sqpoll && !wait_nr) {
 		/* Tail before the flag check; pairs with the poller's fence. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) &
-		    VANITY_SQ_NEED_WAKEUP)
-			flags |= VANITY_ENTER_SQ_WAKEUP;
-		if (flags) {
-			int ret = vanity__enter(r, 0, wait_nr, flags);
-
-			if (ret < 0)
-				return ret;
-		}
-		return (int)published;
+		if (!(__atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) &
+		      VANITY_SQ_NEED_WAKEUP))
+			return (int)published;
 	}
-	/*
-	 * ENTER consumes everything published and not yet consumed, as
-	 * liburing does: SQEs an earlier ENTER left (CQ full, -EBUSY) go again.
-	 */
-	n = r->sqe_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-	if (!n && !wait_nr)
-		return 0;
-	if (n && wait_nr) {
-		/*
-		 * Submit through the fsync doorbell first: ops that complete
-		 * inline (NOP, NOTIFY) then need no ENTER to wait on.
-		 */
-		int ret = vanity__enter(r, n, 0, 0), done;
-
-		if (ret < 0)
-			return ret;
-		done = ret;
-		if (__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) -
-		    *r->cq_head >= wait_nr)
-			return done;
-		ret = vanity__enter(r, 0, wait_nr, flags);
-		return ret < 0 ? ret : done;
-	}
-	return vanity__enter(r, n, wait_nr, flags);
+	return vanity__submit(r, wait_nr, published);
 }
 
 static inline int vanity_submit(struct vanity_ring *r)

@@ -1581,6 +1581,58 @@ TEST_F(sq, need_wakeup_after_idle_and_submit_wakes)
 }
 
 /* An armed WAIT no longer occupies the poller: later SQEs go on. */
+/*
+ * The poller holds the ring's lock while it polls; an async op's
+ * completion needs that lock. It must get it between batches, while the
+ * shard keeps the poller busy, not only when the poller idles: a 1 ms
+ * TIMEOUT completes in the middle of a stream of NOPs that runs far
+ * longer (until the TIMEOUT's CQE shows up, or 100,000 batches).
+ */
+TEST_F_TIMEOUT(sq, a_timeout_completes_while_the_poller_is_kept_busy, 120)
+{
+	uint64_t ud = 100, nops_before = 0;
+	struct vanity_ring *r;
+	struct vanity_cqe c;
+	unsigned int i, batch;
+	bool fired = false;
+
+	ASSERT_EQ(0, vanity_attach_flags("producer", VANITY_ATTACH_SQPOLL,
+					 5000000, &self->v));
+	r = self->r = vanity_ring(self->v);
+	*next_sqe(r) = sqe_of(VANITY_OP_TIMEOUT, 0, 0, 1000000, 1);
+	ASSERT_EQ(1, vanity_submit(r));
+	for (batch = 0; batch < 100000 && !fired; batch++) {
+		for (i = 0; i < 8; i++)
+			vanity_prep_nop(next_sqe(r), ud++);
+		ASSERT_EQ(8, vanity_submit(r));
+		/* Reap as they come, keeping at most 16 NOPs in flight. */
+		for (;;) {
+			while (!pop(r, &c)) {
+				if (c.user_data == 1) {
+					EXPECT_EQ(-ETIME, c.res);
+					fired = true;
+					continue;
+				}
+				ASSERT_EQ(100 + nops_before, c.user_data);
+				ASSERT_EQ(0, c.res);
+				nops_before++;
+			}
+			if (ud - 100 - nops_before <= 16)
+				break;
+			ASSERT_TRUE(spin_cqes(r, 1, 20)) TH_LOG("the poller stopped");
+		}
+	}
+	EXPECT_TRUE(fired) TH_LOG("no TIMEOUT CQE after %u busy batches", batch);
+	EXPECT_LT(batch, 100000);
+	/* Drain the rest; every NOP accounted for, in order. */
+	ASSERT_TRUE(spin_cqes(r, (uint32_t)(ud - 100 - nops_before), 20));
+	while (!pop(r, &c)) {
+		ASSERT_EQ(100 + nops_before, c.user_data);
+		nops_before++;
+	}
+	EXPECT_EQ(ud - 100, nops_before);
+}
+
 TEST_F(sq, an_armed_wait_does_not_stall_the_poller)
 {
 	struct vanity_ring *r;

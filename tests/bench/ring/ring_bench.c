@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,83 +139,95 @@ static inline void spin_hint(unsigned int spins)
 
 /* Vanity */
 
-static bool v_prep(void *p, unsigned int n)
+/*
+ * Both sides alike: the ring and the counters in locals for the length of
+ * a call (the SQE stores would otherwise make the compiler reload them
+ * through the context after each), written back once.
+ */
+#define BENCH_INLINE static inline __attribute__((always_inline))
+
+BENCH_INLINE bool v_prep(void *p, unsigned int n)
 {
 	struct vctx *c = p;
+	struct vanity_ring *r = c->r;
+	uint64_t ud = c->ud_sub;
 	unsigned int i;
 
-	if (!vanity_sq_room(c->r, n))
+	if (!vanity_sq_room(r, n))
 		return false;
 	for (i = 0; i < n; i++) {
-		struct vanity_sqe *sqe = vanity_get_sqe(c->r);
+		struct vanity_sqe *sqe = vanity_get_sqe(r);
 
 		if (!sqe)
 			die("vanity_get_sqe", ENOSPC);
-		vanity_prep_nop(sqe, c->ud_sub++);
+		vanity_prep_nop(sqe, ud++);
 	}
+	c->ud_sub = ud;
 	return true;
 }
 
-static void v_submit(void *p, unsigned int n, bool wait)
+BENCH_INLINE void v_submit(void *p, unsigned int n, bool wait)
 {
 	struct vctx *c = p;
-	int ret = vanity_submit_and_wait(c->r, wait && !c->r->sqpoll ? n : 0);
+	struct vanity_ring *r = c->r;
+	int ret = vanity_submit_and_wait(r, wait && !r->sqpoll ? n : 0);
 
 	if (ret != (int)n)
 		die("vanity_submit", ret < 0 ? ret : EIO);
 }
 
-static unsigned int v_ready(struct vctx *c)
-{
-	return __atomic_load_n(c->r->cq_tail, __ATOMIC_ACQUIRE) - *c->r->cq_head;
-}
-
-static void v_wait_all(void *p, unsigned int n)
+BENCH_INLINE void v_wait_all(void *p, unsigned int n)
 {
 	struct vctx *c = p;
+	const uint32_t *tail = c->r->cq_tail, *head = c->r->cq_head;
 
-	for (unsigned int spins = 0; v_ready(c) < n; spins++)
+	for (unsigned int spins = 0;
+	     __atomic_load_n(tail, __ATOMIC_ACQUIRE) - *head < n; spins++)
 		spin_hint(spins);
 }
 
-static unsigned int v_reap(void *p)
+BENCH_INLINE unsigned int v_reap(void *p)
 {
 	struct vctx *c = p;
 	struct vanity_ring *r = c->r;
 	uint32_t head = *r->cq_head;
 	uint32_t tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+	uint64_t ud = c->ud_done;
 	uint32_t i;
 
-	for (i = head; i != tail; i++) {
+	for (i = head; i != tail; i++, ud++) {
 		const struct vanity_cqe *cqe = &r->cqes[i & r->cq_mask];
 
-		if (cqe->user_data != c->ud_done || cqe->res)
-			bad_ud("vanity", cqe->user_data, c->ud_done, cqe->res);
-		c->ud_done++;
+		if (cqe->user_data != ud || cqe->res)
+			bad_ud("vanity", cqe->user_data, ud, cqe->res);
 	}
+	c->ud_done = ud;
 	__atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
 	return tail - head;
 }
 
 /* io_uring */
 
-static bool u_prep(void *p, unsigned int n)
+BENCH_INLINE bool u_prep(void *p, unsigned int n)
 {
 	struct uctx *c = p;
+	struct io_uring *ring = &c->ring;
+	uint64_t ud = c->ud_sub;
 	unsigned int i;
 
-	if (io_uring_sq_space_left(&c->ring) < n)
+	if (io_uring_sq_space_left(ring) < n)
 		return false;
 	for (i = 0; i < n; i++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 
 		io_uring_prep_nop(sqe);
-		sqe->user_data = c->ud_sub++;
+		sqe->user_data = ud++;
 	}
+	c->ud_sub = ud;
 	return true;
 }
 
-static void u_submit(void *p, unsigned int n, bool wait)
+BENCH_INLINE void u_submit(void *p, unsigned int n, bool wait)
 {
 	struct uctx *c = p;
 	bool sqpoll = c->ring.flags & IORING_SETUP_SQPOLL;
@@ -226,27 +239,31 @@ static void u_submit(void *p, unsigned int n, bool wait)
 		die("io_uring_submit", ret < 0 ? ret : EIO);
 }
 
-static void u_wait_all(void *p, unsigned int n)
+BENCH_INLINE void u_wait_all(void *p, unsigned int n)
 {
 	struct uctx *c = p;
+	struct io_uring *ring = &c->ring;
 
-	for (unsigned int spins = 0; io_uring_cq_ready(&c->ring) < n; spins++)
+	for (unsigned int spins = 0; io_uring_cq_ready(ring) < n; spins++)
 		spin_hint(spins);
 }
 
-static unsigned int u_reap(void *p)
+BENCH_INLINE unsigned int u_reap(void *p)
 {
 	struct uctx *c = p;
+	struct io_uring *ring = &c->ring;
 	struct io_uring_cqe *cqe;
+	uint64_t ud = c->ud_done;
 	unsigned int head, n = 0;
 
-	io_uring_for_each_cqe(&c->ring, head, cqe) {
-		if (cqe->user_data != c->ud_done || cqe->res)
-			bad_ud("io_uring", cqe->user_data, c->ud_done, cqe->res);
-		c->ud_done++;
+	io_uring_for_each_cqe(ring, head, cqe) {
+		if (cqe->user_data != ud || cqe->res)
+			bad_ud("io_uring", cqe->user_data, ud, cqe->res);
+		ud++;
 		n++;
 	}
-	io_uring_cq_advance(&c->ring, n);
+	c->ud_done = ud;
+	io_uring_cq_advance(ring, n);
 	return n;
 }
 
@@ -254,8 +271,12 @@ static unsigned int u_reap(void *p)
 
 /*
  * Run @mode at @batch for about @sec seconds: ns per NOP. Inlined with a
- * constant @o, so each path's own functions are direct calls (inlined
- * too): the harness costs neither side an indirect branch per op.
+ * constant @o, and each path's functions inlined into it, so the harness
+ * costs neither side a call per op: under TCG a call and return in a
+ * cross-CPU round trip was measured at 50-180 ns (the SQPOLL paths'
+ * whole round trip is ~400), far beyond its cost in a plain loop. What
+ * a path's library does not inline (liburing's io_uring_submit, the
+ * system calls) it pays, as an application would.
  */
 static inline __attribute__((always_inline)) double run(const struct path_ops *o, void *ctx, enum mode mode,
 		  unsigned int batch, double sec)
@@ -301,20 +322,54 @@ static inline __attribute__((always_inline)) double run(const struct path_ops *o
 	return ops ? (double)el / (double)ops : 0;
 }
 
-static inline __attribute__((always_inline)) void
-measure(enum path p, const struct path_ops *o, void *ctx, enum mode m,
-	unsigned int b, int rep)
+/*
+ * Each path's measuring loop in a page of its own (4 KiB aligned, well
+ * under 4 KiB long): QEMU TCG chains translated blocks directly only
+ * within a guest page, so a loop straddling pages pays a lookup per
+ * crossing, which in a cross-CPU round trip costs as much as a call.
+ */
+#define RUN_FN __attribute__((noinline, aligned(4096)))
+
+static const struct path_ops vanity_ops = {
+	.prep = v_prep, .submit = v_submit, .wait_all = v_wait_all,
+	.reap = v_reap, .depth = RING_ENTRIES,
+};
+static const struct path_ops uring_ops = {
+	.prep = u_prep, .submit = u_submit, .wait_all = u_wait_all,
+	.reap = u_reap, .depth = RING_ENTRIES,
+};
+
+static RUN_FN double run_vanity(void *ctx, bool sqpoll, enum mode m,
+				unsigned int batch, double sec)
 {
-	run(o, ctx, m, batches[b], secs / 8);	/* warm-up */
-	results[p][m][b][rep] = run(o, ctx, m, batches[b], secs);
+	struct path_ops o = vanity_ops;
+
+	o.sqpoll = sqpoll;
+	return run(&o, ctx, m, batch, sec);
+}
+
+static RUN_FN double run_uring(void *ctx, bool sqpoll, enum mode m,
+			       unsigned int batch, double sec)
+{
+	struct path_ops o = uring_ops;
+
+	o.sqpoll = sqpoll;
+	return run(&o, ctx, m, batch, sec);
+}
+
+static void measure(enum path p, void *ctx, enum mode m, unsigned int b,
+		    int rep)
+{
+	double (*fn)(void *, bool, enum mode, unsigned int, double) =
+		p == P_VENTER || p == P_VSQPOLL ? run_vanity : run_uring;
+	bool sqpoll = p == P_VSQPOLL || p == P_URING_SQPOLL;
+
+	fn(ctx, sqpoll, m, batches[b], secs / 8);	/* warm-up */
+	results[p][m][b][rep] = fn(ctx, sqpoll, m, batches[b], secs);
 }
 
 static void bench_vanity(bool sqpoll, enum mode m, unsigned int b, int rep)
 {
-	struct path_ops o = {
-		.prep = v_prep, .submit = v_submit, .wait_all = v_wait_all,
-		.reap = v_reap, .sqpoll = sqpoll, .depth = RING_ENTRIES,
-	};
 	struct vctx c = { 0 };
 	int ret = vanity_attach_flags(SHARD, sqpoll ? VANITY_ATTACH_SQPOLL : 0,
 				      sqpoll ? IDLE_US : 0, &c.v);
@@ -325,16 +380,12 @@ static void bench_vanity(bool sqpoll, enum mode m, unsigned int b, int rep)
 	pin(cpu);	/* attach pinned us already; say it anyway */
 	if (sched_getcpu() != cpu)
 		die("not on the shard's CPU", EINVAL);
-	measure(sqpoll ? P_VSQPOLL : P_VENTER, &o, &c, m, b, rep);
+	measure(sqpoll ? P_VSQPOLL : P_VENTER, &c, m, b, rep);
 	vanity_detach(c.v);
 }
 
 static void bench_uring(bool sqpoll, enum mode m, unsigned int b, int rep)
 {
-	struct path_ops o = {
-		.prep = u_prep, .submit = u_submit, .wait_all = u_wait_all,
-		.reap = u_reap, .sqpoll = sqpoll, .depth = RING_ENTRIES,
-	};
 	struct io_uring_params prm;
 	struct uctx c;
 	int ret;
@@ -350,7 +401,7 @@ static void bench_uring(bool sqpoll, enum mode m, unsigned int b, int rep)
 	ret = io_uring_queue_init_params(RING_ENTRIES, &c.ring, &prm);
 	if (ret)
 		die("io_uring_queue_init_params", ret);
-	measure(sqpoll ? P_URING_SQPOLL : P_URING, &o, &c, m, b, rep);
+	measure(sqpoll ? P_URING_SQPOLL : P_URING, &c, m, b, rep);
 	io_uring_queue_exit(&c.ring);
 }
 
@@ -361,18 +412,79 @@ static void bench_uring(bool sqpoll, enum mode m, unsigned int b, int rep)
  * batch of 1 cannot amortise. Reported, not a target.
  */
 enum floor { F_GETPPID, F_URING_ENTER, F_VANITY_ENTER, F_IOCTL_ENOTTY, F_FSYNC,
-	     NFLOOR };
+	     F_PINGPONG, NFLOOR };
 static const char *floor_names[NFLOOR] = {
 	"getppid()", "io_uring_enter(0)", "vanity ENTER(0)",
-	"ioctl(-ENOTTY)", "fsync(vanity fd)",
+	"ioctl(-ENOTTY)", "fsync(vanity fd)", "cache-line round trip CPU 2-1",
 };
 static double floors[NFLOOR];
+
+/*
+ * The cross-CPU floor an SQPOLL round trip cannot beat: this thread
+ * (CPU 2) stores a number on one line, a thread on CPU 1 (where the
+ * pollers run) spins until it sees it and answers on another line, and
+ * this one spins until it sees the answer. Both spin on loads alone, as
+ * the pollers do.
+ */
+struct pingpong {
+	_Alignas(128) uint64_t ping;
+	_Alignas(128) uint64_t pong;
+	_Alignas(128) uint64_t stop;
+};
+
+static void *pong_fn(void *p)
+{
+	struct pingpong *pp = p;
+	uint64_t seen = 0, v;
+
+	pin(1);
+	while (!__atomic_load_n(&pp->stop, __ATOMIC_RELAXED)) {
+		v = __atomic_load_n(&pp->ping, __ATOMIC_ACQUIRE);
+		if (v != seen) {
+			seen = v;
+			__atomic_store_n(&pp->pong, v, __ATOMIC_RELEASE);
+		}
+	}
+	return NULL;
+}
+
+static double pingpong_run(void)
+{
+	static struct pingpong pp;
+	uint64_t n = 0, t0, el;
+	pthread_t t;
+
+	memset(&pp, 0, sizeof(pp));
+	if (pthread_create(&t, NULL, pong_fn, &pp))
+		die("pthread_create", EAGAIN);
+	/* Warm up: both threads running on their CPUs. */
+	for (int i = 1; i <= 1000; i++) {
+		__atomic_store_n(&pp.ping, i, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&pp.pong, __ATOMIC_ACQUIRE) != (uint64_t)i)
+			;
+	}
+	n = 1000;
+	t0 = now_ns();
+	do {
+		for (int i = 0; i < 1000; i++) {
+			__atomic_store_n(&pp.ping, ++n, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&pp.pong, __ATOMIC_ACQUIRE) != n)
+				;
+		}
+		el = now_ns() - t0;
+	} while (el < (uint64_t)(secs * 1e9));
+	__atomic_store_n(&pp.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	return (double)el / (double)(n - 1000);
+}
 
 static double floor_run(enum floor f, int vfd, int ufd)
 {
 	struct vanity_enter e = { .size = sizeof(e) };
 	uint64_t n = 0, t0 = now_ns(), el;
 
+	if (f == F_PINGPONG)
+		return pingpong_run();
 	do {
 		for (int i = 0; i < 1000; i++) {
 			switch (f) {
@@ -567,12 +679,25 @@ static void report(void)
 	       P_VSQPOLL, M_LAT, 0, 3.0);
 }
 
+/* Whether cell @p @m @b is the one RING_BENCH_ONLY names ("path/mode/batch"). */
+static bool cell_is(const char *only, unsigned int p, unsigned int m,
+		    unsigned int b)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s/%s/%u", path_names[p], mode_names[m],
+		 batches[b]);
+	return !strcmp(only, name);
+}
+
 int main(void)
 {
-	const char *e;
+	const char *e, *only = getenv("RING_BENCH_ONLY");
 	unsigned int m, b;
 	int rep, k;
 
+	if (only && !*only)
+		only = NULL;
 	if ((e = getenv("RING_BENCH_SECS")))
 		secs = strtod(e, NULL);
 	if ((e = getenv("RING_BENCH_REPS")))
@@ -602,6 +727,8 @@ int main(void)
 				for (k = 0; k < NPATH; k++) {
 					enum path p = (rep + m + b + k) % NPATH;
 
+					if (only && !cell_is(only, p, m, b))
+						continue;
 					switch (p) {
 					case P_VENTER:
 						bench_vanity(false, m, b, rep);
@@ -619,6 +746,21 @@ int main(void)
 				}
 	}
 	system_down();
+	if (only) {
+		/* One cell's every repetition, for looking into it. */
+		for (m = 0; m < NMODE; m++)
+			for (b = 0; b < NBATCH; b++)
+				for (k = 0; k < NPATH; k++) {
+					if (!cell_is(only, k, m, b))
+						continue;
+					printf("%s %s %u:", path_names[k],
+					       mode_names[m], batches[b]);
+					for (rep = 0; rep < reps; rep++)
+						printf(" %.1f", results[k][m][b][rep]);
+					printf(" ns/op\n");
+				}
+		return 0;
+	}
 	report();
 	return 0;
 }
