@@ -101,7 +101,6 @@ struct path_ops {
 	void (*submit)(void *ctx, unsigned int n, bool wait);
 	void (*wait_all)(void *ctx, unsigned int n);
 	unsigned int (*reap)(void *ctx);
-	bool sqpoll;		/* completions arrive asynchronously */
 	unsigned int depth;	/* SQ entries: most in flight */
 };
 
@@ -270,52 +269,72 @@ BENCH_INLINE unsigned int u_reap(void *p)
 /* ------------------------------------------------------- measuring */
 
 /*
- * Run @mode at @batch for about @sec seconds: ns per NOP. Inlined with a
+ * Each mode at @batch for about @sec seconds: ns per NOP. Inlined with a
  * constant @o, and each path's functions inlined into it, so the harness
  * costs neither side a call per op: under TCG a call and return in a
  * cross-CPU round trip was measured at 50-180 ns (the SQPOLL paths'
- * whole round trip is ~400), far beyond its cost in a plain loop. What
+ * whole round trip is ~450), far beyond its cost in a plain loop. What
  * a path's library does not inline (liburing's io_uring_submit, the
  * system calls) it pays, as an application would.
  */
-static inline __attribute__((always_inline)) double run(const struct path_ops *o, void *ctx, enum mode mode,
-		  unsigned int batch, double sec)
+
+/*
+ * Read the clock about once a millisecond: under TCG it may be an
+ * emulated HPET read, as costly as the op being measured. True when
+ * @sec has passed, with the time so far in *el.
+ */
+static inline __attribute__((always_inline)) bool
+time_up(uint64_t *iter, uint64_t *check, uint64_t t0, uint64_t limit,
+	uint64_t *el)
+{
+	if (++*iter != *check)
+		return false;
+	*el = now_ns() - t0;
+	if (*el >= limit)
+		return true;
+	*check = *iter + (*el ? *iter * 1000000 / *el : 8) + 1;
+	return false;
+}
+
+/*
+ * Latency: a batch, then all of it back, then the next. wait_all is
+ * immediate on the paths whose submit waited (ENTER, io_uring_enter).
+ */
+static inline __attribute__((always_inline)) double
+run_lat(const struct path_ops *o, void *ctx, unsigned int batch, double sec)
+{
+	uint64_t t0 = now_ns(), limit = (uint64_t)(sec * 1e9), ops = 0, el = 0;
+	uint64_t iter = 0, check = 8;
+
+	do {
+		if (!o->prep(ctx, batch))
+			die("prep", ENOSPC);
+		o->submit(ctx, batch, true);
+		o->wait_all(ctx, batch);
+		ops += o->reap(ctx);
+	} while (!time_up(&iter, &check, t0, limit, &el));
+	return ops ? (double)el / (double)ops : 0;
+}
+
+/* Throughput: keep up to depth in flight, a batch per submit. */
+static inline __attribute__((always_inline)) double
+run_thr(const struct path_ops *o, void *ctx, unsigned int batch, double sec)
 {
 	uint64_t t0 = now_ns(), limit = (uint64_t)(sec * 1e9), ops = 0, el = 0;
 	uint64_t iter = 0, check = 8;
 	unsigned int inflight = 0, got;
 
-	for (;;) {
-		if (mode == M_LAT) {
-			if (!o->prep(ctx, batch))
-				die("prep", ENOSPC);
-			o->submit(ctx, batch, true);
-			if (o->sqpoll)
-				o->wait_all(ctx, batch);
-			ops += o->reap(ctx);
+	do {
+		if (inflight + batch <= o->depth && o->prep(ctx, batch)) {
+			o->submit(ctx, batch, false);
+			inflight += batch;
 		} else {
-			/* Keep up to depth in flight: submit when a batch fits. */
-			if (inflight + batch <= o->depth && o->prep(ctx, batch)) {
-				o->submit(ctx, batch, false);
-				inflight += batch;
-			} else {
-				vanity_cpu_relax();
-			}
-			got = o->reap(ctx);
-			inflight -= got;
-			ops += got;
+			vanity_cpu_relax();
 		}
-		/*
-		 * Read the clock about once a millisecond: under TCG it may be
-		 * an emulated HPET read, as costly as the op being measured.
-		 */
-		if (++iter == check) {
-			el = now_ns() - t0;
-			if (el >= limit)
-				break;
-			check = iter + (el ? iter * 1000000 / el : 8) + 1;
-		}
-	}
+		got = o->reap(ctx);
+		inflight -= got;
+		ops += got;
+	} while (!time_up(&iter, &check, t0, limit, &el));
 	/* Drain what is still in flight (not counted). */
 	while (inflight)
 		inflight -= o->reap(ctx);
@@ -323,10 +342,11 @@ static inline __attribute__((always_inline)) double run(const struct path_ops *o
 }
 
 /*
- * Each path's measuring loop in a page of its own (4 KiB aligned, well
- * under 4 KiB long): QEMU TCG chains translated blocks directly only
- * within a guest page, so a loop straddling pages pays a lookup per
- * crossing, which in a cross-CPU round trip costs as much as a call.
+ * Each path's and mode's measuring loop a function of its own, in a page
+ * of its own (4 KiB aligned, well under 4 KiB long): under TCG one loop
+ * serving both modes measured 60-90 ns slower per round trip than the
+ * same loop alone (A/B in one boot), and QEMU chains translated blocks
+ * directly only within a guest page.
  */
 #define RUN_FN __attribute__((noinline, aligned(4096)))
 
@@ -339,33 +359,37 @@ static const struct path_ops uring_ops = {
 	.reap = u_reap, .depth = RING_ENTRIES,
 };
 
-static RUN_FN double run_vanity(void *ctx, bool sqpoll, enum mode m,
-				unsigned int batch, double sec)
-{
-	struct path_ops o = vanity_ops;
+typedef double run_fn(void *ctx, unsigned int batch, double sec);
 
-	o.sqpoll = sqpoll;
-	return run(&o, ctx, m, batch, sec);
+static RUN_FN double lat_vanity(void *ctx, unsigned int batch, double sec)
+{
+	return run_lat(&vanity_ops, ctx, batch, sec);
 }
 
-static RUN_FN double run_uring(void *ctx, bool sqpoll, enum mode m,
-			       unsigned int batch, double sec)
+static RUN_FN double thr_vanity(void *ctx, unsigned int batch, double sec)
 {
-	struct path_ops o = uring_ops;
+	return run_thr(&vanity_ops, ctx, batch, sec);
+}
 
-	o.sqpoll = sqpoll;
-	return run(&o, ctx, m, batch, sec);
+static RUN_FN double lat_uring(void *ctx, unsigned int batch, double sec)
+{
+	return run_lat(&uring_ops, ctx, batch, sec);
+}
+
+static RUN_FN double thr_uring(void *ctx, unsigned int batch, double sec)
+{
+	return run_thr(&uring_ops, ctx, batch, sec);
 }
 
 static void measure(enum path p, void *ctx, enum mode m, unsigned int b,
 		    int rep)
 {
-	double (*fn)(void *, bool, enum mode, unsigned int, double) =
-		p == P_VENTER || p == P_VSQPOLL ? run_vanity : run_uring;
-	bool sqpoll = p == P_VSQPOLL || p == P_URING_SQPOLL;
+	bool vanity = p == P_VENTER || p == P_VSQPOLL;
+	run_fn *fn = m == M_LAT ? (vanity ? lat_vanity : lat_uring) :
+				  (vanity ? thr_vanity : thr_uring);
 
-	fn(ctx, sqpoll, m, batches[b], secs / 8);	/* warm-up */
-	results[p][m][b][rep] = fn(ctx, sqpoll, m, batches[b], secs);
+	fn(ctx, batches[b], secs / 8);	/* warm-up */
+	results[p][m][b][rep] = fn(ctx, batches[b], secs);
 }
 
 static void bench_vanity(bool sqpoll, enum mode m, unsigned int b, int rep)
