@@ -263,8 +263,8 @@ static noinline int ring_issue(struct vanity_ring *r, struct issue_ctx *ic,
  * Consume up to @max SQEs; returns how many, or -EBUSY if the CQ is full.
  * A plain NOP (vanity_sqe_plain_nop) is eight loads and a CQE's two
  * stores; every other op goes through ring_issue. ENTER's waiters are the
- * caller's to wake (vanity_ring_wake_cq): the poller does it between
- * batches, not in its round trip. Inlined into the poller's loop.
+ * caller's to wake (vanity_ring_wake_cq), once the batch is published.
+ * Inlined into the poller's loop.
  */
 static __always_inline int __ring_submit(struct vanity_ring *r,
 					 struct issue_ctx *ic, u32 max)

@@ -63,8 +63,8 @@ static inline int vanity_sqe_validate(const struct vanity_sqe *sqe,
 }
 
 /*
- * The test backends make first, on an SQE in shared memory, reading each
- * of its eight words once: is it a NOP with every other field zero?
+ * The test the backends make first, on an SQE in shared memory, reading
+ * each of its eight words once: is it a NOP with every other field zero?
  * VANITY_OP_NOP is 0, so that is every word zero but user_data (word 3,
  * returned in @ud). Such an SQE is valid by construction and completes
  * with 0, with no table, no copy and no call; anything else goes the
