@@ -3,7 +3,7 @@
  * Test helpers for a shard's submission ring, shared by the module's
  * selftests, the simulator's unit tests and the ring test shard: a clock
  * and a spin, a PRNG, CQEs ready, pop one, spin (no system call,
- * bounded) until some are ready.
+ * bounded) until some are ready, an SQE by value, one SQE's round trip.
  */
 #ifndef VANITY_TESTS_RING_UTIL_H
 #define VANITY_TESTS_RING_UTIL_H
@@ -77,6 +77,40 @@ static inline bool spin_cqes(const struct vanity_ring *r, uint32_t n,
 		vanity_cpu_relax();
 	}
 	return true;
+}
+
+/* An SQE with these fields, by value (copied into the SQ by ring_res_of). */
+static inline struct vanity_sqe sqe_of(uint8_t op, uint32_t channel,
+				       uint64_t mask, int64_t timeout_ns,
+				       uint64_t ud)
+{
+	struct vanity_sqe s;
+
+	vanity_prep(&s, op, channel, mask, timeout_ns, ud);
+	return s;
+}
+
+/*
+ * Queue a copy of @s, submit it and wait for its CQE (no other CQE may be
+ * pending): its result, -1000 + -errno when a step failed, -2000 when the
+ * CQE was another's.
+ */
+static inline int ring_res_of(struct vanity_ring *r,
+			      const struct vanity_sqe *s)
+{
+	struct vanity_sqe *sqe = vanity_get_sqe(r);
+	struct vanity_cqe c;
+	int ret;
+
+	if (!sqe)
+		return -1000 - ENOSPC;
+	*sqe = *s;
+	ret = vanity_submit_and_wait(r, 1);
+	if (ret != 1)
+		return -1000 + (ret < 0 ? ret : -EIO);
+	if (pop(r, &c))
+		return -1000 - EAGAIN;
+	return c.user_data == s->user_data ? c.res : -2000;
 }
 
 #endif /* VANITY_TESTS_RING_UTIL_H */

@@ -70,54 +70,11 @@ static struct vanity_sqe *next_sqe(struct vanity_ring *r)
 	return sqe;
 }
 
-/*
- * Queue a copy of @tmpl, submit it and wait for its CQE (the ring must
- * have no other CQE pending): 0 with *out set, or -errno.
- */
-static int one(struct vanity_ring *r, const struct vanity_sqe *tmpl,
-	       struct vanity_cqe *out)
-{
-	struct vanity_sqe *sqe = vanity_get_sqe(r);
-	int ret;
-
-	if (!sqe)
-		return -ENOSPC;
-	*sqe = *tmpl;
-	ret = vanity_submit_and_wait(r, 1);
-	if (ret < 0)
-		return ret;
-	if (ret != 1)
-		return -EIO;
-	return pop(r, out);
-}
-
-static struct vanity_sqe sqe_of(uint8_t op, uint32_t channel, uint64_t mask,
-				int64_t timeout_ns, uint64_t ud)
-{
-	struct vanity_sqe s;
-
-	vanity_prep(&s, op, channel, mask, timeout_ns, ud);
-	return s;
-}
-
-/* One op with these fields: its result, or a -1000 - errno for a failure. */
-static int res_of(struct vanity_ring *r, const struct vanity_sqe *s)
-{
-	struct vanity_cqe c;
-	int ret = one(r, s, &c);
-
-	if (ret)
-		return -1000 + ret;
-	if (c.user_data != s->user_data)
-		return -2000;
-	return c.res;
-}
-
 static int nop_ok(struct vanity_ring *r, uint64_t ud)
 {
 	struct vanity_sqe s = sqe_of(VANITY_OP_NOP, 0, 0, 0, ud);
 
-	return res_of(r, &s);
+	return ring_res_of(r, &s);
 }
 
 /* ENTER with every field chosen; @size may exceed the struct (zero tail). */
@@ -340,9 +297,9 @@ TEST_F(ring, notify_own_channels_completes_with_zero)
 	struct vanity_sqe s;
 
 	s = sqe_of(VANITY_OP_NOTIFY, CH_DATA, 0, 0, 1);
-	EXPECT_EQ(0, res_of(self->r, &s));	/* producer end */
+	EXPECT_EQ(0, ring_res_of(self->r, &s));	/* producer end */
 	s = sqe_of(VANITY_OP_NOTIFY, CH_BACK, 0, 0, 2);
-	EXPECT_EQ(0, res_of(self->r, &s));	/* consumer end */
+	EXPECT_EQ(0, ring_res_of(self->r, &s));	/* consumer end */
 }
 
 struct sleeper_res {
@@ -389,7 +346,7 @@ TEST_F(ring, notify_wakes_a_peer_sleeping_in_ioc_wait)
 	usleep(300000);
 	ASSERT_EQ(0, waitpid(pid, NULL, WNOHANG)) TH_LOG("the sleeper returned early");
 	s = sqe_of(VANITY_OP_NOTIFY, CH_DATA, 0, 0, 0xbe11);
-	EXPECT_EQ(0, res_of(self->r, &s));
+	EXPECT_EQ(0, ring_res_of(self->r, &s));
 	EXPECT_EQ(0, vt_wait(pid, 15000));
 	EXPECT_EQ(0, res->attach_ret);
 	EXPECT_EQ(0, res->wait_ret) TH_LOG("WAIT ended with %d, not by the doorbell",
@@ -425,10 +382,10 @@ TEST_F(ring, wait_returns_the_bit_of_a_ready_channel)
 
 	/* data (we produce) has room: bit 0 of base 0. */
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x3, -1, 1);
-	EXPECT_EQ(0, res_of(r, &s));
+	EXPECT_EQ(0, ring_res_of(r, &s));
 	/* back (we consume) is empty: nothing ready. */
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x2, 0, 2);
-	EXPECT_EQ(-ETIME, res_of(r, &s));
+	EXPECT_EQ(-ETIME, ring_res_of(r, &s));
 
 	/* Fill data: no longer ready for us. */
 	ASSERT_EQ(0, vanity_channel_get(self->v, "data", &data));
@@ -436,15 +393,15 @@ TEST_F(ring, wait_returns_the_bit_of_a_ready_channel)
 		ASSERT_EQ(0, vanity_send(data, buf));
 	ASSERT_EQ(-EAGAIN, vanity_send(data, buf));
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x1, 0, 3);
-	EXPECT_EQ(-ETIME, res_of(r, &s));
+	EXPECT_EQ(-ETIME, ring_res_of(r, &s));
 
 	/* A message on back: of data and back, only back (bit 1) is ready. */
 	pid = vt_spawn(consumer_sends_back, (void *)(uintptr_t)0);
 	ASSERT_EQ(0, vt_wait(pid, 20000));
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x3, -1, 4);
-	EXPECT_EQ(1, res_of(r, &s));
+	EXPECT_EQ(1, ring_res_of(r, &s));
 	s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, -1, 5);
-	EXPECT_EQ(0, res_of(r, &s));
+	EXPECT_EQ(0, ring_res_of(r, &s));
 	EXPECT_EQ(0, nop_ok(r, 6));
 }
 
@@ -455,7 +412,7 @@ TEST_F(ring, wait_sleeps_until_a_channel_is_ready)
 
 	ASSERT_LT(0, pid);
 	/* ENTER issues the WAIT here and returns when back has data. */
-	EXPECT_EQ(1, res_of(self->r, &s));
+	EXPECT_EQ(1, ring_res_of(self->r, &s));
 	EXPECT_EQ(0, vt_wait(pid, 20000));
 }
 
@@ -464,9 +421,9 @@ TEST_F(ring, wait_times_out_with_etime)
 	struct vanity_sqe s;
 
 	s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, 0, 1);
-	EXPECT_EQ(-ETIME, res_of(self->r, &s));
+	EXPECT_EQ(-ETIME, ring_res_of(self->r, &s));
 	s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, 2000000, 2);
-	EXPECT_EQ(-ETIME, res_of(self->r, &s));
+	EXPECT_EQ(-ETIME, ring_res_of(self->r, &s));
 	EXPECT_EQ(0, nop_ok(self->r, 3));
 }
 
@@ -513,7 +470,7 @@ TEST_F_TIMEOUT(ring, wait_timeout_is_not_restarted_by_doorbells, 60)
 		free(st);
 		usleep(5000);
 	}
-	res = res_of(self->r, &s);
+	res = ring_res_of(self->r, &s);
 	running = waitpid(pid, NULL, WNOHANG) == 0;
 	*stop = 1;
 	EXPECT_EQ(-ETIME, res);
@@ -528,7 +485,7 @@ TEST_F(ring, yield_completes_with_zero)
 {
 	struct vanity_sqe s = sqe_of(VANITY_OP_YIELD, 0, 0, 0, 0x71e1d);
 
-	EXPECT_EQ(0, res_of(self->r, &s));
+	EXPECT_EQ(0, ring_res_of(self->r, &s));
 }
 
 TEST_F(ring, timeout_completes_with_etime)
@@ -536,9 +493,9 @@ TEST_F(ring, timeout_completes_with_etime)
 	struct vanity_sqe s;
 
 	s = sqe_of(VANITY_OP_TIMEOUT, 0, 0, 5000000, 1);	/* 5 ms */
-	EXPECT_EQ(-ETIME, res_of(self->r, &s));
+	EXPECT_EQ(-ETIME, ring_res_of(self->r, &s));
 	s = sqe_of(VANITY_OP_TIMEOUT, 0, 0, 0, 2);
-	EXPECT_EQ(-ETIME, res_of(self->r, &s));
+	EXPECT_EQ(-ETIME, ring_res_of(self->r, &s));
 	EXPECT_EQ(0, nop_ok(self->r, 3));
 }
 
@@ -608,7 +565,7 @@ TEST_F(ring, each_malformed_sqe_fails_in_its_cqe_and_the_ring_goes_on)
 
 	ASSERT_LE(n, NBAD);
 	for (i = 0; i < n; i++) {
-		EXPECT_EQ(b[i].res, res_of(self->r, &b[i].sqe))
+		EXPECT_EQ(b[i].res, ring_res_of(self->r, &b[i].sqe))
 			TH_LOG("case %u: %s", i, b[i].what);
 		EXPECT_EQ(0, nop_ok(self->r, 0x900d00 + i))
 			TH_LOG("NOP after case %u: %s", i, b[i].what);
@@ -1328,13 +1285,13 @@ TEST_F(ring, per_op_counters_match_what_was_submitted)
 			default:
 				s = sqe_of(op, 0, 0, 0, i);
 			}
-			ASSERT_LT(-1000, res_of(self->r, &s));
+			ASSERT_LT(-1000, ring_res_of(self->r, &s));
 			total++;
 		}
 	}
 	/* Malformed SQEs count as submitted and completed, not as an op. */
 	for (i = 0; i < nbad; i++)
-		ASSERT_EQ(b[i].res, res_of(self->r, &b[i].sqe));
+		ASSERT_EQ(b[i].res, ring_res_of(self->r, &b[i].sqe));
 	total += nbad;
 
 	ASSERT_EQ(0, ring_row("producer", &row));
@@ -1426,9 +1383,9 @@ TEST(tracepoints_show_each_sqe_and_cqe)
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, nop_ok(r, 0x7a5e0000 + i));
 	s = sqe_of(200, 0, 0, 0, 0x7a5e00ff);
-	ASSERT_EQ(-EINVAL, res_of(r, &s));
+	ASSERT_EQ(-EINVAL, ring_res_of(r, &s));
 	s = sqe_of(VANITY_OP_TIMEOUT, 0, 0, 1000, 0x7a5e0100);
-	ASSERT_EQ(-ETIME, res_of(r, &s));
+	ASSERT_EQ(-ETIME, ring_res_of(r, &s));
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, write_str(ev[i], "0"));
 	trace = slurp_all(TRACING "/trace");

@@ -38,23 +38,6 @@ static int failed;
 		}							\
 	} while (0)
 
-/* One SQE through ENTER, waiting for its CQE: its result (or -1000 + err). */
-static int one(struct vanity_ring *r, const struct vanity_sqe *tmpl)
-{
-	struct vanity_sqe *sqe = vanity_get_sqe(r);
-	struct vanity_cqe c = { 0 };
-	int ret;
-
-	if (!sqe)
-		return -1000 - ENOSPC;
-	*sqe = *tmpl;
-	ret = vanity_submit_and_wait(r, 1);
-	if (ret != 1)
-		return -1000 + (ret < 0 ? ret : -EIO);
-	if (pop(r, &c))
-		return -1000 - EAGAIN;
-	return c.user_data == tmpl->user_data ? c.res : -2000;
-}
 
 static const char *err_name(int res)
 {
@@ -269,22 +252,22 @@ static int mode_wait(struct vanity *v)
 	      !vanity_channel_get(v, "k2w", &in), "wait", "channels");
 	/* k2w is empty: not ready, a zero timeout ends at once. */
 	vanity_prep_wait(&s, in->index, 1, 0, 1);
-	res = one(r, &s);
+	res = ring_res_of(r, &s);
 	CHECK(res == -ETIME, "wait etime", "%d (%s)", res, err_name(res));
 	/* Of w2k (room: ready for us) and k2w, w2k's bit. */
 	vanity_prep_wait(&s, 0, (1ULL << out->index) | (1ULL << in->index), -1, 2);
-	res = one(r, &s);
+	res = ring_res_of(r, &s);
 	CHECK(res == (int)out->index, "wait level", "%d", res);
 	/* A channel past the system's is refused in the CQE. */
 	vanity_prep_wait(&s, 1000, 1, 0, 3);
-	res = one(r, &s);
+	res = ring_res_of(r, &s);
 	CHECK(res == -EINVAL, "wait refused", "%d (%s)", res, err_name(res));
 	printf("ringer: wait etime, level and refusal ok\n");
 
 	/* Tell the waker, then sleep in the ring until its message arrives. */
 	CHECK(!send_phase(out, 1), "wait woken by send", "phase 1");
 	vanity_prep_wait(&s, in->index, 1, (int64_t)(BOUND_S * 1e9), 4);
-	res = one(r, &s);
+	res = ring_res_of(r, &s);
 	CHECK(res == 0, "wait woken by send", "%d (%s)", res, err_name(res));
 	CHECK(!recv_phase(in, &phase) && phase == 100, "wait woken by send",
 	      "message %llu", (unsigned long long)phase);
@@ -331,7 +314,7 @@ static int mode_wake(struct vanity *v)
 	for (end = now() + BOUND_S; vanity_recv(in, msg); usleep(20000)) {
 		CHECK(now() < end, "notify", "the waiter never woke");
 		vanity_prep_notify(&s, out->index, 0x7000 + notifies);
-		res = one(r, &s);
+		res = ring_res_of(r, &s);
 		CHECK(res == 0, "notify", "%d (%s)", res, err_name(res));
 		notifies++;
 	}

@@ -181,40 +181,11 @@ static struct vanity_sqe *next_sqe(struct vanity_ring *r)
 	return sqe;
 }
 
-static struct vanity_sqe sqe_of(uint8_t op, uint32_t channel, uint64_t mask,
-				int64_t timeout_ns, uint64_t ud)
-{
-	struct vanity_sqe s;
-
-	vanity_prep(&s, op, channel, mask, timeout_ns, ud);
-	return s;
-}
-
-/* One SQE through ENTER, its CQE awaited: the result, or -1000 + errno. */
-static int res_of(struct vanity_ring *r, const struct vanity_sqe *s)
-{
-	struct vanity_sqe *sqe = vanity_get_sqe(r);
-	struct vanity_cqe c;
-	int ret;
-
-	if (!sqe)
-		return -1000 - ENOSPC;
-	*sqe = *s;
-	ret = vanity_submit_and_wait(r, 1);
-	if (ret != 1)
-		return -1000 + (ret < 0 ? ret : -EIO);
-	if (pop(r, &c))
-		return -1000 - EAGAIN;
-	if (c.user_data != s->user_data)
-		return -2000;
-	return c.res;
-}
-
 static int nop_ok(struct vanity_ring *r, uint64_t ud)
 {
 	struct vanity_sqe s = sqe_of(VANITY_OP_NOP, 0, 0, 0, ud);
 
-	return res_of(r, &s);
+	return ring_res_of(r, &s);
 }
 
 /* Threads of this process (each poller is one). */
@@ -371,22 +342,22 @@ Test(sim_ring, every_op_completes_with_the_modules_result, .init = start,
 	struct vanity_sqe s;
 
 	s = sqe_of(VANITY_OP_NOTIFY, CH_DATA, 0, 0, 1);
-	cr_expect_eq(res_of(r, &s), 0, "notify, producer end");
+	cr_expect_eq(ring_res_of(r, &s), 0, "notify, producer end");
 	s = sqe_of(VANITY_OP_NOTIFY, CH_BACK, 0, 0, 2);
-	cr_expect_eq(res_of(r, &s), 0, "notify, consumer end");
+	cr_expect_eq(ring_res_of(r, &s), 0, "notify, consumer end");
 	/* data has room for its producer: bit 0; back is empty. */
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x3, -1, 3);
-	cr_expect_eq(res_of(r, &s), 0);
+	cr_expect_eq(ring_res_of(r, &s), 0);
 	s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, 0, 4);
-	cr_expect_eq(res_of(r, &s), -ETIME);
+	cr_expect_eq(ring_res_of(r, &s), -ETIME);
 	s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, 2000000, 5);
-	cr_expect_eq(res_of(r, &s), -ETIME);
+	cr_expect_eq(ring_res_of(r, &s), -ETIME);
 	s = sqe_of(VANITY_OP_YIELD, 0, 0, 0, 6);
-	cr_expect_eq(res_of(r, &s), 0);
+	cr_expect_eq(ring_res_of(r, &s), 0);
 	s = sqe_of(VANITY_OP_TIMEOUT, 0, 0, 5000000, 7);
-	cr_expect_eq(res_of(r, &s), -ETIME);
+	cr_expect_eq(ring_res_of(r, &s), -ETIME);
 	s = sqe_of(VANITY_OP_TIMEOUT, 0, 0, 0, 8);
-	cr_expect_eq(res_of(r, &s), -ETIME);
+	cr_expect_eq(ring_res_of(r, &s), -ETIME);
 	cr_expect_eq(nop_ok(r, 9), 0);
 	/* The NOTIFYs are the channels' doorbells, as GET counts them. */
 	cr_expect_eq(chan_status(CH_DATA).wakeups, 1);
@@ -411,12 +382,12 @@ Test(sim_ring, wait_fills_in_the_bit_of_the_ready_channel, .init = start,
 		cr_assert_eq(vanity_send(data, buf), 0);
 	/* data full: not ready for its producer; back empty. */
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x3, 0, 1);
-	cr_expect_eq(res_of(r, &s), -ETIME);
+	cr_expect_eq(ring_res_of(r, &s), -ETIME);
 	cr_assert_eq(vanity_send(back, buf), 0);
 	s = sqe_of(VANITY_OP_WAIT, CH_DATA, 0x3, -1, 2);
-	cr_expect_eq(res_of(r, &s), 1, "only back (bit 1) is ready");
+	cr_expect_eq(ring_res_of(r, &s), 1, "only back (bit 1) is ready");
 	s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, -1, 3);
-	cr_expect_eq(res_of(r, &s), 0);
+	cr_expect_eq(ring_res_of(r, &s), 0);
 	vanity_detach(w);
 	vanity_detach(v);
 }
@@ -481,7 +452,7 @@ Test(sim_ring, each_malformed_sqe_fails_in_its_cqe_and_the_ring_goes_on,
 	unsigned int n = bad_sqes(b), i, op;
 
 	for (i = 0; i < n; i++) {
-		cr_expect_eq(res_of(r, &b[i].sqe), b[i].res, "case %u: %s", i, b[i].what);
+		cr_expect_eq(ring_res_of(r, &b[i].sqe), b[i].res, "case %u: %s", i, b[i].what);
 		cr_expect_eq(nop_ok(r, 0x900d00 + i), 0, "NOP after %s", b[i].what);
 	}
 	/* Malformed SQEs count as submitted and completed, not as an op. */
@@ -679,7 +650,7 @@ static void *wait_thread(void *arg)
 {
 	struct waiter *w = arg;
 
-	w->res = res_of(w->r, &w->sqe);
+	w->res = ring_res_of(w->r, &w->sqe);
 	atomic_store(&w->done, 1);
 	return NULL;
 }
@@ -790,7 +761,7 @@ Test(sim_ring, notify_wakes_a_peer_sleeping_in_its_doorbell, .init = start,
 	for (end = now() + BOUND_S; !atomic_load(&b.done); usleep(20000)) {
 		cr_assert_lt(now(), end, "the doorbell sleeper never woke");
 		s = sqe_of(VANITY_OP_NOTIFY, CH_DATA, 0, 0, rung++);
-		cr_assert_eq(res_of(r, &s), 0);
+		cr_assert_eq(ring_res_of(r, &s), 0);
 	}
 	pthread_join(t, NULL);
 	cr_expect_eq(b.ret, 0, "woken by the doorbell, not %d", b.ret);
@@ -816,7 +787,7 @@ static void *ring_thread(void *arg)
 	/* NOTIFYs on back without data: wakeups that make nothing ready. */
 	for (i = 0; i < 400 && !atomic_load(&g->stop); i++) {
 		s = sqe_of(VANITY_OP_NOTIFY, CH_BACK, 0, 0, i);
-		if (res_of(g->r, &s))
+		if (ring_res_of(g->r, &s))
 			g->bad++;
 		atomic_fetch_add(&g->rung, 1);
 		usleep(20000);
@@ -840,7 +811,7 @@ Test(sim_ring, wait_deadline_is_not_restarted_by_doorbells, .init = start,
 	cr_assert_eq(pthread_create(&g.t, NULL, ring_thread, &g), 0);
 	while (!atomic_load(&g.rung))
 		usleep(1000);
-	res = res_of(vanity_ring(v), &s);
+	res = ring_res_of(vanity_ring(v), &s);
 	rung = atomic_load(&g.rung);
 	atomic_store(&g.stop, 1);
 	pthread_join(g.t, NULL);

@@ -193,14 +193,13 @@ struct vanity_cqe {
 #define VANITY_SQ_NEED_WAKEUP	(1U << 0)	/* SQPOLL thread sleeps: ENTER wakes */
 
 struct vanity_ring_offsets {
-	__u32 sq_head;		/* module-written: SQEs consumed (its own
-				 * count, published; never read back) */
+	__u32 sq_head;		/* module-written, never read back: consumed */
 	__u32 sq_tail;		/* shard-written: SQEs submitted */
 	__u32 sq_flags;		/* VANITY_SQ_* */
 	__u32 sq_entries;
 	__u32 sqes;		/* struct vanity_sqe[sq_entries] */
 	__u32 cq_head;		/* shard-written: CQEs seen */
-	__u32 cq_tail;		/* module-written: CQEs posted (likewise) */
+	__u32 cq_tail;		/* module-written, never read back: posted */
 	__u32 cq_overflow;	/* module-written: times the CQ was full */
 	__u32 cq_entries;
 	__u32 cqes;		/* struct vanity_cqe[cq_entries] */

@@ -714,6 +714,16 @@ static bool cell_is(const char *only, unsigned int p, unsigned int m,
 	return !strcmp(only, name);
 }
 
+static bool any_cell(const char *only)
+{
+	for (unsigned int p = 0; p < NPATH; p++)
+		for (unsigned int m = 0; m < NMODE; m++)
+			for (unsigned int b = 0; b < NBATCH; b++)
+				if (cell_is(only, p, m, b))
+					return true;
+	return false;
+}
+
 int main(void)
 {
 	const char *e, *only = getenv("RING_BENCH_ONLY");
@@ -730,6 +740,11 @@ int main(void)
 		cpu = atoi(e);
 	if (reps < 1 || reps > MAXREPS || secs <= 0)
 		die("RING_BENCH_REPS in [1, 9], RING_BENCH_SECS > 0", EINVAL);
+	if (only && !any_cell(only)) {
+		fprintf(stderr, "bench-ring: RING_BENCH_ONLY=%s: no such cell (path/mode/batch, e.g. vanity-sqpoll/latency/1)\n",
+			only);
+		return 2;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	system_up();
 	measure_floors();
