@@ -3,8 +3,9 @@
  * Submission rings. Each SQE is copied out of shared memory once, checked
  * by the portable op table, issued from the module's issue table and
  * answered with a CQE. ENTER consumes in the caller's context; SQPOLL
- * consumes from a thread on a housekeeping CPU that sleeps after idling
- * sq_idle, raising NEED_WAKEUP first so no submission is stranded.
+ * consumes from a thread on a housekeeping CPU that polls the next SQE's
+ * stamp and the shard's tail, and sleeps after idling sq_idle, raising
+ * NEED_WAKEUP first so no submission is stranded. Every CQE is stamped.
  */
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -105,6 +106,9 @@ static void ring_reset(struct vanity_ring *r)
 	WRITE_ONCE(*r->cq_head, 0);
 	WRITE_ONCE(*r->cq_tail, 0);
 	WRITE_ONCE(*r->cq_overflow, 0);
+	/* No stamp of the last attachment may match one of this one's. */
+	memset(r->sqes, 0, r->off.sq_entries * sizeof(*r->sqes));
+	memset(r->cqes, 0, r->off.cq_entries * sizeof(*r->cqes));
 }
 
 int vanity_ring_create(struct vanity_shard *s, u32 entries)
@@ -206,8 +210,8 @@ void vanity_ring_post_locked(struct vanity_ring *r, u32 shard, u64 user_data,
 	u32 t = r->cached_cq_tail;
 
 	lockdep_assert_held(&r->lock);
-	r->cqes[t & (r->off.cq_entries - 1)] =
-		(struct vanity_cqe){ .user_data = user_data, .res = res };
+	vanity_cqe_post((u64 *)&r->cqes[t & (r->off.cq_entries - 1)], t,
+			user_data, res);
 	WRITE_ONCE(r->cached_cq_tail, t + 1);
 	/* Release: the CQE before the tail that posts it. */
 	smp_store_release(r->cq_tail, t + 1);
@@ -260,35 +264,77 @@ static noinline int ring_issue(struct vanity_ring *r, struct issue_ctx *ic,
 }
 
 /*
- * Consume up to @max SQEs; returns how many, or -EBUSY if the CQ is full.
- * A plain NOP (vanity_sqe_plain_nop) is eight loads and a CQE's two
- * stores; every other op goes through ring_issue. ENTER's waiters are the
- * caller's to wake (vanity_ring_wake_cq), once the batch is published.
- * Inlined into the poller's loop.
+ * SQEs published past our head by the shard's tail: 0 when the tail is
+ * up to a ring behind it (SQEs taken by their stamps before the tail
+ * moved), else at most a ring's worth (a wilder tail is the shard's
+ * corruption, as it always was).
+ */
+static __always_inline u32 sq_tail_avail(struct vanity_ring *r, u32 head)
+{
+	u32 n = r->off.sq_entries;
+	/* Acquire: the shard's SQE stores before the tail that covers them. */
+	u32 avail = smp_load_acquire(r->sq_tail) - head;
+
+	if (avail <= n)
+		return avail;
+	return -avail <= n ? 0 : n;
+}
+
+/* Anything to consume: the tail moved past our head, or its SQE's stamp. */
+static __always_inline bool sq_pending(struct vanity_ring *r)
+{
+	u32 head = r->cached_sq_head;
+
+	return READ_ONCE(r->sqes[head & (r->off.sq_entries - 1)].stamp) ==
+	       VANITY_STAMP(head) || sq_tail_avail(r, head);
+}
+
+/*
+ * Consume up to @max SQEs: those the tail covers, then (the poller) any
+ * whose stamp says they are published. Returns how many, or -EBUSY if the
+ * CQ is full
+ * before any. A plain NOP (vanity_sqe_plain_nop) is eight loads and a
+ * CQE's two stores; every other op goes through ring_issue. ENTER's
+ * waiters are the caller's to wake (vanity_ring_wake_cq), once the batch
+ * is published. Inlined into the poller's loop.
  */
 static __always_inline int __ring_submit(struct vanity_ring *r,
 					 struct issue_ctx *ic, u32 max)
 {
 	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
 	u32 head = r->cached_sq_head, cqt = r->cached_cq_tail;
-	/* Acquire: the shard's SQE stores before the tail that covers them. */
-	u32 avail = smp_load_acquire(r->sq_tail) - head;
+	/*
+	 * ENTER and fsync take what the tail publishes. The poller takes an
+	 * SQE by its stamp first, and reads the tail (another line, maybe
+	 * still on its way from the shard) only when a stamp says no.
+	 */
+	bool tail_read = !ic->poller;
+	u32 avail = tail_read ? min(sq_tail_avail(r, head), max) : 0;
 	u32 done = 0, queued = 0, nops = 0, room, shard = ic->shard->index;
 	const u64 *sqes = (const u64 *)r->sqes;
 	u64 *cqes = (u64 *)r->cqes;
+	bool full = false;
 	u64 ud, slow_ud;
 	const u64 *src;
 	int res;
 
-	/* A tail past a full ring is the shard's corruption, not ours. */
-	if (avail > r->off.sq_entries)
-		avail = r->off.sq_entries;
-	if (avail > max)
-		avail = max;
-	room = avail ? cq_room(r, cqt, avail) : 0;
-	while (done < avail) {
+	/* A ring's worth at most, however a shard keeps stamping. */
+	max = min(max, r->off.sq_entries);
+	room = cq_room(r, cqt, avail ?: 1);
+	while (done < max) {
+		src = &sqes[(head & sq_mask) * VANITY_SQE_WORDS];
+		if (done >= avail &&
+		    !(ic->poller &&
+		      vanity_sqe_stamped((const struct vanity_sqe *)src, head))) {
+			if (tail_read)
+				break;
+			tail_read = true;
+			avail = done + min(sq_tail_avail(r, head), max - done);
+			if (done >= avail)
+				break;
+		}
 		if (!room)
-			room = cq_room(r, cqt, avail - done);
+			room = cq_room(r, cqt, avail > done ? avail - done : 1);
 		if (!room) {
 			/*
 			 * Each refused ENTER counts; the poller counts each
@@ -299,10 +345,10 @@ static __always_inline int __ring_submit(struct vanity_ring *r,
 				WRITE_ONCE(*r->cq_overflow, *r->cq_overflow + 1);
 				r->cq_full = true;
 			}
+			full = true;
 			break;
 		}
 		/* Each word read once; a plain NOP needs nothing more. */
-		src = &sqes[(head & sq_mask) * VANITY_SQE_WORDS];
 		if (likely(vanity_sqe_plain_nop(src, &ud))) {
 			trace_vanity_sqe_issue(shard, VANITY_OP_NOP, ud);
 			nops++;
@@ -319,8 +365,7 @@ static __always_inline int __ring_submit(struct vanity_ring *r,
 			queued++;
 			continue;
 		}
-		cqes[(cqt & cq_mask) * 2] = ud;
-		cqes[(cqt & cq_mask) * 2 + 1] = vanity_cqe_word1(res, 0);
+		vanity_cqe_post(&cqes[(cqt & cq_mask) * 2], cqt, ud, res);
 		trace_vanity_cqe(shard, ud, res);
 		cqt++;
 	}
@@ -331,7 +376,7 @@ static __always_inline int __ring_submit(struct vanity_ring *r,
 		WRITE_ONCE(r->submitted, r->submitted + done);
 		WRITE_ONCE(r->completed, r->completed + done - queued);
 	}
-	return done || !avail ? done : -EBUSY;
+	return done || !full ? done : -EBUSY;
 }
 
 /* __ring_submit for ENTER and fsync, which wake ENTER's waiters at once. */
@@ -351,10 +396,9 @@ static void poller_sleep(struct vanity_ring *r)
 	/* Flag, fence, look again: pairs with the shard's fence. */
 	WRITE_ONCE(r->poller_kick, false);
 	WRITE_ONCE(*r->sq_flags, *r->sq_flags | VANITY_SQ_NEED_WAKEUP);
-	/* Flag before the tail check; the shard fences tail before flag. */
+	/* Flag before the SQ check; the shard fences tail before flag. */
 	smp_mb();
-	/* Acquire: pairs with the shard releasing its tail. */
-	if (smp_load_acquire(r->sq_tail) == r->cached_sq_head) {
+	if (!sq_pending(r)) {
 		wait_event_interruptible(r->poller_wq,
 					 READ_ONCE(r->poller_kick) ||
 					 kthread_should_stop());
@@ -386,13 +430,13 @@ static int poller_fn(void *data)
 	mutex_lock(&r->lock);
 	while (!kthread_should_stop()) {
 		/*
-		 * Spin on the shard's tail alone (the head is ours), as
-		 * io_uring's poller does: no cpu_relax(), whose PAUSE under
-		 * QEMU TCG leaves the vCPU's execution loop and costs more
-		 * than a whole poll.
+		 * Spin on the next SQE's stamp and the shard's tail (the
+		 * head is ours): no cpu_relax(), whose PAUSE under QEMU TCG
+		 * leaves the vCPU's execution loop and costs more than a
+		 * whole poll.
 		 */
 		for (spins = 0; spins < POLLER_SPINS; spins++)
-			if (READ_ONCE(*r->sq_tail) != r->cached_sq_head)
+			if (sq_pending(r))
 				break;
 		if (spins < POLLER_SPINS &&
 		    __ring_submit(r, &ic, r->off.sq_entries) > 0) {
@@ -486,7 +530,10 @@ int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s)
 static u32 cq_unseen(struct vanity_ring *r)
 {
 	/* Our own tail: the shard's copy is its to scribble on. */
-	return READ_ONCE(r->cached_cq_tail) - READ_ONCE(*r->cq_head);
+	s32 n = READ_ONCE(r->cached_cq_tail) - READ_ONCE(*r->cq_head);
+
+	/* Negative while a batch's stamped CQEs run ahead of the tail. */
+	return n > 0 ? n : 0;
 }
 
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,

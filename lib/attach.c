@@ -75,8 +75,7 @@ int vanity__submit(struct vanity_ring *r, uint32_t wait_nr, uint32_t published)
 		if (ret < 0)
 			return ret;
 		done = ret;
-		if (__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) -
-		    *r->cq_head >= wait_nr)
+		if (vanity_cq_ready(r) >= wait_nr)
 			return done;
 		ret = vanity__enter(r, 0, wait_nr, flags);
 		return ret < 0 ? ret : done;
@@ -90,6 +89,9 @@ static int map_ring(struct vanity *v, const struct vanity_ring_offsets *o,
 	struct vanity_ring *r = &v->ring;
 	uint8_t *p;
 
+	/* This library stamps SQEs and reads CQEs by their stamps. */
+	if (!(o->features & VANITY_RING_F_STAMPS))
+		return -EPROTO;
 	p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
 		 (off_t)VANITY_MMAP_RING);
 	if (p == MAP_FAILED)

@@ -45,7 +45,8 @@ int vanity__hosted_map_ring(struct vanity_ring *r, int fd,
 	/* The simulator's answer is checked as a reply, not trusted blindly. */
 	if (fd < 0)
 		return -EPROTO;
-	if (!sqn || sqn > VANITY_RING_ENTRIES_MAX || sqn & (sqn - 1) ||
+	if (!(o->features & VANITY_RING_F_STAMPS) ||
+	    !sqn || sqn > VANITY_RING_ENTRIES_MAX || sqn & (sqn - 1) ||
 	    !cqn || cqn & (cqn - 1) || cqn < sqn ||
 	    o->size % VANITY_PAGE_SIZE || o->size > (1ULL << 30) ||
 	    !fits(o->sq_head, 4, o->size) || !fits(o->sq_tail, 4, o->size) ||
@@ -190,7 +191,7 @@ static int wait_cq(struct vanity_ring *r, struct vh_ring_ctl *c, uint32_t min,
 
 	for (i = 0;; i++) {
 		/* Acquire: pairs with the release that posted each CQE. */
-		if (ld(r->cq_tail) - *r->cq_head >= min)
+		if (vanity_cq_ready(r) >= min)
 			break;
 		if (interrupted)
 			return -EINTR;
@@ -201,7 +202,7 @@ static int wait_cq(struct vanity_ring *r, struct vh_ring_ctl *c, uint32_t min,
 		__atomic_store_n(&c->cq_waiting, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		t = ld(r->cq_tail);
-		if (t - *r->cq_head >= min)
+		if ((int32_t)(t - *r->cq_head) >= (int32_t)min)
 			break;
 		ret = nap(r, r->cq_tail, t);
 		if (ret)

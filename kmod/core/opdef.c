@@ -26,6 +26,8 @@ u64 vanity_ring_layout(u32 sq_entries, struct vanity_ring_offsets *o)
 	size = o->cqes + (u64)o->cq_entries * sizeof(struct vanity_cqe);
 	size = (size + VANITY_PAGE_SIZE - 1) & ~(u64)(VANITY_PAGE_SIZE - 1);
 	o->size = size;
+	/* Both backends stamp, and both take stamped SQEs. */
+	o->features = VANITY_RING_F_STAMPS;
 	return size;
 }
 

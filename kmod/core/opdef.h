@@ -54,7 +54,7 @@ static inline int vanity_sqe_validate(const struct vanity_sqe *sqe,
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(sqe->resv); i++)
 		resv |= sqe->resv[i];
-	if (sqe->flags || sqe->resv0 || resv)
+	if (sqe->flags || resv)
 		return -EINVAL;
 	/* The table, with direct calls for the hot ops under retpolines. */
 	return INDIRECT_CALL_2(vanity_opdefs[sqe->opcode].validate,
@@ -63,34 +63,63 @@ static inline int vanity_sqe_validate(const struct vanity_sqe *sqe,
 }
 
 /*
+ * Whether the SQE at ring index @index is published by its stamp (see the
+ * UAPI). Acquire: its other words were stored before the stamp.
+ */
+static inline bool vanity_sqe_stamped(const struct vanity_sqe *sqe, u32 index)
+{
+	return VANITY_LOAD_ACQUIRE(&sqe->stamp) == VANITY_STAMP(index);
+}
+
+/* Word 0 of an SQE: opcode, flags, stamp, channel. The stamp's bits: */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define VANITY_SQE_W0_STAMP 0x00000000ffff0000ULL
+#else
+#define VANITY_SQE_W0_STAMP 0x0000ffff00000000ULL
+#endif
+
+/*
  * The test the backends make first, on an SQE in shared memory, reading
- * each of its eight words once: is it a NOP with every other field zero?
- * VANITY_OP_NOP is 0, so that is every word zero but user_data (word 3,
- * returned in @ud). Such an SQE is valid by construction and completes
- * with 0, with no table, no copy and no call; anything else goes the
- * whole way, through a private copy and vanity_sqe_validate.
+ * each of its eight words once: is it a NOP with every other field zero
+ * (its stamp aside)? VANITY_OP_NOP is 0, so that is every word zero but
+ * user_data (word 3, returned in @ud) and the stamp. Such an SQE is valid
+ * by construction and completes with 0, with no table, no copy and no
+ * call; anything else goes the whole way, through a private copy and
+ * vanity_sqe_validate.
  */
 #define VANITY_SQE_WORDS 8
 
 static inline bool vanity_sqe_plain_nop(const u64 *sqe, u64 *ud)
 {
-	u64 rest = VANITY_READ_ONCE(sqe[0]) | VANITY_READ_ONCE(sqe[1]) |
-		   VANITY_READ_ONCE(sqe[2]) | VANITY_READ_ONCE(sqe[4]) |
-		   VANITY_READ_ONCE(sqe[5]) | VANITY_READ_ONCE(sqe[6]) |
-		   VANITY_READ_ONCE(sqe[7]);
+	u64 rest = (VANITY_READ_ONCE(sqe[0]) & ~VANITY_SQE_W0_STAMP) |
+		   VANITY_READ_ONCE(sqe[1]) | VANITY_READ_ONCE(sqe[2]) |
+		   VANITY_READ_ONCE(sqe[4]) | VANITY_READ_ONCE(sqe[5]) |
+		   VANITY_READ_ONCE(sqe[6]) | VANITY_READ_ONCE(sqe[7]);
 
 	*ud = VANITY_READ_ONCE(sqe[3]);
 	return !rest;
 }
 
-/* A CQE's second word (res, then flags), so a CQE is two stores. */
-static inline u64 vanity_cqe_word1(s32 res, u32 flags)
+/* A CQE's second word (res, flags, then the stamp of ring index @index). */
+static inline u64 vanity_cqe_word1(s32 res, u16 flags, u32 index)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (u64)(u32)res | (u64)flags << 32;
+	return (u64)(u32)res | (u64)flags << 32 |
+	       (u64)VANITY_STAMP(index) << 48;
 #else
-	return (u64)(u32)res << 32 | flags;
+	return (u64)(u32)res << 32 | (u64)flags << 16 | VANITY_STAMP(index);
 #endif
+}
+
+/*
+ * Post a CQE at ring index @index (@cqe: its two words): user_data, then
+ * the word with the stamp, with release order, so a shard that sees the
+ * stamp sees the rest.
+ */
+static inline void vanity_cqe_post(u64 *cqe, u32 index, u64 ud, s32 res)
+{
+	cqe[0] = ud;
+	VANITY_STORE_RELEASE(&cqe[1], vanity_cqe_word1(res, 0, index));
 }
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The portable core's only view of its host: fixed-width types, errno
- * values, memory helpers and snprintf, from the kernel or from libc.
+ * values, memory helpers, ordered loads and stores and snprintf, from the
+ * kernel or from libc.
  */
 #ifndef VANITY_CORE_SHIM_H
 #define VANITY_CORE_SHIM_H
@@ -15,8 +16,13 @@
 #include <linux/stdarg.h>
 #include <linux/indirect_call_wrapper.h>
 #include <linux/compiler.h>
+#include <asm/barrier.h>
 /* One load of shared memory the other side may be changing. */
 #define VANITY_READ_ONCE(x) READ_ONCE(x)
+/* A load that later loads and stores cannot pass (pairs with release). */
+#define VANITY_LOAD_ACQUIRE(p) smp_load_acquire(p)
+/* A store that earlier loads and stores cannot pass (pairs with acquire). */
+#define VANITY_STORE_RELEASE(p, v) smp_store_release(p, v)
 #else
 #include <stdint.h>
 #include <stddef.h>
@@ -41,6 +47,8 @@ typedef int32_t s32;
 #define INDIRECT_CALL_1(f, f1, ...) f(__VA_ARGS__)
 #define INDIRECT_CALL_2(f, f2, f1, ...) f(__VA_ARGS__)
 #define VANITY_READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define VANITY_LOAD_ACQUIRE(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define VANITY_STORE_RELEASE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
 #endif

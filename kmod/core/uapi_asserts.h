@@ -33,10 +33,16 @@ _Static_assert(__builtin_offsetof(struct vanity_attach, ring) == 192, "attring")
 _Static_assert(__builtin_offsetof(struct vanity_channel_info, mmap_offset) == 64, "cimmap");
 _Static_assert(__builtin_offsetof(struct vanity_sqe, user_data) == 24, "sqeud");
 _Static_assert(__builtin_offsetof(struct vanity_cqe, res) == 8, "cqeres");
-/* vanity_sqe_plain_nop: a NOP is the all-zero SQE but for user_data. */
+/* vanity_sqe_plain_nop: a NOP is all zero but for user_data and stamp. */
 _Static_assert(VANITY_OP_NOP == 0, "nopzero");
-/* vanity_cqe_word1: res, then flags, in the second word. */
+_Static_assert(__builtin_offsetof(struct vanity_sqe, stamp) == 2, "sqestamp");
+/* vanity_cqe_word1: res, flags, then the stamp, in the second word. */
 _Static_assert(__builtin_offsetof(struct vanity_cqe, flags) == 12, "cqeflags");
+_Static_assert(__builtin_offsetof(struct vanity_cqe, stamp) == 14, "cqestamp");
+_Static_assert(VANITY_STAMP(0) == 0x8000 && VANITY_STAMP(0x8000) == 0x8000,
+	       "stamp");
+_Static_assert(__builtin_offsetof(struct vanity_ring_offsets, features) == 48,
+	       "ringfeat");
 _Static_assert(__builtin_offsetof(struct vanity_ring_offsets, size) == 40, "ringsize");
 
 #endif

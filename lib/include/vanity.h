@@ -353,6 +353,9 @@ size_t vanity_channel_region_bytes(uint32_t slot_size, uint32_t slots);
  * The submission ring, liburing style: get an SQE, prep it, submit (one
  * ENTER for the batch, or none under SQPOLL unless the poller sleeps),
  * then peek or wait for CQEs and mark them seen. One thread per ring.
+ * Under SQPOLL submitting stamps each SQE; peeking reads each CQE's stamp
+ * (see VANITY_STAMP in the UAPI), so each side polls the line it is
+ * about to read, not an index on a line of its own.
  */
 struct vanity_ring {
 	uint32_t *sq_head, *sq_tail, *sq_flags;
@@ -466,16 +469,27 @@ int vanity__submit(struct vanity_ring *r, uint32_t wait_nr, uint32_t published);
  * Publish the SQEs handed out so far and, unless SQPOLL, have the module
  * consume them, waiting for @wait_nr CQEs. Returns SQEs consumed (under
  * SQPOLL: published) or -errno (-EBUSY: the CQ is full, reap first).
- * Under SQPOLL with a poller awake and nothing to wait for, it is two
- * stores, a fence and a load, inlined whatever the compiler's mood: under
+ * Under SQPOLL with a poller awake and nothing to wait for, it is a stamp
+ * per SQE, the tail, a fence and a load, inlined whatever the compiler's
+ * mood: under
  * an emulator a call and return in a polling loop can cost more than the
  * ring's whole round trip.
  */
 static inline __attribute__((__always_inline__)) int
 vanity_submit_and_wait(struct vanity_ring *r, uint32_t wait_nr)
 {
-	uint32_t published = r->sqe_tail - *r->sq_tail;
+	uint32_t tail = *r->sq_tail, i = r->sqe_tail, published = i - tail;
 
+	/*
+	 * Under SQPOLL, stamp each SQE, the last first: the poller, which
+	 * looks at the first, then finds the whole batch stamped. Release:
+	 * each SQE's contents (and the later ones' stamps) before its own.
+	 */
+	while (r->sqpoll && i != tail) {
+		i--;
+		__atomic_store_n(&r->sqes[i & r->sq_mask].stamp,
+				 VANITY_STAMP(i), __ATOMIC_RELEASE);
+	}
 	/* Release: the SQEs' contents before the tail that publishes them. */
 	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
 	if (r->sqpoll && !wait_nr) {
@@ -493,24 +507,87 @@ static inline int vanity_submit(struct vanity_ring *r)
 	return vanity_submit_and_wait(r, 0);
 }
 
+/*
+ * The CQE of ring index @index, or NULL while it is not posted. By its
+ * stamp: no look at cq_tail, and CQEs are posted in order, so the ones
+ * before it are posted too.
+ */
+static inline struct vanity_cqe *vanity__cqe_posted(struct vanity_ring *r,
+						    uint32_t index)
+{
+	struct vanity_cqe *cqe = &r->cqes[index & r->cq_mask];
+
+	/* Acquire: the CQE's other words were stored before its stamp. */
+	if (__atomic_load_n(&cqe->stamp, __ATOMIC_ACQUIRE) !=
+	    VANITY_STAMP(index))
+		return NULL;
+	return cqe;
+}
+
+/* The unseen CQE @i places after the oldest, or NULL while not posted. */
+static inline struct vanity_cqe *vanity_cqe_at(struct vanity_ring *r,
+					       uint32_t i)
+{
+	return vanity__cqe_posted(r, *r->cq_head + i);
+}
+
+/*
+ * Each unseen CQE in turn, oldest first (@index: its ring index), as
+ * liburing's io_uring_for_each_cqe; then vanity_cq_advance() by how many.
+ * It ends within a lap: a slot a lap on holds a CQE with another stamp.
+ */
+#define vanity_for_each_cqe(r, index, cqe)				\
+	for ((index) = *(r)->cq_head;					\
+	     ((cqe) = vanity__cqe_posted((r), (index))) != NULL;	\
+	     (index)++)
+
 /* The oldest unseen CQE: 0 and *cqe set, or -EAGAIN when none. */
 static inline int vanity_peek_cqe(struct vanity_ring *r,
 				  struct vanity_cqe **cqe)
 {
-	uint32_t head = *r->cq_head;
+	*cqe = vanity_cqe_at(r, 0);
+	return *cqe ? 0 : -EAGAIN;
+}
 
-	/* Acquire: the CQE's contents before the tail that posted it. */
-	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
-		return -EAGAIN;
-	*cqe = &r->cqes[head & r->cq_mask];
-	return 0;
+/* Up to @max unseen CQEs, oldest first, into @cqes: how many. */
+static inline unsigned int vanity_peek_batch_cqe(struct vanity_ring *r,
+						 struct vanity_cqe **cqes,
+						 unsigned int max)
+{
+	uint32_t head = *r->cq_head;
+	unsigned int n;
+
+	for (n = 0; n < max; n++) {
+		cqes[n] = vanity__cqe_posted(r, head + n);
+		if (!cqes[n])
+			break;
+	}
+	return n;
+}
+
+/* Hand the @n oldest CQEs back to the module. */
+static inline void vanity_cq_advance(struct vanity_ring *r, uint32_t n)
+{
+	/* Release: our reads of the CQEs before the module reuses them. */
+	__atomic_store_n(r->cq_head, *r->cq_head + n, __ATOMIC_RELEASE);
 }
 
 /* Hand the oldest CQE back to the module. */
 static inline void vanity_cqe_seen(struct vanity_ring *r)
 {
-	/* Release: our reads of the CQE before the module reuses it. */
-	__atomic_store_n(r->cq_head, *r->cq_head + 1, __ATOMIC_RELEASE);
+	vanity_cq_advance(r, 1);
+}
+
+/*
+ * CQEs posted and not yet seen, by cq_tail: it may trail the CQEs that
+ * peeking already took by their stamps (then 0, not a negative count).
+ */
+static inline uint32_t vanity_cq_ready(const struct vanity_ring *r)
+{
+	int32_t n = (int32_t)(__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) -
+			      *r->cq_head);
+
+	return n > 0 ? (uint32_t)n : 0;
 }
 
 /* Wait for a CQE (submitting nothing): 0 and *cqe set, or -errno. */

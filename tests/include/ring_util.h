@@ -3,7 +3,8 @@
  * Test helpers for a shard's submission ring, shared by the module's
  * selftests, the simulator's unit tests and the ring test shard: a clock
  * and a spin, a PRNG, CQEs ready, pop one, spin (no system call,
- * bounded) until some are ready, an SQE by value, one SQE's round trip.
+ * bounded) until some are ready, an SQE by value, one SQE's round trip,
+ * and the checks of stamps both backends must pass.
  */
 #ifndef VANITY_TESTS_RING_UTIL_H
 #define VANITY_TESTS_RING_UTIL_H
@@ -48,7 +49,7 @@ static inline uint32_t ld(const uint32_t *p)
 /* CQEs posted and not yet seen. */
 static inline uint32_t cq_ready(const struct vanity_ring *r)
 {
-	return ld(r->cq_tail) - *r->cq_head;
+	return vanity_cq_ready(r);
 }
 
 /* Pop the oldest CQE into @out: 0, or -EAGAIN when none. */
@@ -111,6 +112,155 @@ static inline int ring_res_of(struct vanity_ring *r,
 	if (pop(r, &c))
 		return -1000 - EAGAIN;
 	return c.user_data == s->user_data ? c.res : -2000;
+}
+
+/* ---------------------------------------------------------- stamps */
+
+/* Stamp the SQEs handed out and not yet published; sq_tail stays. */
+static inline void stamp_unpublished(struct vanity_ring *r)
+{
+	for (uint32_t i = *r->sq_tail; i != r->sqe_tail; i++)
+		__atomic_store_n(&r->sqes[i & r->sq_mask].stamp,
+				 VANITY_STAMP(i), __ATOMIC_RELEASE);
+}
+
+/* Spin until the oldest unseen CQE is posted, by its stamp: false after @secs. */
+static inline bool spin_peek(struct vanity_ring *r, double secs)
+{
+	double end = now() + secs;
+	struct vanity_cqe *c;
+	unsigned int i = 0;
+
+	while (vanity_peek_cqe(r, &c)) {
+		if (++i % 1024 == 0 && now() > end)
+			return false;
+		vanity_cpu_relax();
+	}
+	return true;
+}
+
+/*
+ * Under SQPOLL, the poller awake: an SQE published by its stamp alone is
+ * taken and answered, and the tail covering it later runs nothing again.
+ * NULL, or what went wrong.
+ */
+static inline const char *check_stamp_publishes(struct vanity_ring *r)
+{
+	uint32_t t0 = *r->sq_tail;
+	struct vanity_sqe *sqe;
+	struct vanity_cqe c;
+
+	sqe = vanity_get_sqe(r);
+	if (!sqe)
+		return "no SQE";
+	vanity_prep_nop(sqe, 0x5a01);
+	stamp_unpublished(r);
+	if (!spin_peek(r, 20))
+		return "an SQE published by its stamp was not taken";
+	/* sq_head is published after the CQE. */
+	for (double end = now() + 20; ld(r->sq_head) != t0 + 1 && now() < end;)
+		vanity_cpu_relax();
+	if (ld(r->sq_head) != t0 + 1 || *r->sq_tail != t0)
+		return "sq_head did not move past it alone";
+	if (pop(r, &c) || c.user_data != 0x5a01 || c.res)
+		return "its CQE is wrong";
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	spin_us(100000);
+	if (!pop(r, &c) || ld(r->sq_head) != t0 + 1)
+		return "it ran again once the tail covered it";
+	if (ring_res_of(r, &(struct vanity_sqe){ .user_data = 0x5a02 }))
+		return "the next SQE did not complete";
+	return NULL;
+}
+
+/*
+ * Under SQPOLL, the poller awake: an SQE with no stamp, or with the stamp
+ * of another index, is not taken until the tail covers it.
+ */
+static inline const char *check_unstamped_waits_for_the_tail(
+	struct vanity_ring *r)
+{
+	uint32_t i = r->sqe_tail, h = ld(r->sq_head);
+	const uint16_t wrong[] = {
+		0,				/* none */
+		VANITY_STAMP(i + 1),		/* the next SQE's */
+		VANITY_STAMP(i - 1),		/* the last one's */
+		VANITY_STAMP(i + r->sq_entries), /* a lap on */
+		VANITY_STAMP(i) & 0x7fff,	/* no valid bit */
+	};
+	struct vanity_sqe *sqe = vanity_get_sqe(r);
+	struct vanity_cqe c;
+
+	if (!sqe || i != h || *r->sq_tail != i)
+		return "not a quiet ring";
+	vanity_prep_nop(sqe, 0x5b01);
+	for (unsigned int k = 0; k < sizeof(wrong) / sizeof(wrong[0]); k++) {
+		__atomic_store_n(&sqe->stamp, wrong[k], __ATOMIC_RELEASE);
+		spin_us(50000);
+		if (ld(r->sq_head) != h || !pop(r, &c))
+			return "a wrongly stamped SQE was taken";
+	}
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	if (!spin_cqes(r, 1, 20) || pop(r, &c) || c.user_data != 0x5b01)
+		return "the tail did not publish it";
+	return NULL;
+}
+
+/* @n NOPs through @r, a batch at a time, each CQE checked and seen. */
+static inline const char *run_nops(struct vanity_ring *r, uint32_t n)
+{
+	uint32_t batch = r->sq_entries < 64 ? r->sq_entries : 64, k, b;
+	uint64_t ud = 0;
+	struct vanity_cqe c;
+
+	while (n) {
+		b = n < batch ? n : batch;
+		for (k = 0; k < b; k++) {
+			struct vanity_sqe *sqe = vanity_get_sqe(r);
+
+			if (!sqe)
+				return "no SQE";
+			vanity_prep_nop(sqe, ud + k);
+		}
+		if (vanity_submit_and_wait(r, b) != (int)b)
+			return "a batch was not submitted";
+		if (!spin_cqes(r, b, 20))
+			return "a batch did not complete";
+		for (k = 0; k < b; k++)
+			if (pop(r, &c) || c.user_data != ud + k || c.res)
+				return "a CQE is wrong";
+		ud += b;
+		n -= b;
+	}
+	return NULL;
+}
+
+/*
+ * Three laps of the CQ: every CQE carries its index's stamp and no flag,
+ * in order.
+ */
+static inline const char *check_cqe_stamps(struct vanity_ring *r)
+{
+	uint32_t cqn = r->cq_mask + 1, head = *r->cq_head, n, k;
+	uint64_t ud = 0x5c000;
+	struct vanity_cqe *c;
+
+	for (n = 0; n < 3 * cqn; n += 32) {
+		for (k = 0; k < 32; k++)
+			vanity_prep_nop(vanity_get_sqe(r), ud + k);
+		if (vanity_submit_and_wait(r, 32) != 32 || !spin_cqes(r, 32, 20))
+			return "a batch did not complete";
+		for (k = 0; k < 32; k++, head++) {
+			if (vanity_peek_cqe(r, &c))
+				return "a posted CQE has no stamp";
+			if (c->stamp != VANITY_STAMP(head) || c->flags ||
+			    c->user_data != ud + k || c->res)
+				return "a CQE is wrong";
+			vanity_cqe_seen(r);
+		}
+		ud += 32;
+	}
+	return NULL;
 }
 
 #endif /* VANITY_TESTS_RING_UTIL_H */

@@ -3,7 +3,7 @@
  * The portable op table's validation, natively: what every backend must
  * accept and refuse, and the plain-NOP fast test the module's and the
  * simulator's hot loops make before it (it must never accept an SQE the
- * table would refuse).
+ * table would refuse), and the stamps that publish SQEs and CQEs.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -65,9 +65,6 @@ Test(opdef, refusals_name_their_errno)
 	s.flags = 1;
 	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "a flag");
 	memset(&s, 0, sizeof(s));
-	s.resv0 = 1;
-	cr_expect_eq(vanity_sqe_validate(&s, &c), -EINVAL, "resv0");
-	memset(&s, 0, sizeof(s));
 	s.opcode = VANITY_OP_NOTIFY;
 	s.channel = 1;
 	cr_expect_eq(vanity_sqe_validate(&s, &c), -EACCES, "not its channel");
@@ -91,7 +88,50 @@ Test(opdef, refusals_name_their_errno)
 	}
 }
 
-Test(opdef, a_plain_nop_is_zero_but_for_user_data)
+/* The stamp publishes an SQE; it is no field of the op's. */
+Test(opdef, any_stamp_is_valid_and_leaves_a_nop_plain)
+{
+	struct vanity_op_ctx c = ctx_of(4, 0x5);
+	static const u16 stamps[] = { 1, 0x7fff, 0x8000, 0x8001, 0xffff };
+	struct vanity_sqe s;
+	u64 ud = 0;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(stamps); i++) {
+		memset(&s, 0, sizeof(s));
+		s.stamp = stamps[i];
+		s.user_data = 77;
+		cr_expect(plain(&s, &ud), "stamp %#x", stamps[i]);
+		cr_expect_eq(ud, 77);
+		cr_expect_eq(vanity_sqe_validate(&s, &c), 0, "stamp %#x", stamps[i]);
+		s.opcode = VANITY_OP_NOTIFY;
+		s.channel = 2;
+		cr_expect(!plain(&s, &ud), "a NOTIFY is not a NOP");
+		cr_expect_eq(vanity_sqe_validate(&s, &c), 0, "stamp %#x", stamps[i]);
+	}
+}
+
+Test(opdef, a_stamp_matches_its_index_only)
+{
+	struct vanity_sqe s;
+
+	memset(&s, 0, sizeof(s));
+	/* Zero is no stamp: a zeroed or unstamped slot is never published. */
+	for (u32 i = 0; i < 70000; i++)
+		cr_assert(!vanity_sqe_stamped(&s, i), "index %u", i);
+	s.stamp = VANITY_STAMP(5);
+	cr_expect_eq(s.stamp, 0x8005);
+	cr_expect(vanity_sqe_stamped(&s, 5));
+	cr_expect(!vanity_sqe_stamped(&s, 4));
+	cr_expect(!vanity_sqe_stamped(&s, 6));
+	/* The same slot a lap earlier, for every ring size: never equal. */
+	for (u32 n = 1; n <= VANITY_RING_ENTRIES_MAX * 2; n *= 2)
+		cr_expect(!vanity_sqe_stamped(&s, 5 + n), "a lap of %u", n);
+	/* 15 bits of index: it repeats every 32768, past any ring's lap. */
+	cr_expect(vanity_sqe_stamped(&s, 5 + 32768));
+	cr_expect(vanity_sqe_stamped(&s, 5 + 0xffff8000U));
+}
+
+Test(opdef, a_plain_nop_is_zero_but_for_user_data_and_stamp)
 {
 	struct vanity_op_ctx c = ctx_of(0, 0);
 	struct vanity_sqe s;
@@ -107,6 +147,9 @@ Test(opdef, a_plain_nop_is_zero_but_for_user_data)
 	for (size_t b = 0; b < sizeof(s); b++) {
 		if (b >= offsetof(struct vanity_sqe, user_data) &&
 		    b < offsetof(struct vanity_sqe, user_data) + 8)
+			continue;
+		if (b >= offsetof(struct vanity_sqe, stamp) &&
+		    b < offsetof(struct vanity_sqe, stamp) + 2)
 			continue;
 		memset(&s, 0, sizeof(s));
 		((uint8_t *)&s)[b] = 0x80;
@@ -136,6 +179,8 @@ Test(opdef, the_fast_test_agrees_with_the_table)
 				w[k] = x >> 3 & (x & 8 ? 0xff : ~0ULL);
 		}
 		memcpy(&s, w, sizeof(s));
+		s.stamp = 0;	/* the draw of a stamp adds nothing */
+		memcpy(w, &s, sizeof(s));
 		if (vanity_sqe_plain_nop(w, &ud)) {
 			nplain++;
 			cr_assert_eq(ud, s.user_data);
@@ -149,17 +194,35 @@ Test(opdef, the_fast_test_agrees_with_the_table)
 	cr_expect_gt(nplain, 100, "the draw produced plain NOPs");
 }
 
-Test(opdef, a_cqe_is_two_words)
+Test(opdef, a_cqe_is_two_words_the_stamp_in_the_second)
 {
 	struct vanity_cqe cqe;
-	u64 w[2] = { 0x1122334455667788ULL, vanity_cqe_word1(-EINVAL, 0x5a) };
+	u64 w[2] = { 0x1122334455667788ULL,
+		     vanity_cqe_word1(-EINVAL, 0x5a, 0x12345) };
 
 	memcpy(&cqe, w, sizeof(cqe));
 	cr_expect_eq(cqe.user_data, 0x1122334455667788ULL);
 	cr_expect_eq(cqe.res, -EINVAL);
 	cr_expect_eq(cqe.flags, 0x5a);
-	w[1] = vanity_cqe_word1(0x7fffffff, 0);
+	cr_expect_eq(cqe.stamp, VANITY_STAMP(0x12345));
+	cr_expect_eq(cqe.stamp, 0xa345);
+	w[1] = vanity_cqe_word1(0x7fffffff, 0, 0);
 	memcpy(&cqe, w, sizeof(cqe));
 	cr_expect_eq(cqe.res, 0x7fffffff);
 	cr_expect_eq(cqe.flags, 0);
+	cr_expect_eq(cqe.stamp, 0x8000);
+}
+
+Test(opdef, posting_a_cqe_writes_both_words)
+{
+	struct vanity_cqe cqe;
+	u64 w[2] = { ~0ULL, ~0ULL };
+
+	vanity_cqe_post(w, 0xfffffffe, 42, -EACCES);
+	memcpy(&cqe, w, sizeof(cqe));
+	cr_expect_eq(cqe.user_data, 42);
+	cr_expect_eq(cqe.res, -EACCES);
+	cr_expect_eq(cqe.flags, 0);
+	cr_expect_eq(cqe.stamp, VANITY_STAMP(0xfffffffe));
+	cr_expect_eq(cqe.stamp, 0xfffe);
 }

@@ -335,12 +335,10 @@ static int first_ready(const struct vanity_sim_ring *r,
 /* Post one CQE at our own tail (the shard's words are never trusted). */
 static void post(struct vanity_sim_ring *r, uint64_t user_data, int res)
 {
-	struct vanity_cqe *cqe = &r->cqes[r->cqt & (r->off.cq_entries - 1)];
-
-	cqe->user_data = user_data;
-	cqe->res = res;
-	cqe->flags = 0;
-	/* Release: the CQE (and a WAIT's lowered flags) before the tail. */
+	/* Release (in it): a WAIT's lowered flags before the stamp. */
+	vanity_cqe_post((u64 *)&r->cqes[r->cqt & (r->off.cq_entries - 1)],
+			r->cqt, user_data, res);
+	/* Release: the CQE before the tail. */
 	__atomic_store_n(r->cq_tail, ++r->cqt, __ATOMIC_RELEASE);
 }
 
@@ -575,27 +573,56 @@ static uint32_t cq_room(const struct vanity_sim_ring *r)
 }
 
 /*
- * Consume up to @max SQEs: how many, or -EBUSY when the CQ (unseen and
- * reserved slots) is full before any. @episodes: count an overflow once
- * per full-CQ episode (SQPOLL), not once per refusal (ENTER).
+ * SQEs the shard's tail publishes past our head: none when it is up to a
+ * ring behind (SQEs taken by their stamps first), else a ring's worth at
+ * most (a wilder tail is the shard's corruption). Acquire: the SQEs
+ * before the tail.
+ */
+static uint32_t sq_tail_avail(const struct vanity_sim_ring *r)
+{
+	uint32_t avail = ld(r->sq_tail) - r->head, n = r->off.sq_entries;
+
+	if (avail <= n)
+		return avail;
+	return -avail <= n ? 0 : n;
+}
+
+/* Anything to consume: the tail moved past our head, or its SQE's stamp. */
+static bool sq_pending(const struct vanity_sim_ring *r)
+{
+	return sq_tail_avail(r) ||
+	       vanity_sqe_stamped(&r->sqes[r->head & (r->off.sq_entries - 1)],
+				  r->head);
+}
+
+/*
+ * Consume up to @max SQEs, those the tail covers and then (SQPOLL) any
+ * whose stamp publishes them: how many, or -EBUSY when the CQ (unseen and reserved
+ * slots) is full before any. @episodes: count an overflow once per
+ * full-CQ episode (SQPOLL), not once per refusal (ENTER).
  */
 static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 {
 	uint32_t sqn = r->off.sq_entries;
-	/* Acquire: the shard's SQE stores before the tail that covers them. */
-	uint32_t avail = ld(r->sq_tail) - r->head, done = 0, queued = 0;
+	uint32_t avail = sq_tail_avail(r), done = 0, queued = 0;
 	uint32_t room = cq_room(r);
 	const struct vanity_sqe *src;
 	struct vanity_sqe sqe;
+	bool full = false;
 	u64 ud;
 	int res;
 
-	/* A tail past a full ring is the shard's corruption: clip it. */
-	if (avail > sqn)
-		avail = sqn;
+	/* A ring's worth at most, however the shard keeps stamping. */
+	if (max > sqn)
+		max = sqn;
 	if (avail > max)
 		avail = max;
-	while (done < avail) {
+	while (done < max) {
+		src = &r->sqes[r->head & (sqn - 1)];
+		/* Past the tail, a stamp publishes an SQE to the poller. */
+		if (done >= avail &&
+		    !(r->sqpoll && vanity_sqe_stamped(src, r->head)))
+			break;
 		if (!room)
 			room = cq_room(r);
 		if (!room) {
@@ -607,10 +634,10 @@ static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 						 __ATOMIC_RELAXED);
 				r->cq_full = true;
 			}
+			full = true;
 			break;
 		}
 		r->cq_full = false;
-		src = &r->sqes[r->head & (sqn - 1)];
 		if (vanity_sqe_plain_nop((const u64 *)src, &ud)) {
 			/* The module's fast test: nothing more to check. */
 			ctr_add(&r->ctr->ops[VANITY_OP_NOP], 1);
@@ -641,7 +668,7 @@ static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 		ctr_add(&r->ctr->completed, done - queued);
 		wake_cq(r);
 	}
-	return done || !avail ? (int)done : -EBUSY;
+	return done || !full ? (int)done : -EBUSY;
 }
 
 /* ENTER mode: serve each request the shard numbers in req_seq. */
@@ -697,7 +724,7 @@ static void set_need_wakeup(struct vanity_sim_ring *r, bool on)
 
 /*
  * SQPOLL: consume without ENTER; after idle_ns without work raise
- * NEED_WAKEUP, fence, look at the tail once more and sleep until ENTER
+ * NEED_WAKEUP, fence, look at the SQ once more and sleep until ENTER
  * bumps kick. The shard publishes its tail, fences and reads the flag:
  * one of the two sees the other, so no SQE is stranded, and each is
  * consumed once because only this thread moves head. Armed ops complete
@@ -732,7 +759,7 @@ static void sqpoll_loop(struct vanity_sim_ring *r)
 		}
 		k = __atomic_load_n(&c->kick, __ATOMIC_ACQUIRE);
 		set_need_wakeup(r, true);
-		/* Flag before the tail check; the shard fences tail before flag. */
+		/* Flag before the SQ check; the shard fences tail before flag. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		slept = false;
 		if (n < 0) {
@@ -742,7 +769,7 @@ static void sqpoll_loop(struct vanity_sim_ring *r)
 					    deadline_after(CQ_FULL_NAP_NS));
 				slept = true;
 			}
-		} else if (ld(r->sq_tail) == r->head) {
+		} else if (!sq_pending(r)) {
 			while (!stopping(r) && ld(&c->kick) == k) {
 				sleep_armed(r, &c->kick, k, -1);
 				slept = true;

@@ -162,7 +162,20 @@ struct vanity_chan_hdr {
  * op is not dropped) and counts an overflow. WAIT and TIMEOUT complete
  * asynchronously: they hold a CQE slot while armed and the ring goes on,
  * so CQEs can arrive out of submission order; detach cancels them.
+ *
+ * Stamps (VANITY_RING_F_STAMPS): whoever publishes an SQE or a CQE also
+ * stores VANITY_STAMP(its index) in it, last and with release order, so
+ * the other side can poll the line it is about to read instead of an
+ * index on another line. The SQPOLL thread takes the SQE at its head once
+ * its stamp matches, before sq_tail covers it (sq_tail stays the word for
+ * ENTER and for shards that do not stamp); a shard may take the CQE at its
+ * head once its stamp matches, before cq_tail covers it. A stamp is never
+ * 0 and attach zeroes every slot, so neither an unstamped SQE nor an old
+ * slot is taken for a new one. Counting by the indices (cq_tail - cq_head)
+ * can then run briefly negative: read it as signed.
  */
+#define VANITY_STAMP(index)	((__u16)(((index) & 0x7fff) | 0x8000))
+
 enum vanity_op {
 	VANITY_OP_NOP,		/* completes with 0 */
 	VANITY_OP_NOTIFY,	/* ring @channel's doorbell for the peer */
@@ -175,7 +188,7 @@ enum vanity_op {
 struct vanity_sqe {
 	__u8 opcode;		/* enum vanity_op */
 	__u8 flags;		/* none defined: must be 0 */
-	__u16 resv0;		/* must be 0 */
+	__u16 stamp;		/* VANITY_STAMP(index), or 0: see above */
 	__u32 channel;		/* NOTIFY: index; WAIT: index of bit 0 of @mask */
 	__u64 mask;		/* WAIT: channels channel + i for each bit i */
 	__s64 timeout_ns;	/* WAIT (< 0: none), TIMEOUT */
@@ -186,7 +199,8 @@ struct vanity_sqe {
 struct vanity_cqe {
 	__u64 user_data;
 	__s32 res;		/* >= 0, or -errno */
-	__u32 flags;		/* none defined yet */
+	__u16 flags;		/* none defined yet */
+	__u16 stamp;		/* VANITY_STAMP(index) */
 };
 
 /* sq_flags bits, written by the module */
@@ -204,8 +218,12 @@ struct vanity_ring_offsets {
 	__u32 cq_entries;
 	__u32 cqes;		/* struct vanity_cqe[cq_entries] */
 	__u64 size;		/* bytes to map at VANITY_MMAP_RING */
-	__u32 resv[4];
+	__u32 features;		/* VANITY_RING_F_* */
+	__u32 resv[3];
 };
+
+/* ring features */
+#define VANITY_RING_F_STAMPS	(1U << 0)	/* SQEs and CQEs carry stamps */
 
 /* ENTER flags */
 #define VANITY_ENTER_GETEVENTS	(1U << 0)	/* wait for @min_complete CQEs */
