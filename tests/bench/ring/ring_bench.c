@@ -11,8 +11,11 @@
  *               whatever has completed, repeat;
  *   latency     submit a batch and wait until all of it has completed
  *               before the next (at batch 1: one NOP's round trip).
- * Reaping is the same for both: read the CQ tail once, walk the CQEs,
- * store the head once; every user_data is checked.
+ * Each side reaps the way its library does: io_uring reads the CQ tail
+ * once and walks the CQEs (io_uring_for_each_cqe); Vanity walks the CQEs
+ * while their stamps say they are posted (vanity_for_each_cqe) and waits
+ * on the last one's stamp. Both store the head once and check every
+ * user_data.
  *
  * The measuring thread runs on isolated CPU 2 (the shard's CPU; attach
  * pins it, io_uring's submitter is pinned to the same CPU). Each SQPOLL
@@ -178,10 +181,9 @@ BENCH_INLINE void v_submit(void *p, unsigned int n, bool wait)
 BENCH_INLINE void v_wait_all(void *p, unsigned int n)
 {
 	struct vctx *c = p;
-	const uint32_t *tail = c->r->cq_tail, *head = c->r->cq_head;
 
-	for (unsigned int spins = 0;
-	     __atomic_load_n(tail, __ATOMIC_ACQUIRE) - *head < n; spins++)
+	/* Posted in order: the last one's stamp says all n are there. */
+	for (unsigned int spins = 0; !vanity_cqe_at(c->r, n - 1); spins++)
 		spin_hint(spins);
 }
 
@@ -189,20 +191,20 @@ BENCH_INLINE unsigned int v_reap(void *p)
 {
 	struct vctx *c = p;
 	struct vanity_ring *r = c->r;
-	uint32_t head = *r->cq_head;
-	uint32_t tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+	const struct vanity_cqe *cqe;
 	uint64_t ud = c->ud_done;
-	uint32_t i;
+	unsigned int n = 0;
+	uint32_t index;
 
-	for (i = head; i != tail; i++, ud++) {
-		const struct vanity_cqe *cqe = &r->cqes[i & r->cq_mask];
-
+	vanity_for_each_cqe(r, index, cqe) {
 		if (cqe->user_data != ud || cqe->res)
 			bad_ud("vanity", cqe->user_data, ud, cqe->res);
+		ud++;
+		n++;
 	}
 	c->ud_done = ud;
-	__atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
-	return tail - head;
+	vanity_cq_advance(r, n);
+	return n;
 }
 
 /* io_uring */
