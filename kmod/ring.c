@@ -292,11 +292,10 @@ static __always_inline bool sq_pending(struct vanity_ring *r)
 /*
  * Consume up to @max SQEs: those the tail covers, then (the poller) any
  * whose stamp says they are published. Returns how many, or -EBUSY if the
- * CQ is full
- * before any. A plain NOP (vanity_sqe_plain_nop) is eight loads and a
- * CQE's two stores; every other op goes through ring_issue. ENTER's
- * waiters are the caller's to wake (vanity_ring_wake_cq), once the batch
- * is published. Inlined into the poller's loop.
+ * CQ is full before any. A plain NOP (vanity_sqe_plain_nop) is eight
+ * loads and a CQE's two stores; every other op goes through ring_issue.
+ * ENTER's waiters are the caller's to wake (vanity_ring_wake_cq), once
+ * the batch is published. Inlined into the poller's loop.
  */
 static __always_inline int __ring_submit(struct vanity_ring *r,
 					 struct issue_ctx *ic, u32 max)

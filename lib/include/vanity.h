@@ -471,9 +471,8 @@ int vanity__submit(struct vanity_ring *r, uint32_t wait_nr, uint32_t published);
  * SQPOLL: published) or -errno (-EBUSY: the CQ is full, reap first).
  * Under SQPOLL with a poller awake and nothing to wait for, it is a stamp
  * per SQE, the tail, a fence and a load, inlined whatever the compiler's
- * mood: under
- * an emulator a call and return in a polling loop can cost more than the
- * ring's whole round trip.
+ * mood: under an emulator a call and return in a polling loop can cost
+ * more than the ring's whole round trip.
  */
 static inline __attribute__((__always_inline__)) int
 vanity_submit_and_wait(struct vanity_ring *r, uint32_t wait_nr)

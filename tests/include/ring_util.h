@@ -206,6 +206,25 @@ static inline const char *check_unstamped_waits_for_the_tail(
 	return NULL;
 }
 
+/* ENTER takes what the tail publishes: a stamp alone publishes nothing. */
+static inline const char *check_enter_ignores_stamps(struct vanity_ring *r)
+{
+	struct vanity_sqe *sqe = vanity_get_sqe(r);
+	struct vanity_cqe c;
+
+	if (!sqe)
+		return "no SQE";
+	vanity_prep_nop(sqe, 0x5d01);
+	stamp_unpublished(r);
+	if (vanity__enter(r, r->sq_entries, 0, 0) != 0 || !pop(r, &c))
+		return "ENTER took an SQE the tail does not publish";
+	__atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
+	if (vanity__enter(r, r->sq_entries, 0, 0) != 1 || pop(r, &c) ||
+	    c.user_data != 0x5d01)
+		return "ENTER did not take the SQE the tail publishes";
+	return NULL;
+}
+
 /* @n NOPs through @r, a batch at a time, each CQE checked and seen. */
 static inline const char *run_nops(struct vanity_ring *r, uint32_t n)
 {

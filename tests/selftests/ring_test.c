@@ -967,6 +967,13 @@ TEST_F(ring, scribbled_module_indices_are_rewritten_not_believed)
 	EXPECT_EQ(4, row.completed);
 }
 
+TEST_F(ring, enter_takes_only_what_the_tail_publishes)
+{
+	const char *why = check_enter_ignores_stamps(self->r);
+
+	ASSERT_TRUE(!why) TH_LOG("%s", why);
+}
+
 TEST_F(ring, cqes_carry_the_stamps_of_their_indices)
 {
 	const char *why = check_cqe_stamps(self->r);

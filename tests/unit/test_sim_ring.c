@@ -979,6 +979,16 @@ Test(sim_ring, sqpoll_consumes_without_enter, .init = start, .fini = finish)
 	vanity_detach(v);
 }
 
+Test(sim_ring, enter_takes_only_what_the_tail_publishes, .init = start,
+     .fini = finish)
+{
+	struct vanity *v = attach("p", 0, 0);
+	const char *why = check_enter_ignores_stamps(vanity_ring(v));
+
+	cr_assert_null(why, "%s", why);
+	vanity_detach(v);
+}
+
 Test(sim_ring, cqes_carry_the_stamps_of_their_indices, .init = start,
      .fini = finish)
 {

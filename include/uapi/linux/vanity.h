@@ -163,16 +163,18 @@ struct vanity_chan_hdr {
  * asynchronously: they hold a CQE slot while armed and the ring goes on,
  * so CQEs can arrive out of submission order; detach cancels them.
  *
- * Stamps (VANITY_RING_F_STAMPS): whoever publishes an SQE or a CQE also
- * stores VANITY_STAMP(its index) in it, last and with release order, so
- * the other side can poll the line it is about to read instead of an
- * index on another line. The SQPOLL thread takes the SQE at its head once
- * its stamp matches, before sq_tail covers it (sq_tail stays the word for
- * ENTER and for shards that do not stamp); a shard may take the CQE at its
- * head once its stamp matches, before cq_tail covers it. A stamp is never
- * 0 and attach zeroes every slot, so neither an unstamped SQE nor an old
- * slot is taken for a new one. Counting by the indices (cq_tail - cq_head)
- * can then run briefly negative: read it as signed.
+ * Stamps (VANITY_RING_F_STAMPS): the module stores VANITY_STAMP(index)
+ * in each CQE it posts, and a shard under SQPOLL may do the same in each
+ * SQE it publishes, last and with release order, so the other side can
+ * poll the line it is about to read instead of an index on another line.
+ * The SQPOLL thread takes the SQE at its head once its stamp matches,
+ * before sq_tail covers it; ENTER and fsync take only what sq_tail
+ * publishes, and so does the poller for shards that do not stamp. A shard
+ * may take the CQE at its head once its stamp matches, before cq_tail
+ * covers it. A stamp is never 0 and attach zeroes every slot, so neither
+ * an unstamped SQE nor an old slot is taken for a new one. Counting by
+ * the indices (cq_tail - cq_head) can then run briefly negative: read it
+ * as signed; and sq_tail up to a ring behind sq_head publishes nothing.
  */
 #define VANITY_STAMP(index)	((__u16)(((index) & 0x7fff) | 0x8000))
 
