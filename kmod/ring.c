@@ -290,6 +290,35 @@ static __always_inline bool sq_pending(struct vanity_ring *r)
 }
 
 /*
+ * Whether the SQE at @head (@src), past the @avail the tail covered so
+ * far, is to be taken; @avail grows when the tail is read (at most once,
+ * @tail_read). The poller takes a run's first SQE by its stamp before it
+ * reads the tail: that line may still be on its way from the shard, and
+ * the first CQE need not wait for it. After that one SQE, the tail says
+ * how many more there are, with no stamp to check on each.
+ */
+static __always_inline bool sq_take(struct vanity_ring *r,
+				    struct issue_ctx *ic, const u64 *src,
+				    u32 head, u32 left, u32 *avail,
+				    bool *tail_read, u32 done)
+{
+	if (!*tail_read && done) {
+		*tail_read = true;
+		*avail = done + min(sq_tail_avail(r, head), left);
+		if (done < *avail)
+			return true;
+	}
+	if (ic->poller &&
+	    vanity_sqe_stamped((const struct vanity_sqe *)src, head))
+		return true;
+	if (*tail_read)
+		return false;
+	*tail_read = true;
+	*avail = done + min(sq_tail_avail(r, head), left);
+	return done < *avail;
+}
+
+/*
  * Consume up to @max SQEs: those the tail covers, then (the poller) any
  * whose stamp says they are published. Returns how many, or -EBUSY if the
  * CQ is full before any. A plain NOP (vanity_sqe_plain_nop) is eight
@@ -302,11 +331,7 @@ static __always_inline int __ring_submit(struct vanity_ring *r,
 {
 	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
 	u32 head = r->cached_sq_head, cqt = r->cached_cq_tail;
-	/*
-	 * ENTER and fsync take what the tail publishes. The poller takes an
-	 * SQE by its stamp first, and reads the tail (another line, maybe
-	 * still on its way from the shard) only when a stamp says no.
-	 */
+	/* ENTER and fsync take what the tail publishes; see sq_take. */
 	bool tail_read = !ic->poller;
 	u32 avail = tail_read ? min(sq_tail_avail(r, head), max) : 0;
 	u32 done = 0, queued = 0, nops = 0, room, shard = ic->shard->index;
@@ -323,15 +348,9 @@ static __always_inline int __ring_submit(struct vanity_ring *r,
 	while (done < max) {
 		src = &sqes[(head & sq_mask) * VANITY_SQE_WORDS];
 		if (done >= avail &&
-		    !(ic->poller &&
-		      vanity_sqe_stamped((const struct vanity_sqe *)src, head))) {
-			if (tail_read)
-				break;
-			tail_read = true;
-			avail = done + min(sq_tail_avail(r, head), max - done);
-			if (done >= avail)
-				break;
-		}
+		    !sq_take(r, ic, src, head, max - done, &avail, &tail_read,
+			     done))
+			break;
 		if (!room)
 			room = cq_room(r, cqt, avail > done ? avail - done : 1);
 		if (!room) {
