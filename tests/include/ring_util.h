@@ -265,8 +265,13 @@ static inline const char *check_cqe_stamps(struct vanity_ring *r)
 	struct vanity_cqe *c;
 
 	for (n = 0; n < 3 * cqn; n += 32) {
-		for (k = 0; k < 32; k++)
-			vanity_prep_nop(vanity_get_sqe(r), ud + k);
+		for (k = 0; k < 32; k++) {
+			struct vanity_sqe *sqe = vanity_get_sqe(r);
+
+			if (!sqe)
+				return "no SQE";
+			vanity_prep_nop(sqe, ud + k);
+		}
 		if (vanity_submit_and_wait(r, 32) != 32 || !spin_cqes(r, 32, 20))
 			return "a batch did not complete";
 		for (k = 0; k < 32; k++, head++) {
