@@ -263,21 +263,12 @@ static noinline int ring_issue(struct vanity_ring *r, struct issue_ctx *ic,
 	return INDIRECT_CALL_1(def->issue, op_notify, &c.sqe, ic);
 }
 
-/*
- * SQEs published past our head by the shard's tail: 0 when the tail is
- * up to a ring behind it (SQEs taken by their stamps before the tail
- * moved), else at most a ring's worth (a wilder tail is the shard's
- * corruption, as it always was).
- */
+/* SQEs the shard's tail publishes past @head (vanity_sq_tail_avail). */
 static __always_inline u32 sq_tail_avail(struct vanity_ring *r, u32 head)
 {
-	u32 n = r->off.sq_entries;
 	/* Acquire: the shard's SQE stores before the tail that covers them. */
-	u32 avail = smp_load_acquire(r->sq_tail) - head;
-
-	if (avail <= n)
-		return avail;
-	return -avail <= n ? 0 : n;
+	return vanity_sq_tail_avail(smp_load_acquire(r->sq_tail), head,
+				    r->off.sq_entries);
 }
 
 /* Anything to consume: the tail moved past our head, or its SQE's stamp. */

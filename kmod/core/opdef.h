@@ -63,6 +63,21 @@ static inline int vanity_sqe_validate(const struct vanity_sqe *sqe,
 }
 
 /*
+ * SQEs a shard's @tail publishes past @head in a ring of @entries: 0 when
+ * the tail is up to a ring behind the head (SQEs taken by their stamps
+ * before the tail moved), else at most a ring's worth (a wilder tail is
+ * the shard's corruption).
+ */
+static inline u32 vanity_sq_tail_avail(u32 tail, u32 head, u32 entries)
+{
+	u32 avail = tail - head;
+
+	if (avail <= entries)
+		return avail;
+	return -avail <= entries ? 0 : entries;
+}
+
+/*
  * Whether the SQE at ring index @index is published by its stamp (see the
  * UAPI). Acquire: its other words were stored before the stamp.
  */

@@ -548,22 +548,6 @@ static inline int vanity_peek_cqe(struct vanity_ring *r,
 	return *cqe ? 0 : -EAGAIN;
 }
 
-/* Up to @max unseen CQEs, oldest first, into @cqes: how many. */
-static inline unsigned int vanity_peek_batch_cqe(struct vanity_ring *r,
-						 struct vanity_cqe **cqes,
-						 unsigned int max)
-{
-	uint32_t head = *r->cq_head;
-	unsigned int n;
-
-	for (n = 0; n < max; n++) {
-		cqes[n] = vanity__cqe_posted(r, head + n);
-		if (!cqes[n])
-			break;
-	}
-	return n;
-}
-
 /* Hand the @n oldest CQEs back to the module. */
 static inline void vanity_cq_advance(struct vanity_ring *r, uint32_t n)
 {

@@ -110,6 +110,22 @@ Test(opdef, any_stamp_is_valid_and_leaves_a_nop_plain)
 	}
 }
 
+/* What a tail publishes: behind the head by up to a ring, nothing. */
+Test(opdef, a_tail_publishes_at_most_a_ring_and_nothing_behind_the_head)
+{
+	cr_expect_eq(vanity_sq_tail_avail(5, 5, 128), 0);
+	cr_expect_eq(vanity_sq_tail_avail(6, 5, 128), 1);
+	cr_expect_eq(vanity_sq_tail_avail(133, 5, 128), 128);
+	cr_expect_eq(vanity_sq_tail_avail(134, 5, 128), 128, "wild: clipped");
+	cr_expect_eq(vanity_sq_tail_avail(4, 5, 128), 0, "a stamp ran ahead");
+	cr_expect_eq(vanity_sq_tail_avail(5 - 128, 5, 128), 0);
+	cr_expect_eq(vanity_sq_tail_avail(5 - 129, 5, 128), 128, "wild: clipped");
+	cr_expect_eq(vanity_sq_tail_avail(0x80000000u, 0, 128), 128);
+	/* Across the 32-bit wrap. */
+	cr_expect_eq(vanity_sq_tail_avail(3, 0xfffffffeu, 128), 5);
+	cr_expect_eq(vanity_sq_tail_avail(0xfffffffeu, 3, 128), 0);
+}
+
 Test(opdef, a_stamp_matches_its_index_only)
 {
 	struct vanity_sqe s;

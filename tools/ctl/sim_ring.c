@@ -572,19 +572,11 @@ static uint32_t cq_room(const struct vanity_sim_ring *r)
 	return cqn - used - r->reserved;
 }
 
-/*
- * SQEs the shard's tail publishes past our head: none when it is up to a
- * ring behind (SQEs taken by their stamps first), else a ring's worth at
- * most (a wilder tail is the shard's corruption). Acquire: the SQEs
- * before the tail.
- */
+/* SQEs the shard's tail publishes past our head (vanity_sq_tail_avail). */
 static uint32_t sq_tail_avail(const struct vanity_sim_ring *r)
 {
-	uint32_t avail = ld(r->sq_tail) - r->head, n = r->off.sq_entries;
-
-	if (avail <= n)
-		return avail;
-	return -avail <= n ? 0 : n;
+	/* Acquire: the SQEs before the tail that covers them. */
+	return vanity_sq_tail_avail(ld(r->sq_tail), r->head, r->off.sq_entries);
 }
 
 /* Anything to consume: the tail moved past our head, or its SQE's stamp. */
