@@ -5,6 +5,8 @@
  */
 #include <net/genetlink.h>
 #include <linux/pid.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
 
 #include "netlink.h"
 #include "system.h"
@@ -12,22 +14,66 @@
 #include "ring.h"
 
 /*
- * Kernel 6.1 has no formatted extack: the message must outlive the
- * handler, until netlink_ack() copies it, and genl_mutex is dropped
- * before that. Each refusal takes the next of a ring of buffers, so a
- * message is only reused after NL_MSGS later refusals, far more than can
- * be in flight between a handler's return and its ack.
+ * A refusal's message must outlive its handler: netlink_ack() copies
+ * extack's message only after the handler has returned and genl_mutex is
+ * dropped (6.1 has no formatted extack; 6.2's holds 80 bytes, too few).
+ * A request runs synchronously in the task that sent it, and that task
+ * cannot send another before this one's ack is out, so each task has one
+ * slot: written only by its own requests, freed once the task has exited
+ * (or at unload, when genl_unregister_family() has waited out every ack).
+ * No other caller's refusal can land in it, however late the ack.
  */
-#define NL_MSGS 64
-static char nl_msgs[NL_MSGS][VANITY_MSG_LEN];
-static atomic_t nl_next = ATOMIC_INIT(0);
+struct nl_msg_slot {
+	struct list_head node;
+	struct task_struct *task;	/* a reference: the key is never reused */
+	char msg[VANITY_MSG_LEN];
+};
 
+static LIST_HEAD(nl_slots);
+static DEFINE_MUTEX(nl_slots_lock);
+
+static void nl_slot_free(struct nl_msg_slot *slot)
+{
+	list_del(&slot->node);
+	put_task_struct(slot->task);
+	kfree(slot);
+}
+
+/* The calling task's message buffer, emptied; NULL when out of memory. */
 static char *nl_msg_buf(void)
 {
-	char *m = nl_msgs[(unsigned int)atomic_inc_return(&nl_next) % NL_MSGS];
+	struct nl_msg_slot *slot, *tmp, *mine = NULL;
 
-	m[0] = '\0';
-	return m;
+	mutex_lock(&nl_slots_lock);
+	list_for_each_entry_safe(slot, tmp, &nl_slots, node) {
+		if (slot->task == current)
+			mine = slot;
+		else if (READ_ONCE(slot->task->flags) & PF_EXITING)
+			nl_slot_free(slot);	/* its last ack is long out */
+	}
+	if (!mine) {
+		mine = kmalloc(sizeof(*mine), GFP_KERNEL);
+		if (mine) {
+			get_task_struct(current);
+			mine->task = current;
+			list_add(&mine->node, &nl_slots);
+		}
+	}
+	mutex_unlock(&nl_slots_lock);
+	if (!mine)
+		return NULL;
+	mine->msg[0] = '\0';
+	return mine->msg;
+}
+
+static void nl_msg_slots_free(void)
+{
+	struct nl_msg_slot *slot, *tmp;
+
+	mutex_lock(&nl_slots_lock);
+	list_for_each_entry_safe(slot, tmp, &nl_slots, node)
+		nl_slot_free(slot);
+	mutex_unlock(&nl_slots_lock);
 }
 
 /* NL_SET_ERR_MSG* only take literals; point extack at @msg directly. */
@@ -55,6 +101,10 @@ static int nl_up(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	attr = info->attrs[VANITY_A_IMAGE];
 	msg = nl_msg_buf();
+	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "out of memory for a reply");
+		return -ENOMEM;
+	}
 	ret = vanity_system_up(nla_data(attr), nla_len(attr), msg);
 	if (ret)
 		nl_set_msg(info->extack, msg, attr);
@@ -66,6 +116,10 @@ static int nl_down(struct sk_buff *skb, struct genl_info *info)
 	char *msg = nl_msg_buf();
 	int ret;
 
+	if (!msg) {
+		NL_SET_ERR_MSG(info->extack, "out of memory for a reply");
+		return -ENOMEM;
+	}
 	ret = vanity_system_down(nla_get_flag(info->attrs[VANITY_A_FORCE]),
 				 msg);
 	if (ret)
@@ -252,4 +306,5 @@ int vanity_nl_init(void)
 void vanity_nl_exit(void)
 {
 	genl_unregister_family(&vanity_family);
+	nl_msg_slots_free();
 }

@@ -375,60 +375,6 @@ TEST_F(refuse, shard_on_missing_cpu_is_einval)
 	assert_unchanged(_metadata, self);
 }
 
-/* Child: @arg's shard on a housekeeping CPU, refused again and again. */
-struct racer {
-	const char *shard;
-	unsigned int cpu;
-};
-
-#define RACE_ROUNDS 500
-
-static int race_refusals(void *arg)
-{
-	const struct racer *r = arg;
-	uint64_t cpus[VANITY_CPU_WORDS];
-	struct vanity_imgw w;
-	struct vanity_nl *nl;
-	char want[96];
-	int i, bad = 0, ret;
-	size_t len;
-	void *img;
-
-	vt_cpus1(cpus, r->cpu);
-	vanity_imgw_init(&w, "racing");
-	vanity_imgw_shard(&w, r->shard, 4096, cpus, 0, NULL);
-	if (vanity_imgw_finish(&w, &img, &len) || vanity_nl_open(&nl))
-		return 255;
-	snprintf(want, sizeof(want), "shard '%s': cpu %u is not isolated",
-		 r->shard, r->cpu);
-	for (i = 0; i < RACE_ROUNDS; i++) {
-		ret = vanity_nl_up(nl, img, len);
-		if (ret != -EINVAL || strncmp(vanity_nl_msg(nl), want, strlen(want))) {
-			if (!bad)
-				fprintf(stderr, "# %s round %d: %d '%s'\n", r->shard,
-					i, ret, vanity_nl_msg(nl));
-			bad++;
-		}
-	}
-	vanity_nl_close(nl);
-	free(img);
-	return bad > 254 ? 254 : bad;
-}
-
-TEST_F(refuse, concurrent_refusals_each_carry_their_own_message)
-{
-	static const struct racer a = { "alpha", 0 }, b = { "beta", 1 };
-	pid_t pa = vt_spawn(race_refusals, (void *)&a);
-	pid_t pb = vt_spawn(race_refusals, (void *)&b);
-
-	ASSERT_LT(0, pa);
-	ASSERT_LT(0, pb);
-	/* Exit status: how many of RACE_ROUNDS replies were wrong. */
-	EXPECT_EQ(0, vt_wait(pa, 60000));
-	EXPECT_EQ(0, vt_wait(pb, 60000));
-	assert_unchanged(_metadata, self);
-}
-
 /* ------------------------------------------------------------ memory */
 
 TEST_F(refuse, failure_in_second_shard_frees_first_shard_memory)
