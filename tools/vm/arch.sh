@@ -48,7 +48,7 @@ vm_arch_setup() {
 			# shellcheck disable=SC2054 # commas are qemu syntax
 			VM_A_MACHINE=(-machine q35,kernel-irqchip=split
 				-device intel-iommu,intremap=on)
-			VM_A_CMDLINE_ARCH="intel_iommu=on iommu=strict"
+			VM_A_CMDLINE_ARCH="intel_iommu=on iommu.strict=1"
 		else
 			VM_A_MACHINE=(-machine pc)
 			VM_A_CMDLINE_ARCH=""
