@@ -8,10 +8,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,18 +144,47 @@ TEST_F(bells, wait_is_interrupted_by_signal)
 	EXPECT_EQ(-EINTR, bell(vanity_fd(self->prod), VANITY_IOC_WAIT, 0, 0, -1));
 }
 
+/* Whether @pid sleeps interruptibly inside ioctl(2): in a doorbell WAIT. */
+static bool sleeps_in_ioctl(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	if (!p || p[1] != ' ' || p[2] != 'S')
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_ioctl;
+}
+
+/*
+ * Child: once the parent sleeps in its WAIT, ring the doorbell without
+ * touching the word it waits on, so only the WAKE itself can end the wait.
+ */
 static int consumer_wakes(void *arg)
 {
-	struct vanity_channel *ch;
+	pid_t parent = getppid();
 	struct vanity *v;
-	char buf[64];
+	int i;
 
 	(void)arg;
-	if (vanity_attach("consumer", &v) || vanity_channel_get(v, "data", &ch))
+	if (vanity_attach("consumer", &v))
 		return 10;
-	usleep(200000);
-	/* Move the tail the producer sleeps on, then ring. */
-	if (vanity_recv(ch, buf))
+	for (i = 0; i < 4000 && !sleeps_in_ioctl(parent); i++)
+		usleep(1000);
+	if (i == 4000)
 		return 11;
 	if (bell(vanity_fd(v), VANITY_IOC_WAKE, 0, 0, 0))
 		return 12;
@@ -166,10 +198,14 @@ TEST_F(bells, wake_ends_a_wait)
 	char buf[64] = "x";
 	pid_t pid;
 
+	/* A full slot, so the producer's word (the tail) stays where it is. */
 	ASSERT_EQ(0, vanity_channel_get(self->prod, "data", &ch));
 	ASSERT_EQ(0, vanity_send(ch, buf));
 	pid = vt_spawn(consumer_wakes, NULL);
-	EXPECT_EQ(0, bell(vanity_fd(self->prod), VANITY_IOC_WAIT, 0, 0, 10000000000LL));
+	ASSERT_LT(0, pid);
+	/* Without the WAKE this is -ETIMEDOUT after 8 s. */
+	EXPECT_EQ(0, bell(vanity_fd(self->prod), VANITY_IOC_WAIT, 0, 0,
+			  8000000000LL));
 	EXPECT_EQ(0, vt_wait(pid, 10000));
 }
 
