@@ -267,10 +267,13 @@ static long dev_enter(struct vanity_file *vf, const void __user *uarg)
 	long ret;
 	int usize;
 
-	/* The hot path: one copy when the caller's struct is ours. */
-	if (copy_from_user(&e, uarg, sizeof(e)))
-		return -EFAULT;
-	if (e.size != sizeof(e)) {
+	/*
+	 * The hot path: one copy when the caller's struct is ours. Anything
+	 * else, including an older, shorter struct at the very end of a
+	 * mapping (where our size would fault), goes through the size field.
+	 */
+	if (unlikely(copy_from_user(&e, uarg, sizeof(e)) ||
+		     e.size != sizeof(e))) {
 		usize = copy_versioned(&e, sizeof(e), uarg,
 				       offsetofend(struct vanity_enter,
 						   min_complete));

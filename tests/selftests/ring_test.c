@@ -624,6 +624,48 @@ TEST_F(ring, enter_rejects_bad_arguments)
 	EXPECT_EQ(0, nop_ok(self->r, 1));
 }
 
+/*
+ * An older caller's shorter struct may end where its mapping ends: ENTER
+ * reads only the bytes its size names and zero-extends the rest.
+ */
+TEST_F(ring, enter_reads_an_older_struct_at_the_end_of_a_mapping)
+{
+	static const size_t sizes[] = {
+		offsetof(struct vanity_enter, resv),
+		offsetof(struct vanity_enter, resv[1]),
+	};
+	long page = sysconf(_SC_PAGESIZE);
+	struct vanity_enter *e;
+	struct vanity_cqe c;
+	unsigned int i;
+	char *map;
+
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + page, page));
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		vanity_prep_nop(next_sqe(self->r), 70 + i);
+		__atomic_store_n(self->r->sq_tail, self->r->sqe_tail,
+				 __ATOMIC_RELEASE);
+		e = (struct vanity_enter *)(map + page - sizes[i]);
+		memset(e, 0, sizes[i]);
+		e->size = sizes[i];
+		e->to_submit = 1;
+		EXPECT_EQ(1, ioctl(vanity_fd(self->v), VANITY_IOC_ENTER, e))
+			TH_LOG("size %zu: %s", sizes[i], strerror(errno));
+		EXPECT_EQ(1, cq_ready(self->r));
+		ASSERT_EQ(0, pop(self->r, &c));
+		EXPECT_EQ(70 + i, c.user_data);
+	}
+	/* A size that claims more than the mapping holds still faults. */
+	e = (struct vanity_enter *)(map + page - sizes[0]);
+	e->size = sizeof(*e);
+	EXPECT_EQ(-1, ioctl(vanity_fd(self->v), VANITY_IOC_ENTER, e));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(map, page);
+}
+
 TEST_F(ring, enter_consumes_no_more_than_was_published)
 {
 	struct vanity_ring *r = self->r;
