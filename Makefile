@@ -6,12 +6,32 @@
 .SECONDARY:
 SHELL := /bin/bash
 
+# ---------------------------------------------------------------- ARCH
+# ARCH as Kbuild takes it, from the command line or the environment:
+# `make ARCH=arm64 [CROSS_COMPILE=aarch64-linux-gnu-]` and `make ARCH=riscv64`
+# build that architecture into build/ARCH/ (mk/arm64.mk, mk/riscv64.mk,
+# which refuse the host's goals with it, so that it never reaches the
+# host's module build); without ARCH (or with the host's) make builds for
+# this machine.
+CROSS_ARCH := $(if $(filter command environment,$(firstword $(origin ARCH))),$(filter-out x86 x86_64,$(ARCH)))
+ifneq ($(filter-out arm64 riscv64,$(CROSS_ARCH)),)
+$(error ARCH=$(ARCH): this tree builds for this machine (no ARCH), ARCH=arm64 or ARCH=riscv64)
+endif
+ifneq ($(if $(CROSS_ARCH),,$(filter command environment,$(firstword $(origin CROSS_COMPILE)))),)
+ifneq ($(CROSS_COMPILE),)
+$(error CROSS_COMPILE=$(CROSS_COMPILE) without ARCH: make ARCH=arm64 CROSS_COMPILE=$(CROSS_COMPILE) (or ARCH=riscv64); the host's build uses the host's compiler)
+endif
+endif
+
 # ---------------------------------------------------------------- kernel
 HOST_DEBARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
-NEWEST_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-$(HOST_DEBARCH))))
+# By version, not by text: 6.1.0-10 is newer than 6.1.0-9.
+NEWEST_KDIR := $(lastword $(shell ls -d /usr/src/linux-headers-*-$(HOST_DEBARCH) 2>/dev/null | sort -V))
 KDIR ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR),$(NEWEST_KDIR))
-KVER := $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+# The module's kernel release costs a second make: asked of Kbuild the
+# first time a recipe expands $(KVER) (mk/vm.mk), never at parse time.
+KVER = $(eval KVER := $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null))$(KVER)
 
 # ---------------------------------------------------------------- userspace
 CC ?= gcc
@@ -60,6 +80,8 @@ kmod: kmod/vanity.ko
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/core/*.c kmod/core/*.h) \
 	     include/uapi/linux/vanity.h Kbuild kmod/Kbuild
 kmod/vanity.ko: $(KMOD_SRCS)
+	@test -z "$(CROSS_ARCH)" || { echo "kmod/vanity.ko is this machine's" \
+		"module, not ARCH=$(CROSS_ARCH)'s (make ARCH=$(CROSS_ARCH))" >&2; exit 1; }
 	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || \
 		{ echo "no kernel headers: run 'make deps' or pass KDIR=" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
@@ -78,13 +100,14 @@ lib/libvanity.a: $(LIB_OBJS) $(CORE_OBJS)
 lib/vanity.pc: lib/vanity.pc.in Makefile
 	sed -e 's|@PREFIX@|$(or $(PREFIX),/usr/local)|' -e 's|@VERSION@|$(LIB_VERSION)|' $< > $@
 
-tools: tools/vanityctl $(EXAMPLES)
 tools/vanityctl: $(call obj,$(CTL_MAIN)) $(CTL_OBJS) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
 
 # Examples link the shared library as users do, found through $ORIGIN.
+# mk/examples.mk adds its own to EXAMPLES; the goals that list them
+# (tools, examples) come after the fragments, as make expands a rule's
+# prerequisites when it reads the rule.
 EXAMPLES := examples/hello/hello
-examples: $(EXAMPLES)
 examples/%: $(BUILD)/examples/%.o lib/libvanity.so
 	$(CC) $(LDFLAGS) -o $@ $< -Llib -lvanity -Wl,-rpath,'$$ORIGIN/../../lib'
 
@@ -92,16 +115,20 @@ examples/%: $(BUILD)/examples/%.o lib/libvanity.so
 $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
--include mk/unit.mk
--include mk/selftests.mk
--include mk/examples.mk
--include mk/bench-ring.mk
--include mk/stress.mk
--include mk/bench.mk
--include mk/bench-pipeline.mk
--include mk/vm.mk
--include mk/arm64.mk
--include mk/riscv64.mk
+# Every fragment must be there: a missing one would drop its goals.
+include mk/unit.mk
+include mk/selftests.mk
+include mk/examples.mk
+include mk/bench-ring.mk
+include mk/stress.mk
+include mk/bench.mk
+include mk/bench-pipeline.mk
+include mk/vm.mk
+include mk/arm64.mk
+include mk/riscv64.mk
+
+tools: tools/vanityctl $(EXAMPLES)
+examples: $(EXAMPLES)
 
 # The UAPI header must stand alone as strict C99 with its layout pins.
 $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
@@ -114,27 +141,29 @@ $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
 tests: unit-build selftests-build $(BUILD)/uapi-c99.stamp
 
 # ---------------------------------------------------------------- deps
-DEB_PKGS := build-essential pkg-config linux-headers-$(HOST_DEBARCH) \
-	linux-image-$(HOST_DEBARCH) linux-source-6.1 qemu-system-x86 \
-	busybox-static cpio kmod xz-utils sparse liburing-dev libnl-3-dev \
-	libnl-genl-3-dev libcriterion-dev libinih-dev dpdk-dev \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-system-arm \
-	gcc-riscv64-linux-gnu libc6-dev-riscv64-cross bison flex
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends $$missing; \
-	else echo "deps: all installed"; fi
-	@# Debian's arm64 kernel, headers and libraries, downloaded and unpacked
-	$(MAKE) --no-print-directory deps-arm64
-	@# Debian's libinih and libnl3 sources, for the riscv64 cross build
-	$(MAKE) --no-print-directory deps-riscv64
+# What each goal needs from Debian is listed once, in tools/deps.sh. The
+# goals that must work on a fresh machine run it first: nothing missing, it
+# says nothing; something missing, root gets it installed, anyone else a
+# line naming it and the one command to run as root, before anything is
+# built. The build then runs in a new make, which sees what was just
+# installed (KDIR, the pkg-config flags). `+`: also under `make -n`, which
+# tests/deps/deps_test.sh uses to see what each goal would build.
+DEPS := tools/deps.sh
 
-check: all
+.PHONY: deps-demo
+# Everything (what `make check` and the benchmarks need), including the
+# downloads for the arm64 VM and the riscv64 libraries.
+deps:
+	+@$(DEPS) --install all
+	+@$(MAKE) --no-print-directory deps-arm64 deps-riscv64
+
+deps-demo:
+	+@$(DEPS) --install demo
+
+check:
+	+@$(DEPS) --install check
+	+@$(MAKE) --no-print-directory deps-arm64 deps-riscv64
+	+@$(MAKE) --no-print-directory all
 	tools/check.sh
 
 clean:

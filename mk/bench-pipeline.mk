@@ -31,8 +31,7 @@ $(BP_OBJS): | bench-pipeline-have-deps
 
 .PHONY: bench-pipeline bench-pipeline-build bench-pipeline-have-deps
 bench-pipeline-have-deps:
-	@$(PKG_CONFIG) --exists libdpdk || { echo "bench-pipeline: DPDK not" \
-		"found (Debian: dpdk-dev); run 'make bench-deps'" >&2; exit 1; }
+	@$(DEPS) --check bench
 
 bench-pipeline-build: $(BP_BIN)
 $(BP_BIN): $(BP_OBJS)

@@ -14,7 +14,6 @@ BENCH_BIN := $(BUILD)/tests/bench/bench-channels
 # this link), named directly so that a broken unrelated file of the
 # library does not stop the benchmark.
 BENCH_LIB_OBJS := $(call obj,lib/channel.c lib/hosted.c lib/hosted_ring.c lib/bell_futex.c kmod/core/chan.c)
-BENCH_DEB_PKGS := dpdk-dev liburing-dev
 BENCH_QUICK ?=
 BENCH_EXP ?=
 BENCH_REPS ?=
@@ -32,8 +31,7 @@ $(BUILD)/tests/bench/dpdk.o: CFLAGS += $(DPDK_CFLAGS)
 bench-build: $(BENCH_BIN)
 
 bench-have-deps:
-	@$(PKG_CONFIG) --exists libdpdk || { echo "bench: DPDK not found" \
-		"(Debian: $(BENCH_DEB_PKGS)); run 'make bench-deps'" >&2; exit 1; }
+	@$(DEPS) --check bench
 
 $(BENCH_OBJS): | bench-have-deps
 
@@ -47,11 +45,4 @@ bench-channels: $(BENCH_BIN)
 		BENCH_REPS=$(BENCH_REPS) $(BENCH_BIN)
 
 bench-deps:
-	@missing=$$(for p in $(BENCH_DEB_PKGS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends $$missing; \
-	else echo "bench-deps: all installed"; fi
+	+@$(DEPS) --install bench

@@ -4,16 +4,19 @@
 # ships no riscv64 kernel or headers (riscv64 is a debian-ports
 # architecture for bookworm). Everything lands in build/riscv64/.
 #
-#   make ARCH=riscv64         the same as `make riscv64`: libvanity.so/.a
+#   make ARCH=riscv64         the same as `make riscv64` (CROSS_COMPILE=,
+#                             default riscv64-linux-gnu-, names the
+#                             toolchain): libvanity.so/.a
 #                             (the portable core inside), the examples (on
 #                             the .so, by $ORIGIN, as natively), the test
 #                             shard programs, the channel stress, and
 #                             vanityctl (static, on libnl and libinih cross
 #                             built from Debian's sources)
-#   make deps-riscv64         fetch and unpack Debian's libinih and libnl3
-#                             source packages (tools/riscv64/deps.sh; a
-#                             private apt source list, nothing installed);
-#                             `make deps` runs it
+#   make deps-riscv64         the cross compiler (tools/deps.sh riscv64),
+#                             then fetch and unpack Debian's libinih and
+#                             libnl3 source packages (tools/riscv64/deps.sh;
+#                             a private apt source list, nothing installed);
+#                             `make deps` and `make check` run it
 #   make stress-riscv64       the channel stress under qemu-riscv64, reduced
 #                             counts, after stress-riscv64-orders (the fast
 #                             path's fences and AMOs, read from the riscv64
@@ -31,9 +34,12 @@
 # exec'ing /proc/self/exe, which qemu-user cannot do without binfmt_misc),
 # and anything that execs a riscv64 program from a riscv64 one under qemu
 # (vanityctl run, the integration test), for the same reason.
-# Host packages: gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user
-# bison flex (libnl's configure).
+# Host packages: tools/deps.sh --list riscv64 (the cross compiler, bison and
+# flex for libnl's configure) and vm (qemu-user).
 
+ifeq ($(CROSS_ARCH),riscv64)
+RV64_CROSS ?= $(or $(CROSS_COMPILE),riscv64-linux-gnu-)
+endif
 RV64_CROSS ?= riscv64-linux-gnu-
 RV64_CC ?= $(RV64_CROSS)gcc
 RV64_OBJDUMP ?= $(RV64_CROSS)objdump
@@ -49,8 +55,8 @@ RV64_CTL_CPPFLAGS := -I$(RV64_SYSROOT)/include/libnl3 -I$(RV64_SYSROOT)/include
 
 # `make ARCH=riscv64` means the riscv64 build; other goals with it would
 # hand ARCH=riscv64 to the x86_64 module build.
-ifeq ($(origin ARCH)/$(ARCH),command line/riscv64)
-ifneq ($(filter-out riscv64 %-riscv64,$(MAKECMDGOALS)),)
+ifeq ($(CROSS_ARCH),riscv64)
+ifneq ($(filter-out riscv64 %-riscv64 stress-riscv64-build stress-riscv64-orders,$(MAKECMDGOALS)),)
 $(error ARCH=riscv64: the goals are riscv64 (the default), deps-riscv64, stress-riscv64, check-riscv64, clean-riscv64)
 endif
 .DEFAULT_GOAL := riscv64
@@ -112,7 +118,9 @@ $(RV64_OUT)/tests/shards/%: $(RV64_OBJ)/tests/shards/%.o $(RV64_OUT)/lib/libvani
 
 # ---------------------------------------------------------------- vanityctl
 deps-riscv64:
+	+@$(DEPS) --install riscv64
 	tools/riscv64/deps.sh $(RV64_OUT)
+	@$(DEPS) --give-back $(RV64_OUT)
 
 # libnl and libinih for riscv64, rebuilt when deps-riscv64 fetched others.
 libs-riscv64: $(RV64_LIBS_STAMP)

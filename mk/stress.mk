@@ -112,8 +112,7 @@ stress-inject: $(STRESS_BIN)
 # stores with x86's ordering, so the run proves the code builds and works
 # on arm64, not that its memory orders are enough for arm64 hardware:
 # stress-arm64-orders checks the instructions they became instead.
-ARM64_CC ?= aarch64-linux-gnu-gcc
-ARM64_OBJDUMP ?= aarch64-linux-gnu-objdump
+# ARM64_CC and ARM64_OBJDUMP: mk/arm64.mk (CROSS_COMPILE with ARCH=arm64).
 ARM64_RUN ?= qemu-aarch64
 ARM64_BUILD := $(BUILD)/arm64
 ARM64_CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -D_GNU_SOURCE

@@ -4,20 +4,24 @@
 # `make all` first, then this).
 #
 # Owns the tally: (a) the Criterion unit binary build/tests/unit/vanity-unit,
-# counted from its TAP report (`ok` passes; `not ok` and `# SKIP` fail; a
-# non-zero exit with no failing result, or no report at all, is one more
-# failure); (b) the selftests against the real module in the VM, through
+# counted from its TAP report (`ok` passes; `not ok` fails; `# SKIP` is a
+# skip, and a failure too when run as root, where nothing may skip: CI runs
+# as root, so no skip hides a failure there; a non-zero exit with no
+# failing result, or no report at all, is one more failure); (b) the selftests against the real module in the VM, through
 # `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
 # splat, hung or crashed guest always makes the failed count positive).
-# (b2) the integration tests natively on the hosted simulator;
+# (b2) the integration tests natively on the hosted simulator; (b3') the
+# build's, the dependency step's and the README's promises (tests/build,
+# tests/deps, tests/hosted: one "NAME: ok|FAIL CHECK" line each);
 # (b3) the same selftests on Debian's stock arm64 kernel (make check-arm64);
 # (c) the hosted channel stress, native and aarch64 (make stress,
 # make stress-arm64);
 # (d) riscv64 (make check-riscv64): the cross build, its instruction-level
 # order check and channel stress under qemu-riscv64, and
 # tools/riscv64/check.sh (one "riscv64: ok|FAIL" line per check).
-# The last line printed is exactly `N passed, N failed` (both parts summed);
-# the exit status is non-zero when anything failed.
+# The last line printed is exactly `N passed, N failed, N skipped` (all
+# parts summed; a skip counted as a failure as root is in both); the exit
+# status is non-zero when anything failed.
 #
 # environment: UNIT_ARGS (extra arguments for the unit binary), MAKE,
 # CHECK_SKIP_VM=1 (unit tests only; the VM part then counts one failure so
@@ -31,10 +35,13 @@ build=$tree/build
 out=$build/check
 mkdir -p "$out"
 MAKE=${MAKE:-make}
+as_root=0
+[ "$(id -u)" != 0 ] || as_root=1
 
 # ---------------------------------------------------------------- unit
 unit_pass=0
 unit_fail=0
+unit_skip=0
 unit_bin=$build/tests/unit/vanity-unit
 tap=$out/unit.tap
 rm -f "$tap"
@@ -53,26 +60,32 @@ else
 		read -r unit_pass unit_fail unit_skip < <(awk '
 			/^not ok([ \t]|$)/ { f++; next }
 			/^ok([ \t]|$)/ { if (tolower($0) ~ /#[ \t]*skip/) s++; else p++ }
-			END { print p + 0, f + s, s + 0 }' "$tap")
-		[ "$unit_skip" = 0 ] ||
-			echo "check: $unit_skip unit test(s) skipped, counted as failed" >&2
+			END { print p + 0, f + 0, s + 0 }' "$tap")
+		if [ "$unit_skip" != 0 ]; then
+			grep -iE '^ok .*#[[:space:]]*skip' "$tap" >&2 || true
+			if [ "$as_root" = 1 ]; then
+				echo "check: $unit_skip unit test(s) skipped as root, counted as failed" >&2
+				unit_fail=$((unit_fail + unit_skip))
+			fi
+		fi
 		if [ "$unit_rc" != 0 ] && [ "$unit_fail" = 0 ]; then
 			echo "check: FAIL: $unit_bin exited $unit_rc with no failing test reported" >&2
 			unit_fail=1
 		fi
-		if [ $((unit_pass + unit_fail)) = 0 ]; then
+		if [ $((unit_pass + unit_fail + unit_skip)) = 0 ]; then
 			echo "check: FAIL: $unit_bin ran no tests" >&2
 			unit_fail=1
 		fi
 	fi
 fi
-echo "check: unit: $unit_pass passed, $unit_fail failed" >&2
+echo "check: unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped" >&2
 
 # ---------------------------------------------------------------- hosted
 # The integration tests that also run in the VM against the module, here
 # natively on the hosted simulator: same test binary, same shard binaries.
 h_pass=0
 h_fail=0
+h_skip=0
 hbin=$build/tests/selftests/integration_test
 echo "==== integration tests on the hosted simulator: $hbin" >&2
 if [ ! -x "$hbin" ]; then
@@ -82,15 +95,49 @@ else
 	h_rc=0
 	VANITY_BACKEND=hosted "$hbin" >"$out/hosted.tap" 2>&1 || h_rc=$?
 	grep -E '^(not )?ok |^# ' "$out/hosted.tap" >&2 || true
-	h_pass=$(grep -cE '^ok [0-9]+' "$out/hosted.tap" || true)
-	h_fail=$(grep -cE '^not ok [0-9]+|^ok [0-9]+ .*# SKIP' "$out/hosted.tap" || true)
-	h_pass=$((h_pass - $(grep -cE '^ok [0-9]+ .*# SKIP' "$out/hosted.tap" || true)))
+	h_skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out/hosted.tap" || true)
+	h_pass=$(($(grep -cE '^ok [0-9]+' "$out/hosted.tap" || true) - h_skip))
+	h_fail=$(grep -cE '^not ok [0-9]+' "$out/hosted.tap" || true)
+	if [ "$h_skip" != 0 ] && [ "$as_root" = 1 ]; then
+		echo "check: $h_skip hosted test(s) skipped as root, counted as failed" >&2
+		h_fail=$((h_fail + h_skip))
+	fi
 	if [ "$h_rc" != 0 ] && [ "$h_fail" = 0 ]; then
 		echo "check: FAIL: $hbin exited $h_rc" >&2
 		h_fail=1
 	fi
 fi
-echo "check: hosted: $h_pass passed, $h_fail failed" >&2
+echo "check: hosted: $h_pass passed, $h_fail failed, $h_skip skipped" >&2
+
+# ---------------------------------------------------------------- scripts
+# The build's and the README's own promises, as scripts that print one
+# "NAME: ok CHECK" or "NAME: FAIL CHECK" line each: the top-level make
+# (tests/build), the dependency step (tests/deps), the README's hosted
+# commands run as an unprivileged user (tests/hosted). A script that
+# exits non-zero without a FAIL line counts one failure.
+sc_pass=0
+sc_fail=0
+for script in tests/build/build_test.sh tests/deps/deps_test.sh; do
+	echo "==== $script" >&2
+	log=$out/$(basename "$script" .sh).log
+	rc=0
+	"$tree/$script" >"$log" 2>&1 || rc=$?
+	grep -E '^[a-z0-9]+: (ok|FAIL) ' "$log" >&2 || true
+	ok=$(grep -cE '^[a-z0-9]+: ok ' "$log" || true)
+	bad=$(grep -cE '^[a-z0-9]+: FAIL ' "$log" || true)
+	if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
+		tail -20 "$log" >&2
+		echo "check: FAIL: $script exited $rc" >&2
+		bad=1
+	fi
+	if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then
+		echo "check: FAIL: $script checked nothing" >&2
+		bad=1
+	fi
+	sc_pass=$((sc_pass + ok))
+	sc_fail=$((sc_fail + bad))
+done
+echo "check: scripts: $sc_pass passed, $sc_fail failed" >&2
 
 # ---------------------------------------------------------------- VM
 st_pass=0
@@ -203,7 +250,8 @@ if [ "$rc" != 0 ] && [ "$r_fail" = 0 ]; then
 fi
 echo "check: riscv64: $r_pass passed, $r_fail failed" >&2
 
-passed=$((unit_pass + h_pass + st_pass + a_pass + stress_pass + r_pass))
-failed=$((unit_fail + h_fail + st_fail + a_fail + stress_fail + r_fail))
-echo "$passed passed, $failed failed"
+passed=$((unit_pass + h_pass + sc_pass + st_pass + a_pass + stress_pass + r_pass))
+failed=$((unit_fail + h_fail + sc_fail + st_fail + a_fail + stress_fail + r_fail))
+skipped=$((unit_skip + h_skip))
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -62,7 +62,13 @@ cand() {
 }
 known() { [ -n "$(cand "$1")" ]; }
 
+# Only these two steps need root; tools/deps.sh (run first by make
+# deps-arm64) has done the first when it was needed.
+need_root() {
+	[ "$(id -u)" = 0 ] || die "$1: run as root: make deps-arm64"
+}
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	need_root "dpkg has no arm64 architecture"
 	echo "deps-arm64: dpkg --add-architecture arm64" >&2
 	dpkg --add-architecture arm64
 	need_update=1
@@ -72,6 +78,7 @@ else
 	for p in "${pkgs[@]}"; do known "$p" || need_update=1; done
 fi
 if [ "$need_update" = 1 ]; then
+	need_root "apt does not know every arm64 package for kernel $abi yet"
 	echo "deps-arm64: apt-get update" >&2
 	apt-get update -q
 	cands=$(candidates)
