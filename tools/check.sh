@@ -112,12 +112,13 @@ echo "check: hosted: $h_pass passed, $h_fail failed, $h_skip skipped" >&2
 # ---------------------------------------------------------------- scripts
 # The build's and the README's own promises, as scripts that print one
 # "NAME: ok CHECK" or "NAME: FAIL CHECK" line each: the top-level make
-# (tests/build), the dependency step (tests/deps), the README's hosted
+# and the module's kernel style, checkpatch and sparse (tests/build), the
+# dependency step (tests/deps), the README's hosted
 # commands run as an unprivileged user (tests/hosted). A script that
 # exits non-zero without a FAIL line counts one failure.
 sc_pass=0
 sc_fail=0
-for script in tests/build/build_test.sh tests/deps/deps_test.sh; do
+for script in tests/build/build_test.sh tests/build/kstyle.sh tests/deps/deps_test.sh; do
 	echo "==== $script" >&2
 	log=$out/$(basename "$script" .sh).log
 	rc=0
