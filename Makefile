@@ -138,7 +138,20 @@ $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
 		-x c -c - -o /dev/null
 	@touch $@
 
-tests: unit-build selftests-build $(BUILD)/uapi-c99.stamp
+# Each public header stands alone (liburing's habit): included first and
+# alone, it compiles warning-free.
+PUB_HDRS := vanity.h vanity/channel.h vanity/ring.h vanity/log.h vanity/arch.h
+$(BUILD)/headers.stamp: $(wildcard lib/include/*.h lib/include/vanity/*.h \
+		lib/include/vanity/arch/*.h) include/uapi/linux/vanity.h
+	@mkdir -p $(@D)
+	for h in $(PUB_HDRS); do \
+		printf '#include <%s>\nint vanity_hdr;\n' $$h | \
+		$(CC) -std=gnu11 $(WARN) -Iinclude/uapi -Ilib/include \
+			-x c -c - -o /dev/null || exit 1; \
+	done
+	@touch $@
+
+tests: unit-build selftests-build $(BUILD)/uapi-c99.stamp $(BUILD)/headers.stamp
 
 # ---------------------------------------------------------------- deps
 # What each goal needs from Debian is listed once, in tools/deps.sh. The
