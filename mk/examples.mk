@@ -5,7 +5,7 @@ PIPELINE_BINS := $(addprefix examples/pipeline/,gen parse route sink mkroutes)
 EXAMPLES += $(PIPELINE_BINS)
 
 $(BUILD)/examples/pipeline/%.o: examples/pipeline/pkt.h examples/pipeline/stage.h \
-	examples/pipeline/lpm.h
+	examples/pipeline/lpm.h examples/pipeline/routes.h
 
 # `make demo`: the packet pipeline for about 10 seconds on this machine's
 # default backend (the module when /dev/vanity exists, else the hosted
@@ -19,7 +19,6 @@ demo:
 	+@$(MAKE) --no-print-directory demo-run
 
 demo-run: tools/vanityctl $(PIPELINE_BINS)
-	examples/pipeline/mkroutes -o $(BUILD)/routes.txt
-	sed 's|/tmp/routes.txt|$(BUILD)/routes.txt|' examples/pipeline/demo.ini > $(BUILD)/demo.ini
-	tools/vanityctl run $(BUILD)/demo.ini -j > $(BUILD)/demo.log
+	@mkdir -p $(BUILD)
+	tools/vanityctl run examples/pipeline/demo.ini -j > $(BUILD)/demo.log
 	examples/pipeline/summary.sh < $(BUILD)/demo.log

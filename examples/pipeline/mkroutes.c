@@ -2,7 +2,8 @@
 /*
  * mkroutes: write a prefix file for route: N random prefixes of lengths
  * 8..32 ("a.b.c.d/len nexthop", next hops 1..K) and a default route
- * 0.0.0.0/0 so that every destination matches something.
+ * 0.0.0.0/0 so that every destination matches something. With no options
+ * it writes the table route builds when given no file (routes.h).
  *
  * mkroutes [-n N] [-k NEXTHOPS] [--seed S] [--no-default] [-o FILE]
  */
@@ -13,17 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t rng(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
+#include "routes.h"
 
 int main(int argc, char **argv)
 {
@@ -33,7 +24,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	unsigned long n = 16384, k = 16, i;
+	unsigned long n = ROUTES_COUNT, k = ROUTES_NEXTHOPS, i;
+	uint64_t state = ROUTES_SEED;
 	const char *path = NULL;
 	int c, def = 1;
 	FILE *f = stdout;
@@ -43,7 +35,7 @@ int main(int argc, char **argv)
 		case 'n': n = strtoul(optarg, NULL, 0); break;
 		case 'k': k = strtoul(optarg, NULL, 0); break;
 		case 'o': path = optarg; break;
-		case 's': rng_state = strtoull(optarg, NULL, 0) | 1; break;
+		case 's': state = strtoull(optarg, NULL, 0) | 1; break;
 		case 'D': def = 0; break;
 		case 'h':
 			printf("usage: mkroutes [-n N] [-k NEXTHOPS] [--seed S] [--no-default] [-o FILE]\n");
@@ -64,13 +56,11 @@ int main(int argc, char **argv)
 	if (def)
 		fprintf(f, "0.0.0.0/0 1\n");
 	for (i = 0; i < n; i++) {
-		unsigned int len = 8 + (unsigned int)(rng() % 25);
-		uint32_t a = (uint32_t)rng();
+		struct lpm_prefix p = routes_next(&state, k);
+		uint32_t a = p.addr;
 
-		if (len < 32)
-			a &= ~(0xffffffffu >> len);
-		fprintf(f, "%u.%u.%u.%u/%u %lu\n", a >> 24, (a >> 16) & 255,
-			(a >> 8) & 255, a & 255, len, 1 + (unsigned long)(rng() % k));
+		fprintf(f, "%u.%u.%u.%u/%u %u\n", a >> 24, (a >> 16) & 255,
+			(a >> 8) & 255, a & 255, p.len, p.nh);
 	}
 	if (path && fclose(f)) {
 		perror(path);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * route: longest-prefix match of each frame's destination over a DIR-24-8
- * table loaded from a prefix file ("a.b.c.d/len nexthop" per line),
+ * table loaded from a prefix file ("a.b.c.d/len nexthop" per line) or,
+ * without one, built from the table mkroutes writes by default (routes.h),
  * TTL decrement with an incremental checksum update (RFC 1624), MAC
  * rewrite per next hop, out on channel "route2sink" or, when the manifest
  * has route2sink0.., on output (next hop % outputs). Unroutable frames and
@@ -15,11 +16,12 @@
  * the release may be missing), so every frame goes downstream exactly
  * once and the counters carry over.
  *
- * route --routes FILE [--burst N] [--in NAME]
+ * route [--routes FILE] [--burst N] [--in NAME] [--check N]
  */
 #include <getopt.h>
 
 #include "stage.h"
+#include "routes.h"
 
 #define MAX_OUT 16
 #define MAX_NH LPM_MAX_NH
@@ -28,14 +30,23 @@
 static struct lpm_prefix *loaded;
 static size_t nloaded;
 
-/* The table (lpm.h) from the prefix file at @path; says why not. */
+/*
+ * The table (lpm.h) from the prefix file at @path, or mkroutes' default
+ * table when @path is NULL, so the pipeline runs with no file to make
+ * first; says why not.
+ */
 static int lpm_load(struct lpm *l, const char *path)
 {
 	struct lpm_prefix *p;
 	size_t np;
-	int lineno, ret;
+	int lineno = 0, ret;
 
-	ret = lpm_read(path, &p, &np, &lineno);
+	if (path) {
+		ret = lpm_read(path, &p, &np, &lineno);
+	} else {
+		path = "default routes";
+		ret = routes_default(&p, &np);
+	}
 	if (ret && lineno) {
 		fprintf(stderr, "route: %s:%d: want 'a.b.c.d/len nexthop' (nexthop 1..%u)\n",
 			path, lineno, MAX_NH);
@@ -141,15 +152,17 @@ int main(int argc, char **argv)
 		case 'i': inname = optarg; break;
 		case 'k': check = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: route --routes FILE [--burst N] [--in NAME] [--check N]\n");
+			printf("usage: route [--routes FILE] [--burst N] [--in NAME] [--check N]\n"
+			       "without --routes: the %u routes mkroutes writes by default\n",
+			       ROUTES_COUNT + 1);
 			return 0;
 		default:
-			fprintf(stderr, "usage: route --routes FILE [--burst N] [--in NAME] [--check N]\n");
+			fprintf(stderr, "usage: route [--routes FILE] [--burst N] [--in NAME] [--check N]\n");
 			return 1;
 		}
 	}
-	if (!routes || !burst) {
-		fprintf(stderr, "usage: route --routes FILE [--burst N] [--in NAME] [--check N]\n");
+	if (optind != argc || !burst) {
+		fprintf(stderr, "usage: route [--routes FILE] [--burst N] [--in NAME] [--check N]\n");
 		return 1;
 	}
 	tl = pkt_now_ns();

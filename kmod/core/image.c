@@ -227,7 +227,7 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 			     VANITY_NAME_MAX))
 			return failf(d, -EINVAL, i, -1, "shard '%s': duplicate name",
 			     s->name);
-	if (s->flags & ~VANITY_SHARD_F_RESTART ||
+	if (s->flags & ~(VANITY_SHARD_F_RESTART | VANITY_SHARD_F_SYSTEM_OWNER) ||
 	    !all_zero(s->resv, sizeof(s->resv)) ||
 	    !all_zero(s + 1, h->shard_entry_size - sizeof(*s)))
 		return failf(d, -EINVAL, i, -1, "shard '%s': reserved fields are not zero",
@@ -252,6 +252,11 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 			     s->name, s->ring_entries, VANITY_RING_ENTRIES_MAX);
 	if (s->uid == (u32)-1)
 		return failf(d, -EINVAL, i, -1, "shard '%s': invalid uid", s->name);
+	/* One encoding per meaning: the flag's uid is root's, as the module reads it. */
+	if (s->flags & VANITY_SHARD_F_SYSTEM_OWNER && s->uid)
+		return failf(d, -EINVAL, i, -1,
+			     "shard '%s': uid %u with the system-owner flag (want 0)",
+			     s->name, s->uid);
 	if (s->program) {
 		if (s->program >= h->strtab_size)
 			return failf(d, -EINVAL, i, -1,

@@ -394,6 +394,7 @@ TEST(pipeline_stages_refuse_bad_options)
 		{ "examples/pipeline/gen --rate abc", "usage: gen" },
 		{ "examples/pipeline/gen --rate 5x", "usage: gen" },
 		{ "examples/pipeline/gen --burst 0", "usage: gen" },
+		{ "examples/pipeline/route stray", "usage: route" },
 		{ "examples/pipeline/sink --warmup-ms 3600001", "--warmup-ms" },
 		{ "examples/pipeline/sink --burst 0", "--burst" },
 	};

@@ -738,8 +738,16 @@ TEST_F(refuse, nonzero_reserved_entry_fields_are_einval)
 	size_t len;
 	void *img = pair_img(&len);
 
-	S(img, 1)->flags = 2;
+	S(img, 1)->flags = 1U << 2;	/* the first unknown flag */
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'consumer'", "reserved");
+	S(img, 1)->flags = 1U << 31;
+	SEALED_REFUSED(img, len, -EINVAL, "shard 'consumer'", "reserved");
+	/* The system owner's shard has root's uid, one encoding per meaning. */
+	S(img, 1)->flags = VANITY_SHARD_F_SYSTEM_OWNER;
+	S(img, 1)->uid = 1000;
+	SEALED_REFUSED(img, len, -EINVAL, "shard 'consumer'",
+		       "uid 1000 with the system-owner flag");
+	S(img, 1)->uid = 0;
 	S(img, 1)->flags = 0;
 	S(img, 0)->resv[3] = 0x100;
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'producer'", "reserved");

@@ -3,9 +3,11 @@
  * vanityctl build: exit status, where the image goes, and that a failed
  * build leaves no file behind and an existing image untouched.
  */
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -284,4 +286,63 @@ Test(build, usage_errors)
 	cr_assert_eq(run(m, "--output=", NULL, NULL), 1, "empty output");
 	cr_assert_eq(dir_entries(dir), 1);
 	free(m);
+}
+
+/* A shard without a user is the system owner's, in the image itself. */
+Test(build, a_shard_without_a_user_is_the_system_owners)
+{
+	static const char text[] =
+		"[system]\nname = demo\n"
+		"[shard p]\ncpus = 2\nprogram = ./p\n"
+		"[shard q]\ncpus = 3\nuser = root\nprogram = ./q\n";
+	char *m = write_text(dir, "demo.ini", text), *out = path_in("demo.vimg");
+	size_t len;
+	char *img;
+
+	cr_assert_eq(run(m, NULL, NULL, NULL), 0);
+	img = read_all(out, &len);
+	cr_assert_not_null(img);
+	cr_assert_eq(vanity_image_shard(img, 0)->flags, VANITY_SHARD_F_SYSTEM_OWNER);
+	cr_assert_eq(vanity_image_shard(img, 0)->uid, 0);
+	cr_assert_eq(vanity_image_shard(img, 1)->flags, 0, "named root is root");
+	cr_assert_eq(vanity_image_shard(img, 1)->uid, 0);
+	free(img);
+	free(m);
+	free(out);
+}
+
+/*
+ * Who may start a shard's program is run's question, not build's: an
+ * ordinary user builds a manifest that names root like any other.
+ */
+Test(build, builds_a_manifest_naming_another_user_for_anyone)
+{
+	static const char text[] =
+		"[system]\nname = demo\n[shard p]\ncpus = 2\nuser = root\nprogram = ./p\n";
+	char *m = write_text(dir, "demo.ini", text), *out = path_in("demo.vimg");
+	struct vanity_diag d;
+	size_t len;
+	char *img;
+	pid_t pid;
+	int st;
+
+	cr_assert_eq(chmod(dir, 0777), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(10);
+		_exit(run(m, "-o", out, NULL));
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	img = read_all(out, &len);
+	cr_assert_not_null(img, "no image");
+	cr_assert_eq(vanity_image_check(img, len, &d), 0, "%s", d.msg);
+	cr_assert_eq(vanity_image_shard(img, 0)->flags, 0);
+	cr_assert_eq(vanity_image_shard(img, 0)->uid, 0);
+	free(img);
+	free(m);
+	free(out);
 }

@@ -728,10 +728,29 @@ Test(image, shard_flags)
 {
 	S(0)->flags = VANITY_SHARD_F_RESTART;
 	expect(0);
-	S(0)->flags = 2;
+	S(0)->flags = VANITY_SHARD_F_SYSTEM_OWNER;
+	expect(0);
+	S(0)->flags = VANITY_SHARD_F_RESTART | VANITY_SHARD_F_SYSTEM_OWNER;
+	expect(0);
+	S(0)->flags = 1U << 2;
 	expect_msg(-EINVAL, "reserved");
-	S(0)->flags = 1U << 31;
+	S(0)->flags = VANITY_SHARD_F_SYSTEM_OWNER | 1U << 31;
 	expect_msg(-EINVAL, "reserved");
+}
+
+/* The flag's uid is 0, so a reader that treats it as root is right. */
+Test(image, system_owner_flag_with_a_uid_is_refused)
+{
+	struct vanity_diag d;
+
+	S(1)->flags = VANITY_SHARD_F_SYSTEM_OWNER;	/* "b" has uid 1000 */
+	d = expect(-EINVAL);
+	cr_assert_eq(d.shard, 1);
+	cr_assert_str_eq(d.msg, "shard 'b': uid 1000 with the system-owner flag (want 0)");
+	S(1)->uid = 1;
+	expect_msg(-EINVAL, "uid 1 with the system-owner flag");
+	S(1)->uid = 0;
+	expect(0);
 }
 
 Test(image, shard_resv_each_word)

@@ -131,6 +131,7 @@ Test(manifest, full_manifest_builds_the_expected_image)
 	cr_assert_eq(p->cpus[0], 1ULL << 2);
 	cr_assert_eq(p->memory_size, 1 << 20);
 	cr_assert_eq(p->uid, 0);
+	cr_assert_eq(p->flags, 0, "user = root is root, not the system's owner");
 	cr_assert_str_eq(vanity_image_str(img, p->program), "./producer");
 
 	c = vanity_image_shard(img, 1);
@@ -140,6 +141,7 @@ Test(manifest, full_manifest_builds_the_expected_image)
 		cr_assert_eq(c->cpus[i], 0);
 	cr_assert_eq(c->memory_size, 8192);
 	cr_assert_eq(c->uid, 1000);
+	cr_assert_eq(c->flags, 0);
 	cr_assert_eq(c->program, 0);
 
 	/* Channels keep manifest order; endpoints resolve to shard indices. */
@@ -159,7 +161,7 @@ Test(manifest, full_manifest_builds_the_expected_image)
 	load_free(&l);
 }
 
-Test(manifest, defaults_no_memory_root_no_program)
+Test(manifest, defaults_no_memory_system_owner_no_program)
 {
 	struct load l = load_text(BASE, w);
 
@@ -168,7 +170,9 @@ Test(manifest, defaults_no_memory_root_no_program)
 	cr_assert_eq(w->nshards, 1);
 	cr_assert_eq(w->nchannels, 0);
 	cr_assert_eq(w->shards[0].memory_size, 0);
+	/* No user: whoever runs the system, with uid 0 for the module's root. */
 	cr_assert_eq(w->shards[0].uid, 0);
+	cr_assert_eq(w->shards[0].flags, VANITY_SHARD_F_SYSTEM_OWNER);
 	cr_assert_eq(w->shards[0].program, 0);
 	cr_assert_eq(w->shards[0].cpus[0], 2);
 	load_free(&l);
@@ -240,7 +244,102 @@ Test(manifest, numeric_and_named_users)
 	l = load_text(BASE "user = root\n", w);
 	cr_assert_eq(l.ret, 0, "%s", l.errs);
 	cr_assert_eq(w->shards[0].uid, 0);
+	cr_assert_eq(w->shards[0].flags, 0);
 	load_free(&l);
+}
+
+/* ------------------------------------------------- run's runner check */
+
+/* @text loaded for `vanityctl run` by euid @runner, messages captured. */
+static struct load load_run(const char *text, uint32_t runner)
+{
+	struct load l = { 0 };
+	size_t size = 0;
+	const char *p;
+	FILE *errs;
+
+	l.dir = scratch_dir();
+	l.path = write_text(l.dir, "m.ini", text);
+	errs = open_memstream(&l.errs, &size);
+	cr_assert_not_null(errs);
+	l.ret = vanity_manifest_load_run(l.path, w, errs, runner);
+	cr_assert_eq(fclose(errs), 0);
+	for (p = l.errs; *p; p++)
+		l.nerrs += *p == '\n';
+	return l;
+}
+
+static void expect_run_ok(const char *text, uint32_t runner)
+{
+	struct load l = load_run(text, runner);
+
+	cr_assert_eq(l.ret, 0, "runner %u refused:\n%s", runner, l.errs);
+	cr_assert_str_empty(l.errs);
+	load_free(&l);
+}
+
+Test(manifest, run_refuses_a_program_as_another_named_user)
+{
+	struct load l = load_run(BASE "user = root\nprogram = ./p\n", 65534);
+	char *want;
+
+	cr_assert_eq(l.ret, -1, "accepted");
+	cr_assert(asprintf(&want, "%s:5: shard 'a': cannot start its program as user 'root' (uid 0): vanityctl runs as uid 65534, not as root or that user\n",
+			   l.path) > 0);
+	cr_assert_str_eq(l.errs, want);
+	free(want);
+	load_free(&l);
+}
+
+Test(manifest, run_refuses_a_program_as_another_uid)
+{
+	struct load l = load_run(BASE "program = ./p\nuser = 1000\n", 65534);
+
+	cr_assert_eq(l.ret, -1, "accepted");
+	cr_assert(has_error(&l, 6, "shard 'a': cannot start its program as uid 1000: vanityctl runs as uid 65534"),
+		  "%s", l.errs);
+	cr_assert_eq(l.nerrs, 1, "%s", l.errs);
+	load_free(&l);
+}
+
+Test(manifest, run_refuses_each_such_shard_at_its_user_line)
+{
+	struct load l = load_run(BASE "user = 0\nprogram = ./p\n"
+				 "[shard b]\ncpus = 1\nprogram = ./q\nuser = 7\n"
+				 "[shard c]\ncpus = 1\nprogram = ./r\n", 65534);
+
+	cr_assert_eq(l.ret, -1, "accepted");
+	cr_assert(has_error(&l, 5, "shard 'a': cannot start its program as uid 0"), "%s", l.errs);
+	cr_assert(has_error(&l, 10, "shard 'b': cannot start its program as uid 7"), "%s", l.errs);
+	cr_assert_eq(l.nerrs, 2, "shard 'c' names no user:\n%s", l.errs);
+	load_free(&l);
+}
+
+/* An unknown user is that one problem, not also the runner's. */
+Test(manifest, run_reports_a_bad_user_once)
+{
+	struct load l = load_run(BASE "user = no-such-user-here\nprogram = ./p\n", 65534);
+
+	cr_assert_eq(l.ret, -1, "accepted");
+	cr_assert(has_error(&l, 5, "unknown user 'no-such-user-here'"), "%s", l.errs);
+	cr_assert_eq(l.nerrs, 1, "%s", l.errs);
+	load_free(&l);
+}
+
+Test(manifest, run_accepts_what_its_runner_can_start)
+{
+	/* No user: the runner's own shard, whoever that is. */
+	expect_run_ok(BASE "program = ./p\n", 65534);
+	/* The runner's own user: 1000 by number, root by name. */
+	expect_run_ok(BASE "user = 1000\nprogram = ./p\n", 1000);
+	expect_run_ok(BASE "user = root\nprogram = ./p\n", 0);
+	/* Root starts a program as anyone. */
+	expect_run_ok(BASE "user = 1000\nprogram = ./p\n", 0);
+	/* No program: its user attaches it, run starts nothing as anyone. */
+	expect_run_ok(BASE "user = 1000\n", 65534);
+	/* build (and up) check nothing of the kind. */
+	expect_run_ok(BASE "user = 1000\nprogram = ./p\n", VANITY_RUNNER_ANY);
+	cr_assert_eq(w->shards[0].uid, 1000);
 }
 
 Test(manifest, longest_program)
@@ -1040,11 +1139,11 @@ Test(manifest, restart_policy)
 	struct load l = load_text(BASE "restart = on-failure\n", w);
 
 	cr_assert_eq(l.ret, 0, "%s", l.errs);
-	cr_assert_eq(w->shards[0].flags, VANITY_SHARD_F_RESTART);
+	cr_assert_eq(w->shards[0].flags & VANITY_SHARD_F_RESTART, VANITY_SHARD_F_RESTART);
 	load_free(&l);
 	l = load_text(BASE "restart = never\n", w);
 	cr_assert_eq(l.ret, 0, "%s", l.errs);
-	cr_assert_eq(w->shards[0].flags, 0);
+	cr_assert_eq(w->shards[0].flags & VANITY_SHARD_F_RESTART, 0);
 	load_free(&l);
 	expect_one(BASE "restart = always\n", 5,
 		   "restart 'always': want never or on-failure");

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -32,17 +33,60 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void start(void)
+/*
+ * Serve the reference image with shard i the system owner's (uid 0 and
+ * the flag, as a manifest without 'user') for each bit i of @owned: 0, or
+ * why not in @msg. No cr_assert: forked children use it too.
+ */
+static int serve_image(unsigned int owned, char *msg, size_t msglen)
 {
 	uint8_t *img;
 	size_t len;
-	char msg[256];
+	unsigned int i;
+	int ret;
 
 	good_image(&img, &len);
-	cr_assert_eq(vanity_sim_start(&sim, img, len, msg, sizeof(msg)), 0, "%s", msg);
+	for (i = 0; i < 2; i++) {
+		if (!(owned & 1U << i))
+			continue;
+		shard_of(img, i)->uid = 0;
+		shard_of(img, i)->flags |= VANITY_SHARD_F_SYSTEM_OWNER;
+	}
+	vanity_imgw_seal(img, len);
+	ret = vanity_sim_start(&sim, img, len, msg, msglen);
 	free(img);
+	if (ret)
+		return ret;
 	atomic_store(&stop, 0);
-	cr_assert_eq(pthread_create(&server, NULL, serve, NULL), 0);
+	ret = -pthread_create(&server, NULL, serve, NULL);
+	if (ret)
+		vanity_sim_stop(sim);
+	return ret;
+}
+
+static void start_image(unsigned int owned)
+{
+	char msg[256] = "";
+
+	cr_assert_eq(serve_image(owned, msg, sizeof(msg)), 0, "%s", msg);
+}
+
+/* "a" is uid 0's, "b" uid 1000's. */
+static void start(void)
+{
+	start_image(0);
+}
+
+/* "a" belongs to whoever runs the simulator: the manifest named no user. */
+static void start_a_owned(void)
+{
+	start_image(1);
+}
+
+/* Both shards are, so a test runs as any user. */
+static void start_owned(void)
+{
+	start_image(3);
 }
 
 static void finish(void)
@@ -104,7 +148,8 @@ static int ask(int fd, uint32_t op, uint32_t flags, const char *name)
 	return ask_raw(fd, &req, sizeof(req), &rep, NULL);
 }
 
-Test(sim, refusals_carry_the_modules_errnos, .init = start, .fini = finish)
+/* The shards are the owner's, this test's user, so these run as anyone. */
+Test(sim, refusals_carry_the_modules_errnos, .init = start_owned, .fini = finish)
 {
 	int a = dial(), b = dial();
 	char noterm[VANITY_NAME_MAX];
@@ -129,7 +174,7 @@ Test(sim, refusals_carry_the_modules_errnos, .init = start, .fini = finish)
 	close(b);
 }
 
-Test(sim, attach_reply_carries_the_ring_then_the_memory, .init = start,
+Test(sim, attach_reply_carries_the_ring_then_the_memory, .init = start_owned,
      .fini = finish)
 {
 	struct vh_req req = { .op = VH_ATTACH };
@@ -181,6 +226,92 @@ Test(sim, attach_by_another_uid_is_eperm, .init = start, .fini = finish)
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+}
+
+/* Child side: 0 when attaching @name gives @want; no cr_assert out of the test's process. */
+static int attach_is(const char *name, int want)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vh_req req = { .op = VH_ATTACH };
+	struct vh_rep rep;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), ret = 1;
+
+	strcpy(sa.sun_path, vanity_sim_socket(sim));
+	strcpy(req.name, name);
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    send(fd, &req, sizeof(req), 0) == sizeof(req) &&
+	    recv(fd, &rep, sizeof(rep), 0) == sizeof(rep))
+		ret = rep.err != want;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * A shard whose manifest names no user is the system owner's: the user the
+ * simulator runs as (here nobody, when the test may switch), not root.
+ */
+Test(sim, system_owner_shard_is_the_simulators_users)
+{
+	struct vanity_status *st;
+	pid_t pid;
+	int ret, status;
+
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char msg[256] = "";
+		uid_t me;
+
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(10);
+		me = geteuid();
+		if (serve_image(1, msg, sizeof(msg))) {
+			fprintf(stderr, "sim: %s\n", msg);
+			_exit(17);
+		}
+		st = calloc(1, sizeof(*st));
+		/* "b" belongs to uid 1000, whoever runs the simulator. */
+		ret = !st ? 11 : attach_is("a", 0) ? 12 :
+		      me != 1000 && attach_is("b", -EPERM) ? 13 :
+		      vanity_sim_status(sim, st) ? 14 :
+		      st->shards[0].uid != me ? 15 :
+		      st->shards[1].uid != 1000 ? 16 : 0;
+		free(st);
+		atomic_store(&stop, 1);
+		pthread_join(server, NULL);
+		vanity_sim_stop(sim);
+		_exit(ret);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status 0x%x (12: owner could not attach, 13: anyone could attach 'b', 15: status uid, 17: image refused)",
+		  status);
+}
+
+/* Not anyone's: another user than the simulator's is refused. */
+Test(sim, system_owner_shard_refuses_other_users, .init = start_a_owned,
+     .fini = finish)
+{
+	pid_t pid;
+	int st, fd;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch uid");
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(10);
+		/* The simulator runs as root: "a" is root's, so not 65534's. */
+		_exit(attach_is("a", -EPERM) ? 11 : 0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	/* Root, the owner here, still attaches it. */
+	fd = dial();
+	cr_expect_eq(ask(fd, VH_ATTACH, 0, "a"), 0);
+	close(fd);
 }
 
 Test(sim, bad_image_is_refused_with_a_message)

@@ -116,8 +116,58 @@ static bool execable(const char *program)
 	return memchr(program, '/', first) != NULL;
 }
 
+/*
+ * The manifest's folder, absolute and quoted for sh: a program written
+ * "./prog" or "../prog" names a file beside the manifest, wherever run is
+ * started from. NULL until cmd_run sets it.
+ */
+static char *manifest_dir_sh;
+
+static char *quote_dir_of(const char *manifest)
+{
+	char *path = realpath(manifest, NULL), *slash, *q, *o;
+	const char *i;
+
+	if (!path)
+		return NULL;
+	slash = strrchr(path, '/');
+	slash[slash == path] = '\0';	/* "/x.ini" keeps its "/" */
+	q = malloc(strlen(path) * 4 + 3);
+	if (q) {
+		o = q;
+		*o++ = '\'';
+		for (i = path; *i; i++) {
+			if (*i == '\'') {
+				memcpy(o, "'\\''", 4);
+				o += 4;
+			} else {
+				*o++ = *i;
+			}
+		}
+		*o++ = '\'';
+		*o = '\0';
+	}
+	free(path);
+	return q;
+}
+
+/* @program with a leading ./ or ../ resolved against the manifest's folder. */
+static char *resolve_program(const char *program)
+{
+	char *cmd;
+
+	if (!manifest_dir_sh ||
+	    (strncmp(program, "./", 2) && strncmp(program, "../", 3)))
+		return strdup(program);
+	cmd = malloc(strlen(manifest_dir_sh) + strlen(program) + 2);
+	if (cmd)
+		sprintf(cmd, "%s/%s", manifest_dir_sh, program);
+	return cmd;
+}
+
 static pid_t start(struct shard_run *s)
 {
+	char *program;
 	pid_t pid;
 	int fd;
 
@@ -140,6 +190,7 @@ static pid_t start(struct shard_run *s)
 	} else {
 		unsetenv(VANITY_RUN_FD_ENV);
 	}
+	/* A shard of the system's owner (no user named) has uid 0: stays ours. */
 	if (geteuid() == 0 && s->d->uid != 0) {
 		struct passwd *pw = getpwuid(s->d->uid);
 		gid_t gid = pw ? pw->pw_gid : s->d->uid;
@@ -159,16 +210,21 @@ static pid_t start(struct shard_run *s)
 	 * status or signal reaches us; anything else (shell syntax, builtins)
 	 * runs under sh -c as written.
 	 */
+	program = resolve_program(s->program);
+	if (!program) {
+		fprintf(stderr, "vanityctl: run: %s: out of memory\n", s->d->name);
+		_exit(127);
+	}
 	if (execable(s->program)) {
-		char *cmd = malloc(strlen(s->program) + 6);
+		char *cmd = malloc(strlen(program) + 6);
 
 		if (cmd) {
 			strcpy(cmd, "exec ");
-			strcat(cmd, s->program);
+			strcat(cmd, program);
 			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		}
 	}
-	execl("/bin/sh", "sh", "-c", s->program, (char *)NULL);
+	execl("/bin/sh", "sh", "-c", program, (char *)NULL);
 	fprintf(stderr, "vanityctl: run: %s: /bin/sh: %s\n", s->d->name,
 		strerror(errno));
 	_exit(127);
@@ -635,12 +691,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vanityctl run MANIFEST [--duration S] [--backend module|hosted] [-j]\n\n"
-		"Build MANIFEST, bring the system up, start each shard's program with\n"
-		"VANITY_SHARD set (as the shard's user), supervise them (restart = on-failure\n"
-		"restarts a failed one, at most %d times in %d s), show status every second\n"
-		"(a table on a terminal, JSON lines otherwise or with -j), and on Ctrl-C,\n"
-		"--duration or all programs exiting, stop them, take the system down and\n"
-		"print a summary. Exit 0 when every program exited 0 or was stopped by run.\n\n"
+		"Build MANIFEST, bring the system up, start each shard's program in the\n"
+		"current directory with VANITY_SHARD set, supervise them (restart =\n"
+		"on-failure restarts a failed one, at most %d times in %d s), show status\n"
+		"every second (a table on a terminal, JSON lines otherwise or with -j), and\n"
+		"on Ctrl-C, --duration or all programs exiting, stop them, take the system\n"
+		"down and print a summary. Exit 0 when every program exited 0 or was\n"
+		"stopped by run.\n\n"
+		"A program written ./NAME or ../NAME is that file from the manifest's\n"
+		"folder; the command line runs under /bin/sh where run was started.\n"
+		"A program runs as its shard's user, or as you when the shard names none.\n"
+		"Only root starts a program as another user: on the hosted simulator, run\n"
+		"refuses such a shard before it starts anything.\n\n"
 		"Each program gets a log ring and loop counters in shared memory (fd in\n"
 		"$VANITY_RUN_FD, see vanity_log() and vanity_loop_tick()); run prints what it\n"
 		"logs as \"[shard] text\" lines (JSON: {\"event\":\"log\",...}) and shows its\n"
@@ -725,7 +787,16 @@ int vanity_cmd_run(int argc, char **argv)
 	prev = calloc(1, sizeof(*prev));
 	if (!w || !st || !prev)
 		goto out;
-	if (vanity_manifest_load(argv[optind], w, stderr) ||
+	/*
+	 * On the simulator anyone may run a system, so a shard whose program
+	 * would have to run as someone else is refused before anything
+	 * starts. Under the module, UP itself is root's to allow.
+	 */
+	/* A manifest that cannot be found is the loader's to report. */
+	manifest_dir_sh = quote_dir_of(argv[optind]);
+	if (vanity_manifest_load_run(argv[optind], w, stderr,
+				     strcmp(backend, "hosted") ? VANITY_RUNNER_ANY :
+				     (uint32_t)geteuid()) ||
 	    vanity_imgw_finish(w, &img, &len))
 		goto out;
 	h = vanity_image_hdr(img);
@@ -849,5 +920,7 @@ out:
 	free(w);
 	free(st);
 	free(prev);
+	free(manifest_dir_sh);
+	manifest_dir_sh = NULL;
 	return ret;
 }

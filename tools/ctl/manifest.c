@@ -77,6 +77,8 @@ struct mf_shard {
 	uint64_t cpus[VANITY_CPU_WORDS];
 	uint64_t memory;
 	uint32_t uid;
+	bool user_is_uid;		/* given as a number, not a name */
+	char user[ECHO_MAX + 1];	/* as given, for messages */
 	char program[VANITY_PROGRAM_MAX];
 	uint32_t ring_entries;		/* 0: the module's default */
 	bool restart;			/* restart = on-failure */
@@ -99,6 +101,7 @@ struct diag {
 
 struct mf {
 	const char *path;
+	uint32_t runner;		/* euid of `vanityctl run`, or VANITY_RUNNER_ANY */
 	FILE *in;
 	int lineno;
 	bool read_failed;		/* the rest of the file is unknown */
@@ -560,6 +563,7 @@ static bool set_user(struct mf *m, struct mf_shard *sh, const char *v)
 		report_in(m, &sh->sec, m->lineno, "user is empty");
 		return false;
 	}
+	snprintf(sh->user, sizeof(sh->user), "%.*s", echo_len(v, ECHO_MAX), v);
 	ret = parse_number(v, &uid);
 	if (ret != -EINVAL) {
 		/* (uid_t)-1 means "no change" to chown(): never an owner. */
@@ -570,6 +574,7 @@ static bool set_user(struct mf *m, struct mf_shard *sh, const char *v)
 			return false;
 		}
 		sh->uid = (uint32_t)uid;
+		sh->user_is_uid = true;
 		return true;
 	}
 	do {
@@ -815,6 +820,31 @@ static void check_channel(struct mf *m, struct mf_channel *ch, uint64_t *total)
 		*total = UINT64_MAX;
 }
 
+/*
+ * Only root starts a program as another user: a shard whose program
+ * `vanityctl run` would have to start as a user its runner is not is
+ * refused here, at the user's line, before anything runs. A shard
+ * without a program is attached by whoever owns it: nothing to start.
+ */
+static void check_runner(struct mf *m, const struct mf_shard *sh)
+{
+	const struct section *s = &sh->sec;
+	char who[ECHO_MAX + 32];
+
+	if (m->runner == VANITY_RUNNER_ANY || m->runner == 0 ||
+	    !s->key_ok[KEY_USER] || !s->key_ok[KEY_PROGRAM] ||
+	    sh->uid == m->runner)
+		return;
+	if (sh->user_is_uid)
+		snprintf(who, sizeof(who), "uid %u", sh->uid);
+	else
+		snprintf(who, sizeof(who), "user '%s' (uid %u)", sh->user,
+			 sh->uid);
+	report_in(m, s, s->key_line[KEY_USER],
+		  "cannot start its program as %s: vanityctl runs as uid %u, not as root or that user",
+		  who, m->runner);
+}
+
 static void check_all(struct mf *m)
 {
 	uint64_t total = 0;
@@ -828,6 +858,7 @@ static void check_all(struct mf *m)
 		report(m, 0, "no shards: declare at least one [shard NAME]");
 	for (i = 0; i < m->nshards; i++) {
 		check_required(m, &m->shards[i].sec);
+		check_runner(m, &m->shards[i]);
 		if (check_add_overflow(total, m->shards[i].memory, &total))
 			total = UINT64_MAX;
 	}
@@ -866,6 +897,9 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 		w->shards[ret].ring_entries = sh->ring_entries;
 		if (sh->restart)
 			w->shards[ret].flags |= VANITY_SHARD_F_RESTART;
+		/* No user named: whoever runs the system (uid stays 0). */
+		if (!sh->sec.key_line[KEY_USER])
+			w->shards[ret].flags |= VANITY_SHARD_F_SYSTEM_OWNER;
 	}
 	for (i = 0; i < m->nchannels; i++) {
 		ch = &m->channels[i];
@@ -886,6 +920,12 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 
 int vanity_manifest_load(const char *path, struct vanity_imgw *w, FILE *errs)
 {
+	return vanity_manifest_load_run(path, w, errs, VANITY_RUNNER_ANY);
+}
+
+int vanity_manifest_load_run(const char *path, struct vanity_imgw *w,
+			     FILE *errs, uint32_t runner)
+{
 	int saved_max_line = &ini_max_line ? ini_max_line : 0;
 	struct mf *m;
 	int ret;
@@ -897,6 +937,7 @@ int vanity_manifest_load(const char *path, struct vanity_imgw *w, FILE *errs)
 		return -1;
 	}
 	m->path = path;
+	m->runner = runner;
 	m->in = fopen(path, "r");
 	if (!m->in) {
 		report(m, 0, "cannot open: %s", strerror(errno));

@@ -6,6 +6,7 @@
 #ifndef VANITY_MANIFEST_H
 #define VANITY_MANIFEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "imgwrite.h"
@@ -18,5 +19,18 @@
  * Not thread-safe: libinih's line limit is a process-wide setting.
  */
 int vanity_manifest_load(const char *path, struct vanity_imgw *w, FILE *errs);
+
+/* vanity_manifest_load()'s runner: anyone, nothing checked about users. */
+#define VANITY_RUNNER_ANY	((uint32_t)-1)
+
+/*
+ * As vanity_manifest_load(), for `vanityctl run` by effective uid @runner:
+ * also refuses, at the line of its 'user', each shard with a program that
+ * names a user other than @runner when @runner is not root, since run
+ * could not start the program as that user. A shard that names no user
+ * belongs to whoever runs the system and is never refused.
+ */
+int vanity_manifest_load_run(const char *path, struct vanity_imgw *w,
+			     FILE *errs, uint32_t runner);
 
 #endif

@@ -4,7 +4,8 @@
  * creates each region as a memfd, and answers attach and channel requests
  * with the module's errno rules (ENOENT, EPERM by peer uid, EBUSY,
  * ENOTCONN, EACCES). A connection is an attachment, with a fresh
- * submission ring served by its own poller (sim_ring.c).
+ * submission ring served by its own poller (sim_ring.c). A shard whose
+ * manifest named no user belongs to the user the simulator runs as.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@ struct conn {
 struct vanity_sim {
 	void *img;
 	size_t len;
+	uid_t owner;			/* ours: VANITY_SHARD_F_SYSTEM_OWNER shards' */
 	char dir[64];
 	char path[108];
 	int lsock;
@@ -107,6 +109,8 @@ int vanity_sim_start(struct vanity_sim **out, const void *img, size_t len,
 	if (!s)
 		return -ENOMEM;
 	s->lsock = -1;
+	/* Whoever runs the system: what peer credentials carry is an euid. */
+	s->owner = geteuid();
 	for (i = 0; i < VANITY_MAX_SHARDS; i++) {
 		s->mem_fd[i] = -1;
 		s->attached[i] = -1;
@@ -190,6 +194,13 @@ const char *vanity_sim_socket(const struct vanity_sim *s)
 	return s->path;
 }
 
+/* Who may attach @d; root may attach any shard, as CAP_SYS_ADMIN may the module's. */
+static uid_t shard_owner(const struct vanity_sim *s,
+			 const struct vanity_image_shard *d)
+{
+	return d->flags & VANITY_SHARD_F_SYSTEM_OWNER ? s->owner : d->uid;
+}
+
 /* The reply with fds @pass[0..1] (those >= 0), in that order. */
 static void reply(int fd, struct vh_rep *rep, const int pass[2])
 {
@@ -240,7 +251,7 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 		} else if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl)) {
 			rep.err = -EPERM;
 		} else if ((sh = vanity_image_shard(s->img, idx),
-			    cred.uid != sh->uid && cred.uid != 0)) {
+			    cred.uid != shard_owner(s, sh) && cred.uid != 0)) {
 			rep.err = -EPERM;
 		} else if (s->attached[idx] >= 0) {
 			rep.err = -EBUSY;
@@ -392,7 +403,7 @@ int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
 		snprintf(o->name, sizeof(o->name), "%s", d->name);
 		memcpy(o->cpus, d->cpus, sizeof(o->cpus));
 		o->memory = d->memory_size;
-		o->uid = d->uid;
+		o->uid = shard_owner(s, d);
 		if (s->attached[i] >= 0)
 			o->pid = (uint32_t)s->conns[s->attached[i]].pid;
 		if (prog)

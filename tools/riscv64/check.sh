@@ -97,7 +97,7 @@ fi
 rv_prog="$qemu -L $libc $out/"
 
 hello=$work/hello.ini
-sed "s|^program = examples/|program = ${rv_prog}examples/|" examples/hello/hello.ini >"$hello"
+sed "s|^program = \./|program = ${rv_prog}examples/hello/|" examples/hello/hello.ini >"$hello"
 rc=0
 timeout 120 "$ctl" run "$hello" --backend hosted >"$work/hello.log" 2>&1 || rc=$?
 # hello's lines, printed by itself or carried by vanityctl run's log events
@@ -122,7 +122,8 @@ pipeline() {
 	local name=$1 m=$work/pipeline-$1.ini log=$work/pipeline-$1.log rc=0
 	local gen parse route sink why=
 	shift
-	sed -e "s|/tmp/routes.txt|$work/routes.x86_64.txt|" "$@" \
+	# Then the x86_64 programs, ./NAME beside the original manifest.
+	sed "$@" -e "s|^program = \./|program = $tree/examples/pipeline/|" \
 		examples/pipeline/pipeline.ini >"$m"
 	timeout 300 "$ctl" run "$m" --backend hosted -j >"$log" 2>&1 || rc=$?
 	gen=$(stage gen "$log") parse=$(stage parse "$log")
@@ -153,8 +154,8 @@ pipeline() {
 		ok "pipeline $name: $tx frames, the $pdrop generated bad dropped by parse, $del delivered, none lost or duplicated"
 	fi
 }
-pipeline riscv64 -e "s|^program = examples/|program = ${rv_prog}examples/|"
-pipeline mixed -e "s|^program = examples/pipeline/gen|program = ${rv_prog}examples/pipeline/gen|" \
-	-e "s|^program = examples/pipeline/route|program = ${rv_prog}examples/pipeline/route|"
+pipeline riscv64 -e "s|^program = \./|program = ${rv_prog}examples/pipeline/|"
+pipeline mixed -e "s|^program = \./gen|program = ${rv_prog}examples/pipeline/gen|" \
+	-e "s|^program = \./route|program = ${rv_prog}examples/pipeline/route|"
 
 exit $fail

@@ -78,6 +78,14 @@ struct vanity_image_shard {
 
 /* Restart the program when it fails (for `vanityctl run`; the module ignores it). */
 #define VANITY_SHARD_F_RESTART	(1U << 0)
+/*
+ * The manifest names no user: the shard belongs to whoever runs the
+ * system. uid must be 0, so the module, where that is root, reads the
+ * entry as it always has; the hosted simulator gives the shard to the
+ * user it runs as. A reader that does not know the flag refuses the
+ * image (unknown flags are refused), rather than give the shard to root.
+ */
+#define VANITY_SHARD_F_SYSTEM_OWNER	(1U << 1)
 
 struct vanity_image_channel {
 	char name[VANITY_NAME_MAX];	/* NUL-padded */
