@@ -15,6 +15,11 @@ static int __init vanity_init(void)
 {
 	int ret;
 
+	ret = vanity_ring_ops_check();
+	if (ret) {
+		pr_err("vanity: an opcode has no entry in an op table\n");
+		return ret;
+	}
 	ret = vanity_async_init();
 	if (ret)
 		return ret;

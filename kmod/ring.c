@@ -85,13 +85,30 @@ static int op_timeout(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 static const struct vanity_issue_def {
 	int (*issue)(const struct vanity_sqe *sqe, struct issue_ctx *ic);
 	bool may_block;
-} vanity_issue[VANITY_OP_LAST] = {
+} vanity_issue[] = {
 	[VANITY_OP_NOP] = { op_nop },
 	[VANITY_OP_NOTIFY] = { op_notify },
 	[VANITY_OP_WAIT] = { op_wait },
 	[VANITY_OP_YIELD] = { op_yield, true },
 	[VANITY_OP_TIMEOUT] = { op_timeout },
 };
+static_assert(ARRAY_SIZE(vanity_issue) == VANITY_OP_LAST);
+
+/*
+ * Module init: the core's table and this one name every opcode, so the
+ * ring issues any SQE that validates without checking for a hole.
+ */
+int vanity_ring_ops_check(void)
+{
+	unsigned int i;
+
+	if (vanity_opdefs_check())
+		return -EINVAL;
+	for (i = 0; i < VANITY_OP_LAST; i++)
+		if (!vanity_issue[i].issue)
+			return -EINVAL;
+	return 0;
+}
 
 /* ---------------------------------------------------------------- ring */
 

@@ -69,6 +69,8 @@ static inline void vanity_ring_unlock(struct vanity_ring *r)
 	mutex_unlock(&r->lock);
 }
 
+/* Module init: 0 when every opcode has its validator and its issue. */
+int vanity_ring_ops_check(void);
 int vanity_ring_create(struct vanity_shard *s, u32 entries);
 void vanity_ring_destroy(struct vanity_shard *s);
 /* Fresh indices for a new attachment; starts SQPOLL if asked. */

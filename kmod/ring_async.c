@@ -19,6 +19,7 @@
 #include "system.h"
 #include "region.h"
 #include "doorbell.h"
+#include "deadline.h"
 
 enum { ASYNC_ARMED, ASYNC_CLAIMED };
 
@@ -216,7 +217,7 @@ int vanity_async_wait(struct vanity_ring *r, struct vanity_system *sys,
 	if (!a)
 		return -ENOMEM;
 	if (sqe->timeout_ns > 0)
-		deadline = ktime_add_ns(ktime_get(), sqe->timeout_ns);
+		deadline = vanity_deadline_after(ktime_get(), sqe->timeout_ns);
 	for (bit = 0; bit < 64; bit++) {
 		struct vanity_channel *c;
 		struct async_wait *w;
@@ -260,7 +261,8 @@ int vanity_async_wait(struct vanity_ring *r, struct vanity_system *sys,
 	}
 	ret = READ_ONCE(sys->dead) ? -ENODEV : first_ready(a);
 	if (ret == -1 && sqe->timeout_ns)
-		return async_queue(a, deadline, sqe->timeout_ns > 0);
+		return async_queue(a, deadline, sqe->timeout_ns > 0 &&
+				   deadline != VANITY_NEVER);
 	if (ret == -1)
 		ret = -ETIME;		/* a poll: nothing is ready */
 out:
@@ -272,14 +274,16 @@ int vanity_async_timeout(struct vanity_ring *r, struct vanity_system *sys,
 			 struct vanity_shard *s, const struct vanity_sqe *sqe)
 {
 	struct vanity_async *a;
+	ktime_t deadline;
 
 	if (!sqe->timeout_ns)
 		return -ETIME;
 	a = async_alloc(r, sys, s, sqe, 0);
 	if (!a)
 		return -ENOMEM;
-	return async_queue(a, ktime_add_ns(ktime_get(), sqe->timeout_ns),
-			   true);
+	deadline = vanity_deadline_after(ktime_get(), sqe->timeout_ns);
+	/* A deadline past the clock's end: armed until detach, no timer. */
+	return async_queue(a, deadline, deadline != VANITY_NEVER);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "vanity.h"
 #include "lib.h"
 #include "chan.h"
+#include "deadline.h"
 
 static int64_t now_ns(void)
 {
@@ -149,7 +150,8 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 	uint32_t *index = prod ? &ch->hdr->tail : &ch->hdr->head;
 	struct vanity_chan_ctr *c = prod ? &ch->hdr->prod : &ch->hdr->cons;
 	int64_t start = now_ns(), spin_end = start + ch->spin_ns;
-	int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+	/* Saturated (the core's rule): a huge timeout is none, not the past. */
+	int64_t deadline = vanity_deadline_after(start, timeout_ns);
 	unsigned int n = 0;
 	int ret = 0;
 
@@ -186,8 +188,8 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 		expect = __atomic_load_n(index, __ATOMIC_ACQUIRE);
 		if (ready(ch))
 			break;
-		left = timeout_ns < 0 ? -1 : deadline - now_ns();
-		if (timeout_ns >= 0 && left <= 0) {
+		left = deadline == VANITY_NEVER ? -1 : deadline - now_ns();
+		if (deadline != VANITY_NEVER && left <= 0) {
 			ret = -ETIMEDOUT;
 			break;
 		}

@@ -83,10 +83,24 @@ static int timeout_validate(const struct vanity_sqe *sqe,
 	return 0;
 }
 
-const struct vanity_opdef vanity_opdefs[VANITY_OP_LAST] = {
+const struct vanity_opdef vanity_opdefs[] = {
 	[VANITY_OP_NOP] = { .name = "nop", .validate = vanity_validate_no_args },
 	[VANITY_OP_NOTIFY] = { .name = "notify", .validate = vanity_validate_notify },
 	[VANITY_OP_WAIT] = { .name = "wait", .validate = wait_validate },
 	[VANITY_OP_YIELD] = { .name = "yield", .validate = vanity_validate_no_args },
 	[VANITY_OP_TIMEOUT] = { .name = "timeout", .validate = timeout_validate },
 };
+
+/* An opcode added to the UAPI without its entry here fails the build. */
+_Static_assert(ARRAY_SIZE(vanity_opdefs) == VANITY_OP_LAST,
+	       "vanity_opdefs: one entry per opcode");
+
+int vanity_opdefs_check(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < VANITY_OP_LAST; i++)
+		if (!vanity_opdefs[i].name || !vanity_opdefs[i].validate)
+			return -EINVAL;
+	return 0;
+}

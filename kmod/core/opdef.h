@@ -30,8 +30,16 @@ struct vanity_opdef {
 			const struct vanity_op_ctx *ctx);
 };
 
-/* Indexed by opcode; every entry of [0, VANITY_OP_LAST) is filled. */
-extern const struct vanity_opdef vanity_opdefs[VANITY_OP_LAST];
+/*
+ * Indexed by opcode and unsized, as io_uring's opdef table: that its size
+ * is VANITY_OP_LAST is asserted at build time, that no entry in between
+ * is empty by vanity_opdefs_check() (at module init, at the simulator's
+ * start and in a unit test).
+ */
+extern const struct vanity_opdef vanity_opdefs[];
+
+/* 0 when every opcode has a name and a validator, else -EINVAL. */
+int vanity_opdefs_check(void);
 
 /* The validators the hot ops use, named so dispatch can call them directly. */
 int vanity_validate_no_args(const struct vanity_sqe *sqe,

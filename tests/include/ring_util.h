@@ -225,6 +225,41 @@ static inline const char *check_enter_ignores_stamps(struct vanity_ring *r)
 	return NULL;
 }
 
+/*
+ * Deadlines past the clock's end saturate to none (kmod/core/deadline.h):
+ * a TIMEOUT and a WAIT on @idle_ch (an end of ours nothing makes ready
+ * meanwhile) of INT64_MAX ns stay armed, with no CQE, while a NOP behind
+ * them completes; detach then cancels them. A wrapped deadline would be
+ * in the past: -ETIME at once.
+ */
+static inline const char *check_never_deadlines(struct vanity_ring *r,
+						uint32_t idle_ch)
+{
+	struct vanity_sqe *s;
+	struct vanity_cqe c;
+
+	if (!vanity_sq_room(r, 3))
+		return "no room for three SQEs";
+	s = vanity_get_sqe(r);
+	vanity_prep_timeout(s, INT64_MAX, 0x7e01);
+	s = vanity_get_sqe(r);
+	vanity_prep_wait(s, idle_ch, 1, INT64_MAX, 0x7e02);
+	s = vanity_get_sqe(r);
+	vanity_prep_nop(s, 0x7e03);
+	if (vanity_submit_and_wait(r, 1) < 0)
+		return "submit failed";
+	if (!spin_cqes(r, 1, 20))
+		return "no CQE at all";
+	if (pop(r, &c))
+		return "no CQE to pop";
+	if (c.user_data != 0x7e03 || c.res)
+		return "the first CQE is not the NOP's: a deadline fired at once";
+	spin_us(200000);
+	if (cq_ready(r))
+		return "a deadline past the clock's end fired";
+	return NULL;
+}
+
 /* @n NOPs through @r, a batch at a time, each CQE checked and seen. */
 static inline const char *run_nops(struct vanity_ring *r, uint32_t n)
 {

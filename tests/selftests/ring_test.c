@@ -488,6 +488,13 @@ TEST_F(ring, yield_completes_with_zero)
 	EXPECT_EQ(0, ring_res_of(self->r, &s));
 }
 
+TEST_F(ring, deadlines_past_the_clocks_end_never_fire)
+{
+	const char *why = check_never_deadlines(self->r, CH_BACK);
+
+	ASSERT_TRUE(!why) TH_LOG("%s", why);
+}
+
 TEST_F(ring, timeout_completes_with_etime)
 {
 	struct vanity_sqe s;

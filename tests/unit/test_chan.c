@@ -895,6 +895,28 @@ Test(chan, waits_time_out_and_report_errors)
 	fx_close(&f);
 }
 
+/*
+ * A timeout near INT64_MAX is no deadline (the core's saturated rule), not
+ * a sum that wraps into the past: the wait sleeps with no limit.
+ */
+Test(chan, a_timeout_past_the_clocks_end_is_none)
+{
+	struct tbell b = { .ret = -EINTR };
+	struct fx f;
+
+	b.f = &f;
+	fx_open(&f, 8, 4, 0, &test_bell, &b);
+	vanity_channel_set_spin(&f.c, 200000);
+	cr_assert_eq(vanity_wait_data(&f.c, INT64_MAX), -EINTR,
+		     "timed out instead of sleeping");
+	cr_assert_eq(b.waits, 1);
+	cr_assert_lt(b.timeout, 0, "the doorbell was given a limit: %lld",
+		     (long long)b.timeout);
+	cr_assert_eq(vanity_wait_data(&f.c, INT64_MAX - 1), -EINTR);
+	cr_assert_eq(b.waits, 2);
+	fx_close(&f);
+}
+
 Test(chan, blocking_calls_check_role_and_bell)
 {
 	struct fx f;

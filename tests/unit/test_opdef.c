@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "opdef.h"
+#include "sim_ring.h"
 
 static struct vanity_op_ctx ctx_of(uint32_t nchannels, uint64_t endpoints)
 {
@@ -241,4 +242,17 @@ Test(opdef, posting_a_cqe_writes_both_words)
 	cr_expect_eq(cqe.flags, 0);
 	cr_expect_eq(cqe.stamp, VANITY_STAMP(0xfffffffe));
 	cr_expect_eq(cqe.stamp, 0xfffe);
+}
+
+/* Every opcode has its name, validator and, on the simulator, its issue. */
+Test(opdef, every_opcode_has_every_entry)
+{
+	unsigned int i;
+
+	cr_assert_eq(vanity_opdefs_check(), 0);
+	cr_assert_eq(vanity_sim_ring_ops_check(), 0);
+	for (i = 0; i < VANITY_OP_LAST; i++) {
+		cr_assert_not_null(vanity_opdefs[i].name, "opcode %u", i);
+		cr_assert_not_null(vanity_opdefs[i].validate, "opcode %u", i);
+	}
 }

@@ -989,6 +989,16 @@ Test(sim_ring, enter_takes_only_what_the_tail_publishes, .init = start,
 	vanity_detach(v);
 }
 
+Test(sim_ring, deadlines_past_the_clocks_end_never_fire, .init = start,
+     .fini = finish)
+{
+	struct vanity *v = attach("p", 0, 0);
+	const char *why = check_never_deadlines(vanity_ring(v), CH_BACK);
+
+	cr_assert_null(why, "%s", why);
+	vanity_detach(v);
+}
+
 Test(sim_ring, cqes_carry_the_stamps_of_their_indices, .init = start,
      .fini = finish)
 {

@@ -100,6 +100,10 @@ int vanity_sim_start(struct vanity_sim **out, const void *img, size_t len,
 	unsigned int i;
 	int ret;
 
+	if (vanity_sim_ring_ops_check()) {
+		snprintf(msg, msglen, "an opcode has no entry in an op table");
+		return -EINVAL;
+	}
 	ret = vanity_image_check(img, len, &d);
 	if (ret) {
 		snprintf(msg, msglen, "%s", d.msg);

@@ -38,6 +38,7 @@
 
 #include "sim_ring.h"
 #include "opdef.h"
+#include "deadline.h"
 #include "hosted.h"
 
 #define SQPOLL_IDLE_US_DEFAULT 1000	/* as the module's */
@@ -117,12 +118,15 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* @ns from now, saturated: a shard's timeout cannot wrap the clock. */
+/*
+ * @ns from now, by the core's rule (saturated: a shard's timeout cannot
+ * wrap the clock), in this file's terms: < 0 for VANITY_NEVER, no deadline.
+ */
 static int64_t deadline_after(int64_t ns)
 {
-	int64_t t = now_ns();
+	int64_t d = vanity_deadline_after(now_ns(), ns);
 
-	return ns > INT64_MAX - t ? INT64_MAX : t + ns;
+	return d == VANITY_NEVER ? -1 : d;
 }
 
 static uint32_t ld(const uint32_t *p)
@@ -548,14 +552,28 @@ static int op_timeout(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
 }
 
 /* The issue half of the op table; validation lives in core/opdef.c. */
-static int (*const issue_table[VANITY_OP_LAST])(const struct vanity_sqe *sqe,
-						 struct vanity_sim_ring *r) = {
+static int (*const issue_table[])(const struct vanity_sqe *sqe,
+				  struct vanity_sim_ring *r) = {
 	[VANITY_OP_NOP] = op_nop,
 	[VANITY_OP_NOTIFY] = op_notify,
 	[VANITY_OP_WAIT] = op_wait,
 	[VANITY_OP_YIELD] = op_yield,
 	[VANITY_OP_TIMEOUT] = op_timeout,
 };
+_Static_assert(sizeof(issue_table) / sizeof(issue_table[0]) == VANITY_OP_LAST,
+	       "issue_table: one entry per opcode");
+
+int vanity_sim_ring_ops_check(void)
+{
+	unsigned int i;
+
+	if (vanity_opdefs_check())
+		return -EINVAL;
+	for (i = 0; i < VANITY_OP_LAST; i++)
+		if (!issue_table[i])
+			return -EINVAL;
+	return 0;
+}
 
 /* ---------------------------------------------------------------- ring */
 
@@ -639,8 +657,6 @@ static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 			memcpy(&sqe, src, sizeof(sqe));
 			ud = sqe.user_data;
 			res = vanity_sqe_validate(&sqe, &r->ctx);
-			if (!res && !issue_table[sqe.opcode])
-				res = -EINVAL;
 			if (!res) {
 				ctr_add(&r->ctr->ops[sqe.opcode], 1);
 				res = issue_table[sqe.opcode](&sqe, r);

@@ -38,6 +38,9 @@ struct vanity_sim_ring;
  * default). On success *@fd is the memfd to hand to the shard (the
  * caller closes it) and *@off its layout. 0 or -errno.
  */
+/* 0 when every opcode has its validator and its issue (the start checks). */
+int vanity_sim_ring_ops_check(void);
+
 int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
 			  struct vanity_ring_offsets *off, unsigned int shard,
 			  const char *name, uint32_t entries, uint32_t flags,
