@@ -14,6 +14,7 @@
 
 #include "doorbell.h"
 #include "system.h"
+#include "bell.h"
 
 static void barrier_ipi(void *info)
 {
@@ -55,7 +56,6 @@ long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
 	struct page *hdr = NULL;
 	wait_queue_head_t *wq;
 	DEFINE_WAIT(wait);
-	unsigned int off;
 	long ret = 0;
 	u32 role, *word;
 
@@ -77,14 +77,12 @@ long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
 
 	if (role == VANITY_ROLE_TO) {
 		wq = &c->wq_data;
-		off = VANITY_CHAN_OFF_HEAD;
 		peer = &sys->shards[c->desc->from];
 	} else {
 		wq = &c->wq_space;
-		off = VANITY_CHAN_OFF_TAIL;
 		peer = &sys->shards[c->desc->to];
 	}
-	word = (u32 *)((u8 *)page_address(hdr) + off);
+	word = vanity_bell_word(page_address(hdr), role == VANITY_ROLE_TO);
 	atomic64_inc(&c->waits);
 
 	prepare_to_wait(wq, &wait, TASK_INTERRUPTIBLE);

@@ -20,6 +20,7 @@
 #include "region.h"
 #include "doorbell.h"
 #include "deadline.h"
+#include "bell.h"
 
 enum { ASYNC_ARMED, ASYNC_CLAIMED };
 
@@ -57,7 +58,7 @@ static bool chan_ready(const struct async_wait *w)
 {
 	u32 head = READ_ONCE(w->hdr->head), tail = READ_ONCE(w->hdr->tail);
 
-	return w->consumer ? head != tail : head - tail < w->slots;
+	return vanity_bell_ready(head, tail, w->slots, w->consumer);
 }
 
 /* A ready channel's bit, or -1. */
@@ -91,9 +92,9 @@ static void disarm(struct vanity_async *a)
 		struct async_wait *w = &a->w[i];
 
 		remove_wait_queue(w->head, &w->wq);
-		/* The last armed wait of this end takes the flag down. */
+		/* The last armed wait of this end takes the ring's bit down. */
 		if (atomic_dec_and_test(w->armed))
-			WRITE_ONCE(*w->flag, 0);
+			vanity_bell_lower(w->flag, VANITY_WAITING_RING);
 		put_page(w->page);
 	}
 	a->n = 0;
@@ -241,13 +242,12 @@ int vanity_async_wait(struct vanity_ring *r, struct vanity_system *sys,
 		w->slots = c->desc->slots;
 		w->consumer = c->desc->to == s->index;
 		w->head = w->consumer ? &c->wq_data : &c->wq_space;
-		w->flag = w->consumer ? &w->hdr->cons_waiting :
-					&w->hdr->prod_waiting;
+		w->flag = vanity_bell_flag(w->hdr, w->consumer);
 		w->armed = &c->ring_waits[w->consumer];
 		init_waitqueue_func_entry(&w->wq, async_wake);
 		add_wait_queue(w->head, &w->wq);
 		atomic_inc(w->armed);
-		WRITE_ONCE(*w->flag, 1);
+		vanity_bell_raise(w->flag, VANITY_WAITING_RING);
 		a->n++;
 	}
 	/* Our flags visible before the peers run their barrier. */

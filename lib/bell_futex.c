@@ -15,13 +15,14 @@
 
 #include "vanity.h"
 #include "hosted.h"
+#include "bell.h"
 
+/* The word our end sleeps on (@waiting), or the one its peer sleeps on. */
 static uint32_t *watched(struct vanity_channel *ch, bool waiting)
 {
-	/* The consumer waits on head and wakes on tail; the producer inverse. */
 	bool cons = ch->role == VANITY_ROLE_TO;
 
-	return cons == waiting ? &ch->hdr->head : &ch->hdr->tail;
+	return vanity_bell_word(ch->hdr, cons == waiting);
 }
 
 static int futex_wait(struct vanity_channel *ch, uint32_t expect,
@@ -29,9 +30,18 @@ static int futex_wait(struct vanity_channel *ch, uint32_t expect,
 {
 	struct timespec ts, *tp = NULL;
 
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) &&
-	    errno != EINVAL)
-		return -errno;
+	/*
+	 * Without the barrier (a kernel without membarrier, or one that
+	 * refuses it) the peer's fence-free publish may still be in flight:
+	 * sleep at most a nap, so a ring we raced with is found on the
+	 * caller's next look (it loops until ready or its own deadline).
+	 */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0)) {
+		if (errno != EINVAL && errno != ENOSYS && errno != EPERM)
+			return -errno;
+		if (timeout_ns < 0 || timeout_ns > VANITY_BELL_NAP_NS)
+			timeout_ns = VANITY_BELL_NAP_NS;
+	}
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
 		ts.tv_nsec = timeout_ns % 1000000000;

@@ -17,6 +17,7 @@
 #include "lib.h"
 #include "chan.h"
 #include "deadline.h"
+#include "bell.h"
 
 static int64_t now_ns(void)
 {
@@ -108,11 +109,12 @@ int vanity_channel_bind(struct vanity_channel *ch, void *region, size_t size,
 		ch->pos = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
 		ch->limit = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE) +
 			    h->slots;
-		__atomic_store_n(&h->prod_waiting, 0, __ATOMIC_RELAXED);
+		/* A blocking call of a dead predecessor left its bit up. */
+		vanity_bell_lower(vanity_bell_flag(h, false), VANITY_WAITING_LIB);
 	} else {
 		ch->pos = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
 		ch->limit = 0;
-		__atomic_store_n(&h->cons_waiting, 0, __ATOMIC_RELAXED);
+		vanity_bell_lower(vanity_bell_flag(h, true), VANITY_WAITING_LIB);
 	}
 	return 0;
 }
@@ -146,8 +148,8 @@ static bool ready(struct vanity_channel *ch)
 static int block(struct vanity_channel *ch, int64_t timeout_ns)
 {
 	bool prod = ch->role == VANITY_ROLE_FROM;
-	uint32_t *flag = prod ? &ch->hdr->prod_waiting : &ch->hdr->cons_waiting;
-	uint32_t *index = prod ? &ch->hdr->tail : &ch->hdr->head;
+	uint32_t *flag = vanity_bell_flag(ch->hdr, !prod);
+	uint32_t *index = vanity_bell_word(ch->hdr, !prod);
 	struct vanity_chan_ctr *c = prod ? &ch->hdr->prod : &ch->hdr->cons;
 	int64_t start = now_ns(), spin_end = start + ch->spin_ns;
 	/* Saturated (the core's rule): a huge timeout is none, not the past. */
@@ -183,7 +185,8 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 		uint32_t expect;
 		int64_t left;
 
-		__atomic_store_n(flag, 1, __ATOMIC_RELAXED);
+		/* Our bit only: an armed ring WAIT on this end has its own. */
+		vanity_bell_raise(flag, VANITY_WAITING_LIB);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		expect = __atomic_load_n(index, __ATOMIC_ACQUIRE);
 		if (ready(ch))
@@ -204,7 +207,7 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 		if (ret)
 			break;
 	}
-	__atomic_store_n(flag, 0, __ATOMIC_RELAXED);
+	vanity_bell_lower(flag, VANITY_WAITING_LIB);
 	return ret;
 }
 

@@ -17,12 +17,19 @@
 #include <linux/indirect_call_wrapper.h>
 #include <linux/compiler.h>
 #include <asm/barrier.h>
+#include <linux/atomic.h>
 /* One load of shared memory the other side may be changing. */
 #define VANITY_READ_ONCE(x) READ_ONCE(x)
 /* A load that later loads and stores cannot pass (pairs with release). */
 #define VANITY_LOAD_ACQUIRE(p) smp_load_acquire(p)
 /* A store that earlier loads and stores cannot pass (pairs with acquire). */
 #define VANITY_STORE_RELEASE(p, v) smp_store_release(p, v)
+/*
+ * Unordered atomic bit updates of a u32 in shared memory, as io_uring
+ * treats its shared sq_flags (an atomic_t has a u32's size and alignment).
+ */
+#define VANITY_ATOMIC_OR32(p, v) atomic_or((v), (atomic_t *)(p))
+#define VANITY_ATOMIC_ANDNOT32(p, v) atomic_andnot((v), (atomic_t *)(p))
 #else
 #include <stdint.h>
 #include <stddef.h>
@@ -51,6 +58,8 @@ typedef int64_t s64;
 #define VANITY_READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define VANITY_LOAD_ACQUIRE(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define VANITY_STORE_RELEASE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
+#define VANITY_ATOMIC_OR32(p, v) __atomic_fetch_or(p, v, __ATOMIC_RELAXED)
+#define VANITY_ATOMIC_ANDNOT32(p, v) __atomic_fetch_and(p, ~(v), __ATOMIC_RELAXED)
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <vanity.h>
+#include "bell.h"
 
 static inline double now(void)
 {
@@ -257,6 +258,54 @@ static inline const char *check_never_deadlines(struct vanity_ring *r,
 	spin_us(200000);
 	if (cq_ready(r))
 		return "a deadline past the clock's end fired";
+	return NULL;
+}
+
+/*
+ * An end's waiting flag has one bit per sleeper kind (kmod/core/bell.h): a
+ * blocking call on @rx (channel @ch, our consumer end) that times out
+ * lowers only its own bit, so an armed ring WAIT on the same end keeps
+ * its bit up, the peer's send (@send) rings, and the WAIT completes.
+ * With one flag for both, the timed-out call took the WAIT's down and
+ * the peer's send rang nobody.
+ */
+static inline const char *check_waiting_bits_are_owned(
+	struct vanity_ring *r, struct vanity_channel *rx, uint32_t ch,
+	int (*send)(void *ctx), void *ctx)
+{
+	uint32_t *flag = &rx->hdr->cons_waiting;
+	struct vanity_sqe *s;
+	struct vanity_cqe c;
+	char buf[64];
+
+	s = vanity_get_sqe(r);
+	if (!s)
+		return "no SQE";
+	vanity_prep_wait(s, ch, 1, -1, 0x7e11);
+	if (vanity_submit(r) != 1)
+		return "the WAIT was not submitted";
+	spin_us(50000);
+	if (cq_ready(r))
+		return "the WAIT completed with nothing sent";
+	if (!(ld(flag) & VANITY_WAITING_RING))
+		return "the armed WAIT raised no flag";
+	vanity_channel_set_spin(rx, 0);
+	if (vanity_wait_data(rx, 1000000) != -ETIMEDOUT)
+		return "the blocking call did not time out";
+	if (!(ld(flag) & VANITY_WAITING_RING))
+		return "a blocking call took the armed WAIT's flag down";
+	if (ld(flag) & VANITY_WAITING_LIB)
+		return "the blocking call left its own bit up";
+	if (send(ctx))
+		return "the peer could not send";
+	if (!spin_cqes(r, 1, 20))
+		return "the armed WAIT missed the peer's ring";
+	if (pop(r, &c) || c.user_data != 0x7e11 || c.res != 0)
+		return "the WAIT's CQE is wrong";
+	if (ld(flag))
+		return "a flag bit stayed up after both sleepers left";
+	if (vanity_recv(rx, buf))
+		return "the message is not there";
 	return NULL;
 }
 

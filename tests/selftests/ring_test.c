@@ -742,6 +742,25 @@ TEST_F(ring, timeout_does_not_hold_back_later_sqes)
 	EXPECT_EQ(2, row.completed);
 }
 
+/* The peer's send, from another process attached as "consumer". */
+static int send_back(void *ctx)
+{
+	(void)ctx;
+	return vt_wait(vt_spawn(consumer_sends_back, (void *)(uintptr_t)0),
+		       10000);
+}
+
+TEST_F(ring, a_timed_out_blocking_call_leaves_an_armed_waits_flag_up)
+{
+	struct vanity_channel *rx;
+	const char *why;
+
+	ASSERT_EQ(0, vanity_channel_get(self->v, "back", &rx));
+	why = check_waiting_bits_are_owned(self->r, rx, CH_BACK, send_back,
+					   NULL);
+	ASSERT_TRUE(!why) TH_LOG("%s", why);
+}
+
 TEST_F(ring, an_armed_wait_lets_the_ring_go_on_and_completes_on_data)
 {
 	struct vanity_ring *r = self->r;

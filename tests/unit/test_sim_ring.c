@@ -36,6 +36,7 @@
 #include "sim_ring.h"
 #include "hosted.h"
 #include "opdef.h"
+#include "bell.h"
 #include "vanity.h"
 
 #define CH_DATA 0
@@ -1304,6 +1305,29 @@ Test(sim_ring, timeout_does_not_hold_back_later_sqes, .init = start,
 	vanity_detach(v);
 }
 
+static int send_on(void *ctx)
+{
+	char buf[64] = "b";
+
+	return vanity_send(ctx, buf);
+}
+
+Test(sim_ring, a_timed_out_blocking_call_leaves_an_armed_waits_flag_up,
+     .init = start, .fini = finish)
+{
+	struct vanity *v = attach("p", 0, 0), *w = attach("c", 0, 0);
+	struct vanity_channel *back_rx, *back_tx;
+	const char *why;
+
+	cr_assert_eq(vanity_channel_get(v, "back", &back_rx), 0);
+	cr_assert_eq(vanity_channel_get(w, "back", &back_tx), 0);
+	why = check_waiting_bits_are_owned(vanity_ring(v), back_rx, CH_BACK,
+					   send_on, back_tx);
+	cr_assert_null(why, "%s", why);
+	vanity_detach(w);
+	vanity_detach(v);
+}
+
 Test(sim_ring, an_armed_wait_lets_the_ring_go_on_and_completes_on_data,
      .init = start, .fini = finish)
 {
@@ -1330,7 +1354,8 @@ Test(sim_ring, an_armed_wait_lets_the_ring_go_on_and_completes_on_data,
 		cr_expect_eq(c.res, 0);
 	}
 	cr_expect_eq(vanity_sim_ring_armed_live(), 1);
-	cr_expect_eq(ld(&back_rx->hdr->cons_waiting), 1, "the armed WAIT's flag");
+	cr_expect_eq(ld(&back_rx->hdr->cons_waiting), VANITY_WAITING_RING,
+		     "the armed WAIT's bit, the only one up");
 	/* More ops go on past it. */
 	cr_expect_eq(nop_ok(r, 14), 0);
 	/* A GETEVENTS wait, then the peer's send: the WAIT completes. */
@@ -1378,7 +1403,7 @@ Test(sim_ring, armed_ops_hold_cq_slots_and_die_with_the_attachment,
 		}
 		cr_assert_eq(cq_ready(r), 0);
 		cr_assert_eq(vanity_sim_ring_armed_live(), cqn);
-		cr_assert_eq(ld(&back_tx->hdr->cons_waiting), 1);
+		cr_assert_eq(ld(&back_tx->hdr->cons_waiting), VANITY_WAITING_RING);
 		if (!cycle) {
 			/* Every slot is held: a NOP meets a full CQ. */
 			vanity_prep_nop(next_sqe(r), 999);

@@ -39,6 +39,7 @@
 #include "sim_ring.h"
 #include "opdef.h"
 #include "deadline.h"
+#include "bell.h"
 #include "hosted.h"
 
 #define SQPOLL_IDLE_US_DEFAULT 1000	/* as the module's */
@@ -264,7 +265,8 @@ static int op_nop(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
 /* The word the other end of @c sleeps on: head for a consumer, tail else. */
 static uint32_t *peer_word(struct vanity_sim_chan *c, unsigned int me)
 {
-	return c->from == me ? &c->hdr->head : &c->hdr->tail;
+	/* We produce: the peer consumes and sleeps on its word, head. */
+	return vanity_bell_word(c->hdr, c->from == me);
 }
 
 static int op_notify(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
@@ -283,20 +285,20 @@ static bool chan_ready(const struct vanity_sim_chan *c, bool consumer)
 	uint32_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
 	uint32_t tail = __atomic_load_n(&c->hdr->tail, __ATOMIC_ACQUIRE);
 
-	return consumer ? head != tail : head - tail < c->slots;
+	return vanity_bell_ready(head, tail, c->slots, consumer);
 }
 
 /* ------------------------------------------------------- armed ops */
 
 static uint32_t *waiting_flag(struct vanity_sim_chan *c, bool consumer)
 {
-	return consumer ? &c->hdr->cons_waiting : &c->hdr->prod_waiting;
+	return vanity_bell_flag(c->hdr, consumer);
 }
 
-/* The index the peer moves for us: head (data) for a consumer, tail else. */
+/* The index the peer moves for us (vanity_bell_word). */
 static uint32_t *moved_word(struct vanity_sim_chan *c, bool consumer)
 {
-	return consumer ? &c->hdr->head : &c->hdr->tail;
+	return vanity_bell_word(c->hdr, consumer);
 }
 
 /* Raise our end's waiting flag, counted: the peers' fast paths ring. */
@@ -305,7 +307,7 @@ static void hold(struct vanity_sim_ring *r, const struct armed_chan *w)
 	struct vanity_sim_chan *c = &r->chans[w->chan];
 
 	__atomic_fetch_add(&c->ring_waits[w->consumer], 1, __ATOMIC_RELAXED);
-	__atomic_store_n(waiting_flag(c, w->consumer), 1, __ATOMIC_RELAXED);
+	vanity_bell_raise(waiting_flag(c, w->consumer), VANITY_WAITING_RING);
 }
 
 /* Release every hold of @a; the last armed wait of an end lowers its flag. */
@@ -318,8 +320,8 @@ static void disarm(struct vanity_sim_ring *r, struct armed_op *a)
 		c = &r->chans[a->w[i].chan];
 		if (!__atomic_sub_fetch(&c->ring_waits[a->w[i].consumer], 1,
 					__ATOMIC_RELAXED))
-			__atomic_store_n(waiting_flag(c, a->w[i].consumer), 0,
-					 __ATOMIC_RELAXED);
+			vanity_bell_lower(waiting_flag(c, a->w[i].consumer),
+					  VANITY_WAITING_RING);
 	}
 	a->n = 0;
 }
@@ -391,6 +393,7 @@ static unsigned int armed_reap(struct vanity_sim_ring *r, int64_t *next)
 	int64_t t = -1, near = -1;
 	struct armed_op **pp = &r->armed, *a;
 	unsigned int posted = 0;
+	uint64_t ud;
 	int res;
 
 	while ((a = *pp)) {
@@ -407,10 +410,13 @@ static unsigned int armed_reap(struct vanity_sim_ring *r, int64_t *next)
 			pp = &a->next;
 			continue;
 		}
-		/* Flags down before the CQE that says the WAIT is over. */
-		disarm(r, a);
-		post(r, a->user_data, res);
+		/*
+		 * Flags down and the op gone before the CQE that says the
+		 * WAIT is over: whoever reaps it sees nothing of it left.
+		 */
+		ud = a->user_data;
 		unlink_armed(r, pp);
+		post(r, ud, res);
 		posted++;
 	}
 	if (posted) {
