@@ -167,11 +167,10 @@ out:
 static long dev_channel(struct vanity_file *vf,
 			struct vanity_channel_info __user *uc)
 {
-	const struct vanity_image_channel *d;
 	struct vanity_channel_info ci;
 	struct vanity_system *sys;
-	int usize, idx;
 	long ret = 0;
+	int usize;
 
 	usize = copy_versioned(&ci, sizeof(ci), uc,
 			       offsetofend(struct vanity_channel_info, index));
@@ -194,24 +193,10 @@ static long dev_channel(struct vanity_file *vf,
 		ret = -ENODEV;
 		goto out;
 	}
-	if (ci.flags & VANITY_CHANNEL_F_INDEX)
-		idx = ci.index < sys->nchannels ? (int)ci.index : -ENOENT;
-	else
-		idx = vanity_image_find_channel(sys->image, ci.name);
-	if (idx < 0) {
-		ret = idx;
-		goto out;
-	}
-	d = sys->channels[idx].desc;
-	memcpy(ci.name, d->name, sizeof(ci.name));
-	ci.index = idx;
-	ci.role = vanity_channel_role(d, vf->shard->index);
-	ci.slot_size = d->slot_size;
-	ci.slots = d->slots;
-	ci.region_size = vanity_channel_region_size(d);
-	ci.mmap_offset = VANITY_MMAP_CHANNEL(idx);
-	ci.from = d->from;
-	ci.to = d->to;
+	/* The core's view, the simulator's too: role NONE for a foreign one. */
+	ret = vanity_channel_view(sys->image,
+				  ci.flags & VANITY_CHANNEL_F_INDEX ? NULL : ci.name,
+				  ci.index, vf->shard->index, &ci);
 out:
 	mutex_unlock(&vanity_lock);
 	if (!ret && copy_to_user(uc, &ci, min_t(size_t, usize, sizeof(ci))))

@@ -250,6 +250,19 @@ int vanity_recv_wait(struct vanity_channel *ch, void *msg, int64_t timeout_ns)
 	return 0;
 }
 
+int vanity_channel_lookup(struct vanity *v, const char *name,
+			  struct vanity_channel_info *out)
+{
+	if (!v || !name || !out || strlen(name) >= VANITY_NAME_MAX)
+		return -EINVAL;
+	if (v->hosted)
+		return vanity__hosted_lookup(v, name, out);
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	strncpy(out->name, name, sizeof(out->name) - 1);
+	return ioctl(v->fd, VANITY_IOC_CHANNEL, out) < 0 ? -errno : 0;
+}
+
 int vanity_channel_get(struct vanity *v, const char *name,
 		       struct vanity_channel **out)
 {
@@ -280,13 +293,11 @@ int vanity_channel_get(struct vanity *v, const char *name,
 		*out = &m->ch;
 		return 0;
 	}
-	memset(&ci, 0, sizeof(ci));
-	ci.size = sizeof(ci);
-	strncpy(ci.name, name, sizeof(ci.name) - 1);
-	if (ioctl(v->fd, VANITY_IOC_CHANNEL, &ci) < 0)
-		return -errno;
+	ret = vanity_channel_lookup(v, name, &ci);
+	if (ret)
+		return ret;
 	if (ci.role == VANITY_ROLE_NONE)
-		return -EACCES;
+		return -EACCES;		/* known, not ours to map */
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;

@@ -166,6 +166,30 @@ err:
 	return ret;
 }
 
+int vanity__hosted_lookup(struct vanity *v, const char *name,
+			  struct vanity_channel_info *out)
+{
+	struct vh_rep rep;
+	int fd, ret;
+
+	ret = call(v->fd, VH_CHANNEL, name, &rep, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	strncpy(out->name, name, sizeof(out->name) - 1);
+	out->index = rep.index;
+	out->role = rep.role;
+	out->slot_size = rep.slot_size;
+	out->slots = rep.slots;
+	out->region_size = rep.size;
+	out->from = rep.from;
+	out->to = rep.to;
+	return 0;
+}
+
 int vanity__hosted_channel(struct vanity *v, const char *name,
 			   struct vanity_chan_map *m)
 {
@@ -176,6 +200,11 @@ int vanity__hosted_channel(struct vanity *v, const char *name,
 	ret = call(v->fd, VH_CHANNEL, name, &rep, &fd);
 	if (ret)
 		return ret;
+	if (rep.role == VANITY_ROLE_NONE) {
+		if (fd >= 0)
+			close(fd);
+		return -EACCES;		/* known, not ours to map */
+	}
 	if (fd < 0)
 		return -EPROTO;
 	p = mmap(NULL, rep.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

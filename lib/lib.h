@@ -28,6 +28,8 @@ struct vanity {
 /* Hosted backend (lib/hosted.c). */
 bool vanity__use_hosted(void);
 int vanity__hosted_attach(struct vanity *v, const char *name);
+int vanity__hosted_lookup(struct vanity *v, const char *name,
+			  struct vanity_channel_info *out);
 int vanity__hosted_channel(struct vanity *v, const char *name,
 			   struct vanity_chan_map *m);
 

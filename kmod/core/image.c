@@ -383,6 +383,32 @@ int vanity_image_find_channel(const void *img, const char *name)
 	return -ENOENT;
 }
 
+int vanity_channel_view(const void *img, const char *name, u32 index,
+			u32 shard, struct vanity_channel_info *out)
+{
+	const struct vanity_image_channel *c;
+	int idx;
+
+	if (name)
+		idx = vanity_image_find_channel(img, name);
+	else
+		idx = index < vanity_image_hdr(img)->channel_count ?
+		      (int)index : -ENOENT;
+	if (idx < 0)
+		return idx;
+	c = vanity_image_channel(img, idx);
+	memcpy(out->name, c->name, sizeof(out->name));
+	out->index = idx;
+	out->role = vanity_channel_role(c, shard);
+	out->slot_size = c->slot_size;
+	out->slots = c->slots;
+	out->region_size = vanity_channel_region_size(c);
+	out->mmap_offset = VANITY_MMAP_CHANNEL(idx);
+	out->from = c->from;
+	out->to = c->to;
+	return 0;
+}
+
 void vanity_image_cpus(const void *img, u64 out[VANITY_CPU_WORDS])
 {
 	const struct vanity_image_hdr *h = vanity_image_hdr(img);

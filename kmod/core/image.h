@@ -54,6 +54,17 @@ const char *vanity_image_str(const void *img, u32 off);
 int vanity_image_find_shard(const void *img, const char *name);
 int vanity_image_find_channel(const void *img, const char *name);
 
+/*
+ * A channel as shard @shard sees it when it looks it up (the module's
+ * CHANNEL ioctl, the simulator's CHANNEL request): by @name, or by @index
+ * when @name is NULL. 0 and *@out filled, with role VANITY_ROLE_NONE when
+ * the shard is not one of its ends (it may know the channel, as GET tells
+ * anyone, but not map it); -ENOENT when there is no such channel. Only
+ * @out's size, flags and resv are left as they were.
+ */
+int vanity_channel_view(const void *img, const char *name, u32 index,
+			u32 shard, struct vanity_channel_info *out);
+
 /* Bytes of a channel region: header plus slots * stride, page-rounded. */
 u64 vanity_channel_region_size(const struct vanity_image_channel *c);
 

@@ -52,6 +52,14 @@ const uint64_t *vanity_cpus(const struct vanity *v);
 int vanity_channel_get(struct vanity *v, const char *name,
 		       struct vanity_channel **out);
 
+/*
+ * What the system says of channel @name, whether or not this shard is one
+ * of its ends (role VANITY_ROLE_NONE then: it cannot be mapped): its
+ * index, ends, geometry. -ENOENT unknown channel. No mapping is made.
+ */
+int vanity_channel_lookup(struct vanity *v, const char *name,
+			  struct vanity_channel_info *out);
+
 /* The file descriptor of the attachment (for poll loops and tests). */
 int vanity_fd(const struct vanity *v);
 

@@ -86,6 +86,10 @@ TEST(attach_rules_are_the_modules)
 	EXPECT_NE(NULL, strstr(out, "probe: attach ok\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: again EBUSY\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: foreign EACCES\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "probe: lookup foreign ok role 0 index 1 from 1 to 2 slots 2\n"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "probe: lookup own ok role 1 index 0\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "probe: lookup unknown ENOENT\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: nochan ENOENT\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: own ok\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: memory 8192\n")) TH_LOG("%s", out);

@@ -23,8 +23,10 @@ static const char *name_of(int err)
 
 int main(void)
 {
+	struct vanity_channel_info ci = { 0 };
 	struct vanity_channel *ch;
 	struct vanity *v, *v2 = NULL;
+	int ret;
 	size_t len;
 	void *mem;
 
@@ -32,6 +34,15 @@ int main(void)
 	printf("probe: attach %s\n", name_of(vanity_attach(NULL, &v)));
 	printf("probe: again %s\n", name_of(vanity_attach(NULL, &v2)));
 	printf("probe: foreign %s\n", name_of(vanity_channel_get(v, "other", &ch)));
+	/* Known to anyone, mapped by its ends only: the same on both backends. */
+	ret = vanity_channel_lookup(v, "other", &ci);
+	printf("probe: lookup foreign %s role %u index %u from %u to %u slots %u\n",
+	       name_of(ret), ci.role, ci.index, ci.from, ci.to, ci.slots);
+	ret = vanity_channel_lookup(v, "data", &ci);
+	printf("probe: lookup own %s role %u index %u\n", name_of(ret), ci.role,
+	       ci.index);
+	printf("probe: lookup unknown %s\n",
+	       name_of(vanity_channel_lookup(v, "nosuch", &ci)));
 	printf("probe: nochan %s\n", name_of(vanity_channel_get(v, "nosuch", &ch)));
 	printf("probe: own %s\n", name_of(vanity_channel_get(v, "data", &ch)));
 	vanity_memory(v, &mem, &len);

@@ -278,26 +278,24 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 			pass[1] = s->mem_fd[idx];
 		}
 	} else if (req->op == VH_CHANNEL) {
-		const struct vanity_image_channel *ch;
+		struct vanity_channel_info ci;
 
-		idx = vanity_image_find_channel(s->img, req->name);
 		if (c->shard < 0) {
 			rep.err = -ENOTCONN;
-		} else if (idx < 0) {
-			rep.err = -ENOENT;
 		} else {
-			ch = vanity_image_channel(s->img, idx);
-			rep.role = vanity_channel_role(ch, (unsigned int)c->shard);
-			if (rep.role == VANITY_ROLE_NONE) {
-				rep.err = -EACCES;
-			} else {
-				rep.index = idx;
-				rep.size = s->chan_size[idx];
-				rep.from = ch->from;
-				rep.to = ch->to;
-				rep.slot_size = ch->slot_size;
-				rep.slots = ch->slots;
-				pass[0] = s->chan_fd[idx];
+			/* The module's view; a foreign channel: role NONE, no fd. */
+			rep.err = vanity_channel_view(s->img, req->name, 0,
+						      (unsigned int)c->shard, &ci);
+			if (!rep.err) {
+				rep.index = ci.index;
+				rep.role = ci.role;
+				rep.size = s->chan_size[ci.index];
+				rep.from = ci.from;
+				rep.to = ci.to;
+				rep.slot_size = ci.slot_size;
+				rep.slots = ci.slots;
+				if (ci.role != VANITY_ROLE_NONE)
+					pass[0] = s->chan_fd[ci.index];
 			}
 		}
 	} else {
