@@ -59,7 +59,7 @@ CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c \
 	    tools/ctl/sim.c tools/ctl/sim_ring.c \
 	    tools/ctl/cmd_run.c \
 	    tools/ctl/runlog.c \
-	    tools/ctl/nl.c
+	    tools/ctl/nl.c tools/ctl/cmd_events.c
 CTL_MAIN := tools/ctl/main.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "vanity" generic netlink family. UP and DOWN are admin-only and
- * explain every refusal through extack; GET replies with the whole system.
+ * explain every refusal through extack; GET replies with the whole system;
+ * every UP and DOWN that happened is announced to the "events" group.
  */
 #include <net/genetlink.h>
 #include <linux/pid.h>
@@ -86,6 +87,119 @@ static void nl_set_msg(struct netlink_ext_ack *extack, const char *msg,
 	extack->bad_attr = attr;
 }
 
+static struct genl_family vanity_family;
+
+enum { NL_MCGRP_EVENTS };
+
+static const struct genl_multicast_group nl_mcgrps[] = {
+	/* No GENL_MCAST_CAP_*: a notification tells what GET tells anyone. */
+	[NL_MCGRP_EVENTS] = { .name = VANITY_GENL_MCGRP_EVENTS },
+};
+
+/* Set under genl_mutex at unload: no UP from then on. */
+static bool nl_closing;
+
+/*
+ * Notifications. Every UP and DOWN runs under genl_mutex (the family is
+ * not parallel_ops, and unload takes it too), so they reach the group in
+ * the order the system changed, each after its change is visible to GET.
+ * One that cannot be built is not dropped silently: the group's listeners
+ * get ENOBUFS, as after a receive queue overrun, and know to GET again.
+ */
+static struct sk_buff *ntf_new(u8 cmd, void **hdr)
+{
+	struct sk_buff *skb;
+
+	if (!genl_has_listeners(&vanity_family, &init_net, NL_MCGRP_EVENTS))
+		return NULL;
+	skb = genlmsg_new(nla_total_size(VANITY_NAME_MAX) +
+			  2 * nla_total_size(sizeof(u32)) + nla_total_size(0),
+			  GFP_KERNEL);
+	*hdr = skb ? genlmsg_put(skb, 0, 0, &vanity_family, 0, cmd) : NULL;
+	if (!*hdr) {
+		nlmsg_free(skb);
+		genl_set_err(&vanity_family, &init_net, 0, NL_MCGRP_EVENTS,
+			     -ENOBUFS);
+		return NULL;
+	}
+	return skb;
+}
+
+static void ntf_send(struct sk_buff *skb, void *hdr, int err)
+{
+	if (err) {
+		nlmsg_free(skb);
+		genl_set_err(&vanity_family, &init_net, 0, NL_MCGRP_EVENTS,
+			     -ENOBUFS);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	/* -ESRCH: the last listener left meanwhile; overruns are theirs. */
+	genlmsg_multicast(&vanity_family, skb, 0, NL_MCGRP_EVENTS, GFP_KERNEL);
+}
+
+/* The system just brought up: its name and how many shards and channels. */
+static void ntf_up(void)
+{
+	char name[VANITY_NAME_MAX];
+	u32 nshards, nchannels;
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = ntf_new(VANITY_CMD_SYSTEM_UP_NTF, &hdr);
+	if (!skb)
+		return;
+	mutex_lock(&vanity_lock);
+	if (!vanity_sys) {	/* cannot be: only DOWN clears it */
+		mutex_unlock(&vanity_lock);
+		nlmsg_free(skb);
+		return;
+	}
+	strscpy(name, vanity_image_hdr(vanity_sys->image)->name, sizeof(name));
+	nshards = vanity_sys->nshards;
+	nchannels = vanity_sys->nchannels;
+	mutex_unlock(&vanity_lock);
+	ntf_send(skb, hdr, nla_put_string(skb, VANITY_A_NAME, name) ||
+		 nla_put_u32(skb, VANITY_A_SHARD_COUNT, nshards) ||
+		 nla_put_u32(skb, VANITY_A_CHANNEL_COUNT, nchannels));
+}
+
+static void ntf_down(const char *name, bool forced)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = ntf_new(VANITY_CMD_SYSTEM_DOWN_NTF, &hdr);
+	if (skb)
+		ntf_send(skb, hdr, nla_put_string(skb, VANITY_A_NAME, name) ||
+			 (forced && nla_put_flag(skb, VANITY_A_FORCE)));
+}
+
+/* The name of the system that is up, "" when none. */
+static void sys_name(char name[VANITY_NAME_MAX])
+{
+	mutex_lock(&vanity_lock);
+	if (vanity_sys)
+		strscpy(name, vanity_image_hdr(vanity_sys->image)->name,
+			VANITY_NAME_MAX);
+	else
+		name[0] = '\0';
+	mutex_unlock(&vanity_lock);
+}
+
+/* DOWN, announced when it happened; @msg as vanity_system_down()'s. */
+static int nl_system_down(bool force, char *msg)
+{
+	char name[VANITY_NAME_MAX];
+	int ret;
+
+	sys_name(name);	/* under genl_mutex: still the one DOWN takes */
+	ret = vanity_system_down(force, msg);
+	if (!ret)
+		ntf_down(name, force);
+	return ret;
+}
+
 static const struct nla_policy vanity_policy[VANITY_A_MAX + 1] = {
 	[VANITY_A_IMAGE] = { .type = NLA_BINARY, .len = VANITY_IMAGE_MAX_SIZE },
 	[VANITY_A_FORCE] = { .type = NLA_FLAG },
@@ -100,15 +214,22 @@ static int nl_up(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, VANITY_A_IMAGE))
 		return -EINVAL;
 	attr = info->attrs[VANITY_A_IMAGE];
+	if (nl_closing) {
+		NL_SET_ERR_MSG(info->extack, "the module is being unloaded");
+		return -ESHUTDOWN;
+	}
 	msg = nl_msg_buf();
 	if (!msg) {
 		NL_SET_ERR_MSG(info->extack, "out of memory for a reply");
 		return -ENOMEM;
 	}
 	ret = vanity_system_up(nla_data(attr), nla_len(attr), msg);
-	if (ret)
+	if (ret) {
 		nl_set_msg(info->extack, msg, attr);
-	return ret;
+		return ret;
+	}
+	ntf_up();
+	return 0;
 }
 
 static int nl_down(struct sk_buff *skb, struct genl_info *info)
@@ -120,8 +241,7 @@ static int nl_down(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "out of memory for a reply");
 		return -ENOMEM;
 	}
-	ret = vanity_system_down(nla_get_flag(info->attrs[VANITY_A_FORCE]),
-				 msg);
+	ret = nl_system_down(nla_get_flag(info->attrs[VANITY_A_FORCE]), msg);
 	if (ret)
 		nl_set_msg(info->extack, msg, NULL);
 	return ret;
@@ -221,8 +341,6 @@ static int put_channel(struct sk_buff *msg, struct vanity_channel *c)
 	return 0;
 }
 
-static struct genl_family vanity_family;
-
 static int nl_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vanity_system *sys;
@@ -295,6 +413,9 @@ static struct genl_family vanity_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = vanity_ops,
 	.n_small_ops = ARRAY_SIZE(vanity_ops),
+	.mcgrps = nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(nl_mcgrps),
+	/* The *_NTF commands are never requests: genl answers EOPNOTSUPP. */
 	.resv_start_op = VANITY_CMD_GET + 1,
 };
 
@@ -303,8 +424,20 @@ int vanity_nl_init(void)
 	return genl_register_family(&vanity_family);
 }
 
+/*
+ * A system still up at unload goes down here, while the family can still
+ * announce it (main.c's DOWN after this then finds nothing up). Under
+ * genl_mutex no handler runs; nl_closing keeps the next UP, which could
+ * come before genl_unregister_family() has returned, from undoing it.
+ */
 void vanity_nl_exit(void)
 {
+	char msg[VANITY_MSG_LEN];
+
+	genl_lock();
+	nl_closing = true;
+	nl_system_down(true, msg);	/* forced: fails only when none is up */
+	genl_unlock();
 	genl_unregister_family(&vanity_family);
 	nl_msg_slots_free();
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The "vanity" generic netlink family: UP, DOWN, GET. */
+/* The "vanity" generic netlink family: UP, DOWN, GET and the events group. */
 #ifndef VANITY_NETLINK_H
 #define VANITY_NETLINK_H
 

@@ -64,7 +64,8 @@ pkgs() {
 	demo) printf '%s\n' build-essential pkg-config libnl-3-dev libnl-genl-3-dev libinih-dev ;;
 	build)
 		pkgs demo
-		printf '%s\n' "linux-headers-$debarch" linux-source-6.1 xz-utils libcriterion-dev sparse
+		printf '%s\n' "linux-headers-$debarch" linux-source-6.1 xz-utils libcriterion-dev sparse \
+			python3-yaml
 		;;
 	vm)
 		printf '%s\n' "linux-image-$debarch" qemu-system-x86 busybox-static cpio kmod xz-utils \

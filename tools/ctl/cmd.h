@@ -12,4 +12,10 @@ int vanity_cmd_build(int argc, char **argv);
 /* vanityctl run MANIFEST [--duration S] [--backend B] [-j]: run a system. */
 int vanity_cmd_run(int argc, char **argv);
 
+/*
+ * vanityctl events [-j] [--count N] [--timeout S]: print the module's
+ * events as they happen.
+ */
+int vanity_cmd_events(int argc, char **argv);
+
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vanityctl: build a manifest into an image, bring it up or down, show
- * status (-j for JSON). Prints the kernel's own refusal; exits 0 or 1.
+ * status, follow events (-j for JSON). Prints the kernel's own refusal;
+ * exits 0 or 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 		"  down [--force]              take the system down (--force revokes attached shards)\n"
 		"  status [-j]                 show the system (-j: JSON)\n"
 		"  run MANIFEST [--duration S] bring a system up, run and supervise its programs\n"
+		"  events [-j] [--count N]     print ups and downs as they happen\n"
 		"\n"
 		"Run '%s COMMAND --help' for a command's options.\n", prog, prog);
 }
@@ -381,6 +383,7 @@ static const struct {
 	{ "down", cmd_down },
 	{ "status", cmd_status },
 	{ "run", vanity_cmd_run },
+	{ "events", vanity_cmd_events },
 };
 
 int main(int argc, char **argv)

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libnl plumbing for the vanity family: one request, one ACK or error,
- * extended ACK enabled so the kernel's own refusal reaches the operator.
+ * extended ACK enabled so the kernel's own refusal reaches the operator;
+ * and the events group, read straight off the socket.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <netlink/netlink.h>
@@ -339,4 +342,173 @@ int vanity_nl_get(struct vanity_nl *nl, struct vanity_status *st)
 	if (!msg)
 		return -ENOMEM;
 	return transact(nl, msg, st);
+}
+
+/* Resolve the family and its events group again, on a socket of its own. */
+static int resolve_again(int *family, int *grp)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int ret = -ENOMEM;
+
+	if (!sk)
+		return ret;
+	ret = genl_connect(sk) < 0 ? -EIO : 0;
+	if (!ret) {
+		*family = genl_ctrl_resolve(sk, VANITY_GENL_NAME);
+		*grp = genl_ctrl_resolve_grp(sk, VANITY_GENL_NAME,
+					     VANITY_GENL_MCGRP_EVENTS);
+	}
+	nl_socket_free(sk);
+	return ret;
+}
+
+int vanity_nl_subscribe(struct vanity_nl *nl)
+{
+	int grp, ctrl, family2, grp2, ret;
+
+	/*
+	 * Both ids before joining: once joined, libnl's request/reply
+	 * exchange could take a notification for its reply.
+	 */
+	grp = genl_ctrl_resolve_grp(nl->sk, VANITY_GENL_NAME,
+				    VANITY_GENL_MCGRP_EVENTS);
+	if (grp == -NLE_OBJ_NOTFOUND)
+		return -ENOENT;
+	ctrl = genl_ctrl_resolve_grp(nl->sk, "nlctrl", "notify");
+	if (grp < 0 || ctrl < 0)
+		return -EIO;
+	if (nl_socket_add_membership(nl->sk, ctrl) < 0 ||
+	    nl_socket_add_membership(nl->sk, grp) < 0)
+		return -EIO;
+	/*
+	 * An unload from here on is heard (nlctrl's DELFAMILY); one between
+	 * resolving and joining is not, so check that the family and the
+	 * group are still the ones joined.
+	 */
+	ret = resolve_again(&family2, &grp2);
+	if (ret)
+		return ret;
+	if (family2 != nl->family || grp2 != grp)
+		return -ENODEV;
+	return 0;
+}
+
+static int ms_left(const struct timespec *end)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (end->tv_sec - now.tv_sec) * 1000LL +
+	     (end->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 1 << 30 ? 1 << 30 : (int)ms;
+}
+
+/* One message off the socket: 0 to go on, else what ends the wait. */
+static int take_event(const struct vanity_nl *nl, struct nlmsghdr *nlh,
+		      int (*fn)(const struct vanity_event *ev, void *arg),
+		      void *arg)
+{
+	static struct nla_policy ev_policy[VANITY_A_MAX + 1] = {
+		[VANITY_A_NAME] = { .type = NLA_STRING },
+		[VANITY_A_FORCE] = { .type = NLA_FLAG },
+		[VANITY_A_SHARD_COUNT] = { .type = NLA_U32 },
+		[VANITY_A_CHANNEL_COUNT] = { .type = NLA_U32 },
+	};
+	static struct nla_policy ctrl_policy[CTRL_ATTR_MAX + 1] = {
+		[CTRL_ATTR_FAMILY_ID] = { .type = NLA_U16 },
+	};
+	struct genlmsghdr *g = nlmsg_data(nlh);
+	struct nlattr *tb[VANITY_A_MAX + 1];
+	struct nlattr *ctb[CTRL_ATTR_MAX + 1];
+	struct vanity_event ev;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN))
+		return 0;
+	if (nlh->nlmsg_type == GENL_ID_CTRL) {
+		if (g->cmd != CTRL_CMD_DELFAMILY ||
+		    nla_parse(ctb, CTRL_ATTR_MAX, genlmsg_attrdata(g, 0),
+			      genlmsg_attrlen(g, 0), ctrl_policy) < 0 ||
+		    !ctb[CTRL_ATTR_FAMILY_ID])
+			return 0;
+		return nla_get_u16(ctb[CTRL_ATTR_FAMILY_ID]) == nl->family ?
+		       -ENODEV : 0;
+	}
+	if (nlh->nlmsg_type != nl->family ||
+	    nla_parse(tb, VANITY_A_MAX, genlmsg_attrdata(g, 0),
+		      genlmsg_attrlen(g, 0), ev_policy) < 0)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.cmd = g->cmd;
+	copy_str(ev.name, sizeof(ev.name), tb[VANITY_A_NAME]);
+	if (tb[VANITY_A_SHARD_COUNT])
+		ev.nshards = nla_get_u32(tb[VANITY_A_SHARD_COUNT]);
+	if (tb[VANITY_A_CHANNEL_COUNT])
+		ev.nchannels = nla_get_u32(tb[VANITY_A_CHANNEL_COUNT]);
+	ev.forced = tb[VANITY_A_FORCE] != NULL;
+	return ev.cmd ? fn(&ev, arg) : 0;
+}
+
+int vanity_nl_events(struct vanity_nl *nl, int timeout_ms,
+		     int (*fn)(const struct vanity_event *ev, void *arg),
+		     void *arg)
+{
+	/* nlctrl's notifications list a family's ops: a few KiB at most. */
+	union {
+		struct nlmsghdr h;
+		char b[64 << 10];
+	} buf;
+	struct pollfd p = { .fd = nl_socket_get_fd(nl->sk), .events = POLLIN };
+	struct timespec end;
+	bool first = true;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += timeout_ms % 1000 * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
+		struct nlmsghdr *nlh;
+		ssize_t len;
+
+		/* Past the deadline, what is queued waits for the next call. */
+		if (timeout_ms >= 0 && !first && !ms_left(&end))
+			return 0;
+		first = false;
+		ret = poll(&p, 1, timeout_ms < 0 ? -1 : ms_left(&end));
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -errno;
+		if (ret == 0)
+			return 0;
+		len = recvfrom(p.fd, buf.b, sizeof(buf.b), MSG_DONTWAIT | MSG_TRUNC,
+			       (struct sockaddr *)&from, &fromlen);
+		if (len < 0 && errno == ENOBUFS) {
+			struct vanity_event lost = { .cmd = 0 };
+
+			ret = fn(&lost, arg);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (len < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (len < 0)
+			return -errno;
+		/* Only the kernel speaks for the family; skip what is cut. */
+		if (from.nl_pid != 0 || len > (ssize_t)sizeof(buf.b))
+			continue;
+		for (nlh = &buf.h; NLMSG_OK(nlh, (size_t)len);
+		     nlh = NLMSG_NEXT(nlh, len)) {
+			ret = take_event(nl, nlh, fn, arg);
+			if (ret)
+				return ret;
+		}
+	}
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Client of the "vanity" generic netlink family over libnl: UP, DOWN and
- * GET, with the kernel's extack message kept for the caller to print.
+ * GET, with the kernel's extack message kept for the caller to print, and
+ * the events group's notifications.
  */
 #ifndef VANITY_CTL_NL_H
 #define VANITY_CTL_NL_H
@@ -54,6 +55,35 @@ int vanity_nl_up(struct vanity_nl *nl, const void *img, size_t len);
 int vanity_nl_down(struct vanity_nl *nl, bool force);
 /* -ENOENT when no system is up. */
 int vanity_nl_get(struct vanity_nl *nl, struct vanity_status *st);
+
+/*
+ * Events. A handle that has joined the events group serves events only:
+ * notifications are not replies, so do UP, DOWN and GET on another.
+ */
+struct vanity_event {
+	uint8_t cmd;		/* VANITY_CMD_SYSTEM_*_NTF; 0: some were lost */
+	char name[VANITY_NAME_MAX];
+	uint32_t nshards, nchannels;	/* SYSTEM_UP_NTF */
+	bool forced;			/* SYSTEM_DOWN_NTF */
+};
+
+/*
+ * Join the events group (and nlctrl's, to hear of the module's unload):
+ * 0, or -ENOENT when this module has no events group, or -errno.
+ */
+int vanity_nl_subscribe(struct vanity_nl *nl);
+/*
+ * Hand each event to @fn, in the order they happened, until @fn returns
+ * non-zero (returned), @timeout_ms passes (0; -1 waits for ever) or the
+ * module is unloaded (-ENODEV). Events this socket could not be given
+ * (its queue overran, or the kernel had no memory to build them) are
+ * told by one event of cmd 0, which may come before events that happened
+ * earlier but were still queued: GET again to learn the state. Commands
+ * newer than this client arrive with their cmd and name only.
+ */
+int vanity_nl_events(struct vanity_nl *nl, int timeout_ms,
+		     int (*fn)(const struct vanity_event *ev, void *arg),
+		     void *arg);
 
 /* The kernel's extack message for the last failure, or "". */
 const char *vanity_nl_msg(const struct vanity_nl *nl);

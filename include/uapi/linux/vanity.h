@@ -347,16 +347,35 @@ struct vanity_doorbell {
 #define VANITY_MMAP_RING		(0x8000ULL << 32)
 
 /* ------------------------------------------------------------------ */
-/* Generic netlink family "vanity". UP and DOWN need CAP_NET_ADMIN. */
+/*
+ * Generic netlink family "vanity", described in full (commands, attribute
+ * sets, the events group) by include/uapi/linux/vanity.genl.yaml, a YNL
+ * spec checked against this header by tests/build/ynl_test.sh. UP and DOWN
+ * need CAP_NET_ADMIN; GET and the events group are open to anyone (a
+ * notification tells nothing GET does not).
+ *
+ * Requests (UP, DOWN, GET) and notifications (*_NTF) are distinct
+ * commands: a notification is never a reply, and a reply never arrives on
+ * the group. Values only ever grow, so the version stays 1; a client
+ * learns that a module has events by finding the group in the family's
+ * CTRL_CMD_GETFAMILY reply (libnl: genl_ctrl_resolve_grp()), not by its
+ * version.
+ */
 
 #define VANITY_GENL_NAME	"vanity"
 #define VANITY_GENL_VERSION	1
+/* Multicast group of the *_NTF notifications, in the order they happen. */
+#define VANITY_GENL_MCGRP_EVENTS	"events"
 
 enum vanity_cmd {
 	VANITY_CMD_UNSPEC,
 	VANITY_CMD_UP,		/* VANITY_A_IMAGE */
 	VANITY_CMD_DOWN,	/* [VANITY_A_FORCE] */
 	VANITY_CMD_GET,		/* reply: NAME, SHARD*, CHANNEL* */
+	/* notification: NAME, SHARD_COUNT, CHANNEL_COUNT; after each UP */
+	VANITY_CMD_SYSTEM_UP_NTF,
+	/* notification: NAME, [FORCE]; after each DOWN, also at unload */
+	VANITY_CMD_SYSTEM_DOWN_NTF,
 	__VANITY_CMD_MAX,
 };
 #define VANITY_CMD_MAX (__VANITY_CMD_MAX - 1)
@@ -364,11 +383,14 @@ enum vanity_cmd {
 enum vanity_attr {
 	VANITY_A_UNSPEC,
 	VANITY_A_IMAGE,		/* binary image */
-	VANITY_A_FORCE,		/* flag: revoke attached shards */
+	VANITY_A_FORCE,		/* flag: revoke attached shards; in
+				 * SYSTEM_DOWN_NTF: the DOWN was forced */
 	VANITY_A_NAME,		/* string: system name */
 	VANITY_A_SHARD,		/* nest of VANITY_SHARD_A_*, repeated */
 	VANITY_A_CHANNEL,	/* nest of VANITY_CHANNEL_A_*, repeated */
 	VANITY_A_PAD,
+	VANITY_A_SHARD_COUNT,	/* u32, in SYSTEM_UP_NTF */
+	VANITY_A_CHANNEL_COUNT,	/* u32, in SYSTEM_UP_NTF */
 	__VANITY_A_MAX,
 };
 #define VANITY_A_MAX (__VANITY_A_MAX - 1)
