@@ -118,8 +118,8 @@ echo "check: hosted: $h_pass passed, $h_fail failed, $h_skip skipped" >&2
 # exits non-zero without a FAIL line counts one failure.
 sc_pass=0
 sc_fail=0
-for script in tests/build/build_test.sh tests/build/kstyle.sh tests/deps/deps_test.sh \
-	tests/hosted/readme.sh; do
+for script in tests/build/build_test.sh tests/build/kstyle.sh tests/build/ynl_test.sh \
+	tests/deps/deps_test.sh tests/hosted/readme.sh; do
 	echo "==== $script" >&2
 	log=$out/$(basename "$script" .sh).log
 	rc=0
