@@ -10,6 +10,7 @@
 #include "debugfs.h"
 #include "system.h"
 #include "image.h"
+#include "chan.h"
 #include "ring.h"
 
 static struct dentry *vanity_dir;
@@ -62,25 +63,28 @@ static int channels_show(struct seq_file *m, void *v)
 	struct vanity_system *sys;
 	unsigned int i;
 
-	seq_printf(m, "%-4s %-31s %-31s %-31s %9s %8s %10s %8s %12s %12s %10s %10s %10s %10s\n",
+	seq_printf(m, "%-4s %-31s %-31s %-31s %9s %8s %10s %8s %12s %12s %10s %10s %10s %10s %11s %11s\n",
 		   "idx", "name", "from", "to", "slot_size", "slots", "bytes",
 		   "used", "sent", "received", "full", "empty", "sleeps",
-		   "wakeups");
+		   "wakeups", "ioctl_waits", "ioctl_wakes");
 	mutex_lock(&vanity_lock);
 	sys = vanity_sys;
 	for (i = 0; sys && i < sys->nchannels; i++) {
 		struct vanity_channel *c = &sys->channels[i];
 		const struct vanity_image_channel *d = c->desc;
 		struct vanity_chan_hdr h;
+		u64 sleeps, wakeups;
 
 		if (vanity_region_peek(c->region, 0, &h, sizeof(h)))
 			memset(&h, 0, sizeof(h));
-		seq_printf(m, "%-4u %-31s %-31s %-31s %9u %8u %10llu %8u %12llu %12llu %10llu %10llu %10lld %10lld\n",
+		vanity_chan_bell_counts(&h, atomic64_read(&c->notifies),
+					&sleeps, &wakeups);
+		seq_printf(m, "%-4u %-31s %-31s %-31s %9u %8u %10llu %8u %12llu %12llu %10llu %10llu %10llu %10llu %11lld %11lld\n",
 			   i, d->name, sys->shards[d->from].desc->name,
 			   sys->shards[d->to].desc->name, d->slot_size,
 			   d->slots, vanity_channel_region_size(d),
 			   h.head - h.tail, h.prod.msgs, h.cons.msgs,
-			   h.prod.stalls, h.cons.stalls,
+			   h.prod.stalls, h.cons.stalls, sleeps, wakeups,
 			   atomic64_read(&c->waits), atomic64_read(&c->wakes));
 	}
 	mutex_unlock(&vanity_lock);

@@ -12,6 +12,7 @@
 #include "netlink.h"
 #include "system.h"
 #include "image.h"
+#include "chan.h"
 #include "ring.h"
 
 /*
@@ -311,10 +312,13 @@ static int put_channel(struct sk_buff *msg, struct vanity_channel *c)
 {
 	struct nlattr *nest = nla_nest_start(msg, VANITY_A_CHANNEL);
 	struct vanity_chan_hdr h;
+	u64 sleeps, wakeups;
 
 	/* Shard-written numbers, shown as they are: the kernel trusts none. */
 	if (vanity_region_peek(c->region, 0, &h, sizeof(h)))
 		memset(&h, 0, sizeof(h));
+	vanity_chan_bell_counts(&h, atomic64_read(&c->notifies), &sleeps,
+				&wakeups);
 
 	if (!nest ||
 	    nla_put_u32(msg, VANITY_CHANNEL_A_INDEX, c->index) ||
@@ -332,10 +336,10 @@ static int put_channel(struct sk_buff *msg, struct vanity_channel *c)
 			      VANITY_CHANNEL_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_RECEIVED, h.cons.msgs,
 			      VANITY_CHANNEL_A_PAD) ||
-	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_WAKEUPS,
-			      atomic64_read(&c->wakes), VANITY_CHANNEL_A_PAD) ||
-	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_SLEEPS,
-			      atomic64_read(&c->waits), VANITY_CHANNEL_A_PAD))
+	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_WAKEUPS, wakeups,
+			      VANITY_CHANNEL_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_CHANNEL_A_SLEEPS, sleeps,
+			      VANITY_CHANNEL_A_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;

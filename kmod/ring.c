@@ -49,7 +49,7 @@ static int op_notify(const struct vanity_sqe *sqe, struct issue_ctx *ic)
 
 	if (READ_ONCE(ic->sys->dead))
 		return -ENODEV;
-	atomic64_inc(&c->wakes);
+	atomic64_inc(&c->notifies);
 	wake_up_interruptible(c->desc->from == ic->shard->index ?
 			      &c->wq_data : &c->wq_space);
 	return 0;

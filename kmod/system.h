@@ -40,6 +40,7 @@ struct vanity_channel {
 	wait_queue_head_t wq_data;	/* consumer waits for data */
 	wait_queue_head_t wq_space;	/* producer waits for space */
 	atomic64_t waits, wakes;	/* doorbell ioctls, for debugfs */
+	atomic64_t notifies;		/* NOTIFY ops that rang it */
 	atomic_t ring_waits[2];		/* armed ring WAITs: [0] producer, [1] consumer */
 };
 

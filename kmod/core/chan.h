@@ -27,4 +27,19 @@ void vanity_chan_init(void *region, u32 slot_size, u32 slots, u32 start);
 /* 0 when @region holds a layout this code understands with this geometry. */
 int vanity_chan_check(const void *region, u64 size);
 
+/*
+ * A channel's sleeps and wakeups as status reports them, one definition
+ * for both backends: what its ends counted in the header @h (each sleep of
+ * a blocking call, each ring of the peer's doorbell), plus the NOTIFY ops
+ * that rang it through a ring (@notifies, counted by the backend). The
+ * header's numbers are the shards' own, shown as they are.
+ */
+static inline void vanity_chan_bell_counts(const struct vanity_chan_hdr *h,
+					   u64 notifies, u64 *sleeps,
+					   u64 *wakeups)
+{
+	*sleeps = h->prod.sleeps + h->cons.sleeps;
+	*wakeups = h->prod.wakeups + h->cons.wakeups + notifies;
+}
+
 #endif

@@ -81,6 +81,26 @@ static inline bool spin_cqes(const struct vanity_ring *r, uint32_t n,
 	return true;
 }
 
+/*
+ * The next SQE, where the caller has reaped enough to expect room: NULL
+ * only if there is none. Under SQPOLL the poller publishes sq_head once
+ * per batch, after the batch's CQEs are visible by their stamps, so room
+ * a reaped CQE promises can lag it by a batch: spin for it (bounded).
+ */
+static inline struct vanity_sqe *get_sqe_expecting_room(struct vanity_ring *r)
+{
+	struct vanity_sqe *sqe = vanity_get_sqe(r);
+	double end;
+
+	if (sqe || !r->sqpoll)
+		return sqe;
+	for (end = now() + 10; !sqe && now() < end;) {
+		spin_us(1);
+		sqe = vanity_get_sqe(r);
+	}
+	return sqe;
+}
+
 /* An SQE with these fields, by value (copied into the SQ by ring_res_of). */
 static inline struct vanity_sqe sqe_of(uint8_t op, uint32_t channel,
 				       uint64_t mask, int64_t timeout_ns,
@@ -306,6 +326,37 @@ static inline const char *check_waiting_bits_are_owned(
 		return "a flag bit stayed up after both sleepers left";
 	if (vanity_recv(rx, buf))
 		return "the message is not there";
+	return NULL;
+}
+
+/*
+ * Status's sleeps and wakeups of channel @ch, one definition on both
+ * backends (vanity_chan_bell_counts): what the ends counted in the header
+ * (@tx is our producer end of it) plus the NOTIFY ops that rang it. The
+ * header is bumped here as a shard's library would count; @counts reads
+ * status. Returns NULL or what is wrong.
+ */
+static inline const char *check_status_bell_counts(
+	struct vanity_ring *r, struct vanity_channel *tx, uint32_t ch,
+	int (*counts)(void *ctx, uint32_t ch, uint64_t *sleeps,
+		      uint64_t *wakeups), void *ctx)
+{
+	uint64_t s0, w0, s1, w1;
+	struct vanity_sqe s;
+
+	if (counts(ctx, ch, &s0, &w0))
+		return "no status";
+	__atomic_fetch_add(&tx->hdr->prod.sleeps, 3, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&tx->hdr->prod.wakeups, 5, __ATOMIC_RELAXED);
+	s = sqe_of(VANITY_OP_NOTIFY, ch, 0, 0, 0x7e21);
+	if (ring_res_of(r, &s) != 0)
+		return "the NOTIFY failed";
+	if (counts(ctx, ch, &s1, &w1))
+		return "no status after";
+	if (s1 != s0 + 3)
+		return "sleeps are not what the header counted";
+	if (w1 != w0 + 5 + 1)
+		return "wakeups are not the header's plus the NOTIFY";
 	return NULL;
 }
 

@@ -57,6 +57,8 @@ long vt_meminfo(const char *key);
 pid_t vt_spawn(int (*fn)(void *arg), void *arg);
 /* Wait for @pid: exit status, or 128 + signal; -1 on timeout (child killed). */
 int vt_wait(pid_t pid, int timeout_ms);
+/* Whether @pid sleeps interruptibly inside ioctl(2): in a doorbell WAIT. */
+bool vt_sleeps_in_ioctl(pid_t pid);
 
 /* Run a shell command, its stdout+stderr into @out: exit status or -1. */
 int vt_sh(const char *cmd, char *out, size_t len);

@@ -144,31 +144,6 @@ TEST_F(bells, wait_is_interrupted_by_signal)
 	EXPECT_EQ(-EINTR, bell(vanity_fd(self->prod), VANITY_IOC_WAIT, 0, 0, -1));
 }
 
-/* Whether @pid sleeps interruptibly inside ioctl(2): in a doorbell WAIT. */
-static bool sleeps_in_ioctl(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	fclose(f);
-	if (!p || p[1] != ' ' || p[2] != 'S')
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fscanf(f, "%ld", &nr) != 1)
-		nr = -1;
-	fclose(f);
-	return nr == SYS_ioctl;
-}
-
 /*
  * Child: once the parent sleeps in its WAIT, ring the doorbell without
  * touching the word it waits on, so only the WAKE itself can end the wait.
@@ -182,7 +157,7 @@ static int consumer_wakes(void *arg)
 	(void)arg;
 	if (vanity_attach("consumer", &v))
 		return 10;
-	for (i = 0; i < 4000 && !sleeps_in_ioctl(parent); i++)
+	for (i = 0; i < 4000 && !vt_sleeps_in_ioctl(parent); i++)
 		usleep(1000);
 	if (i == 4000)
 		return 11;

@@ -61,7 +61,7 @@ static int up_std(uint32_t ring_entries, char *msg, size_t len)
 /* The next SQE where the caller knows there is room (aborts if not). */
 static struct vanity_sqe *next_sqe(struct vanity_ring *r)
 {
-	struct vanity_sqe *sqe = vanity_get_sqe(r);
+	struct vanity_sqe *sqe = get_sqe_expecting_room(r);
 
 	if (!sqe) {
 		fprintf(stderr, "# the SQ is unexpectedly full\n");
@@ -326,9 +326,8 @@ TEST_F(ring, notify_wakes_a_peer_sleeping_in_ioc_wait)
 {
 	struct sleeper_res *res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
 				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct vanity_status *st;
 	struct vanity_sqe s;
-	uint64_t sleeps = 0;
+	bool asleep = false;
 	double end;
 	pid_t pid;
 
@@ -336,13 +335,10 @@ TEST_F(ring, notify_wakes_a_peer_sleeping_in_ioc_wait)
 	res->wait_ret = 1;
 	pid = vt_spawn(consumer_sleeps_on_data, res);
 	ASSERT_LT(0, pid);
-	/* Until the consumer has entered WAIT, then a margin to fall asleep. */
-	for (end = now() + 20; !sleeps && now() < end; usleep(10000)) {
-		ASSERT_EQ(0, vt_get(&st));
-		sleeps = st->channels[CH_DATA].sleeps;
-		free(st);
-	}
-	ASSERT_EQ(1, sleeps);
+	/* Until the consumer sleeps in its WAIT ioctl. */
+	for (end = now() + 20; !asleep && now() < end; usleep(10000))
+		asleep = vt_sleeps_in_ioctl(pid);
+	ASSERT_TRUE(asleep);
 	usleep(300000);
 	ASSERT_EQ(0, waitpid(pid, NULL, WNOHANG)) TH_LOG("the sleeper returned early");
 	s = sqe_of(VANITY_OP_NOTIFY, CH_DATA, 0, 0, 0xbe11);
@@ -427,6 +423,7 @@ TEST_F(ring, wait_times_out_with_etime)
 	EXPECT_EQ(0, nop_ok(self->r, 3));
 }
 
+/* Child: @arg[0] is the stop flag, @arg[1] counts the rings so far. */
 static int consumer_rings_back(void *arg)
 {
 	volatile int *stop = arg;
@@ -439,6 +436,7 @@ static int consumer_rings_back(void *arg)
 	for (i = 0; i < 400 && !*stop; i++) {
 		if (bell(vanity_fd(v), VANITY_IOC_WAKE, CH_BACK, 0, 0))
 			return 11;
+		__atomic_fetch_add(&stop[1], 1, __ATOMIC_RELAXED);
 		usleep(20000);
 	}
 	vanity_detach(v);
@@ -452,24 +450,20 @@ static int consumer_rings_back(void *arg)
  */
 TEST_F_TIMEOUT(ring, wait_timeout_is_not_restarted_by_doorbells, 60)
 {
-	volatile int *stop = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
+	volatile int *stop = mmap(NULL, 2 * sizeof(int), PROT_READ | PROT_WRITE,
 				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct vanity_sqe s = sqe_of(VANITY_OP_WAIT, CH_BACK, 0x1, 300000000, 9);
-	struct vanity_status *st;
-	uint64_t wakes = 0;
-	int res, running;
+	int res, running, i;
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, (void *)stop);
-	*stop = 0;
+	stop[0] = stop[1] = 0;
 	pid = vt_spawn(consumer_rings_back, (void *)stop);
 	ASSERT_LT(0, pid);
-	while (!wakes) {	/* the bells have started */
-		ASSERT_EQ(0, vt_get(&st));
-		wakes = st->channels[CH_BACK].wakeups;
-		free(st);
+	/* The bells have started (bounded: the child rings within 10 s). */
+	for (i = 0; i < 2000 && !__atomic_load_n(&stop[1], __ATOMIC_RELAXED); i++)
 		usleep(5000);
-	}
+	ASSERT_NE(0, stop[1]) TH_LOG("the peer never rang");
 	res = ring_res_of(self->r, &s);
 	running = waitpid(pid, NULL, WNOHANG) == 0;
 	*stop = 1;
@@ -478,7 +472,7 @@ TEST_F_TIMEOUT(ring, wait_timeout_is_not_restarted_by_doorbells, 60)
 				    "timeout restarts at every wakeup");
 	if (running)
 		EXPECT_EQ(0, vt_wait(pid, 20000));
-	munmap((void *)stop, sizeof(int));
+	munmap((void *)stop, 2 * sizeof(int));
 }
 
 TEST_F(ring, yield_completes_with_zero)
@@ -758,6 +752,31 @@ TEST_F(ring, a_timed_out_blocking_call_leaves_an_armed_waits_flag_up)
 	ASSERT_EQ(0, vanity_channel_get(self->v, "back", &rx));
 	why = check_waiting_bits_are_owned(self->r, rx, CH_BACK, send_back,
 					   NULL);
+	ASSERT_TRUE(!why) TH_LOG("%s", why);
+}
+
+static int module_counts(void *ctx, uint32_t ch, uint64_t *sleeps,
+			 uint64_t *wakeups)
+{
+	struct vanity_status *st;
+
+	(void)ctx;
+	if (vt_get(&st))
+		return -1;
+	*sleeps = st->channels[ch].sleeps;
+	*wakeups = st->channels[ch].wakeups;
+	free(st);
+	return 0;
+}
+
+TEST_F(ring, status_counts_sleeps_and_wakeups_as_the_simulator_does)
+{
+	struct vanity_channel *tx;
+	const char *why;
+
+	ASSERT_EQ(0, vanity_channel_get(self->v, "data", &tx));
+	why = check_status_bell_counts(self->r, tx, CH_DATA, module_counts,
+				       NULL);
 	ASSERT_TRUE(!why) TH_LOG("%s", why);
 }
 

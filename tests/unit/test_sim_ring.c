@@ -176,7 +176,7 @@ static struct vanity_status_channel chan_status(unsigned int i)
 
 static struct vanity_sqe *next_sqe(struct vanity_ring *r)
 {
-	struct vanity_sqe *sqe = vanity_get_sqe(r);
+	struct vanity_sqe *sqe = get_sqe_expecting_room(r);
 
 	cr_assert_not_null(sqe, "the SQ is unexpectedly full");
 	return sqe;
@@ -1325,6 +1325,31 @@ Test(sim_ring, a_timed_out_blocking_call_leaves_an_armed_waits_flag_up,
 					   send_on, back_tx);
 	cr_assert_null(why, "%s", why);
 	vanity_detach(w);
+	vanity_detach(v);
+}
+
+static int sim_counts(void *ctx, uint32_t ch, uint64_t *sleeps,
+		      uint64_t *wakeups)
+{
+	struct vanity_status_channel c = chan_status(ch);
+
+	(void)ctx;
+	*sleeps = c.sleeps;
+	*wakeups = c.wakeups;
+	return 0;
+}
+
+Test(sim_ring, status_counts_sleeps_and_wakeups_as_the_module_does,
+     .init = start, .fini = finish)
+{
+	struct vanity *v = attach("p", 0, 0);
+	struct vanity_channel *tx;
+	const char *why;
+
+	cr_assert_eq(vanity_channel_get(v, "data", &tx), 0);
+	why = check_status_bell_counts(vanity_ring(v), tx, CH_DATA,
+				       sim_counts, NULL);
+	cr_assert_null(why, "%s", why);
 	vanity_detach(v);
 }
 

@@ -416,6 +416,7 @@ int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
 		const struct vanity_image_channel *d = vanity_image_channel(s->img, i);
 		const struct vanity_chan_hdr *ch = s->chan_map[i];
 		struct vanity_status_channel *o = &st->channels[i];
+		struct vanity_chan_hdr snap;
 
 		o->index = i;
 		snprintf(o->name, sizeof(o->name), "%s", d->name);
@@ -429,12 +430,15 @@ int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
 		o->tail = __atomic_load_n(&ch->tail, __ATOMIC_RELAXED);
 		o->sent = __atomic_load_n(&ch->prod.msgs, __ATOMIC_RELAXED);
 		o->received = __atomic_load_n(&ch->cons.msgs, __ATOMIC_RELAXED);
-		o->sleeps = __atomic_load_n(&ch->prod.sleeps, __ATOMIC_RELAXED) +
-			    __atomic_load_n(&ch->cons.sleeps, __ATOMIC_RELAXED);
-		/* Doorbells rung: the shards' own and their NOTIFY ops. */
-		o->wakeups = __atomic_load_n(&ch->prod.wakeups, __ATOMIC_RELAXED) +
-			     __atomic_load_n(&ch->cons.wakeups, __ATOMIC_RELAXED) +
-			     __atomic_load_n(&s->chans[i].notifies, __ATOMIC_RELAXED);
+		/* The core's definition, the module's too. */
+		snap.prod.sleeps = __atomic_load_n(&ch->prod.sleeps, __ATOMIC_RELAXED);
+		snap.cons.sleeps = __atomic_load_n(&ch->cons.sleeps, __ATOMIC_RELAXED);
+		snap.prod.wakeups = __atomic_load_n(&ch->prod.wakeups, __ATOMIC_RELAXED);
+		snap.cons.wakeups = __atomic_load_n(&ch->cons.wakeups, __ATOMIC_RELAXED);
+		vanity_chan_bell_counts(&snap,
+					__atomic_load_n(&s->chans[i].notifies,
+							__ATOMIC_RELAXED),
+					&o->sleeps, &o->wakeups);
 	}
 	return 0;
 }
