@@ -36,7 +36,7 @@ struct vanity_status_channel {
 	uint64_t size;
 	uint32_t head, tail;		/* positions: used = head - tail */
 	uint64_t sent, received;	/* shard-side counters */
-	uint64_t sleeps, wakeups;	/* doorbell ioctls */
+	uint64_t sleeps, wakeups;	/* vanity_chan_bell_counts() */
 };
 
 struct vanity_status {

@@ -140,10 +140,16 @@ struct vanity_chan_hdr {
 	/* 256: consumer position: next slot it will read */
 	__u32 tail;
 	__u32 resv2[31];
-	/* 384: consumer is (about to be) asleep in WAIT for data */
+	/*
+	 * 384: consumer is (about to be) asleep waiting for data. One bit
+	 * per kind of sleeper, each raised and lowered by its owner alone
+	 * (atomically: they share the word): VANITY_WAITING_LIB (1 << 0)
+	 * for libvanity's blocking calls, VANITY_WAITING_RING (1 << 1) for
+	 * the end's armed ring WAITs. The peer rings when any bit is set.
+	 */
 	__u32 cons_waiting;
 	__u32 resv3[31];
-	/* 512: producer is (about to be) asleep in WAIT for space */
+	/* 512: producer is (about to be) asleep waiting for space; bits as above */
 	__u32 prod_waiting;
 	__u32 resv4[31];
 	/* 640: counters, each block written only by its own side */
