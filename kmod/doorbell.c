@@ -94,7 +94,7 @@ long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
 	} else if (signal_pending(current)) {
 		ret = -EINTR;
 	} else if (db->timeout_ns == 0) {
-		ret = -ETIMEDOUT;
+		ret = -ETIME;
 	} else if (db->timeout_ns < 0) {
 		schedule();
 	} else {
@@ -103,7 +103,7 @@ long vanity_doorbell_wait(struct vanity_system *sys, struct vanity_shard *me,
 		/* 0: the timer fired before anyone rang. */
 		if (!schedule_hrtimeout_range(&t, current->timer_slack_ns,
 					      HRTIMER_MODE_REL))
-			ret = READ_ONCE(*word) != db->expect ? 0 : -ETIMEDOUT;
+			ret = READ_ONCE(*word) != db->expect ? 0 : -ETIME;
 	}
 	finish_wait(wq, &wait);
 	if (!ret && signal_pending(current) && READ_ONCE(*word) == db->expect)

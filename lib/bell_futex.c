@@ -52,7 +52,8 @@ static int futex_wait(struct vanity_channel *ch, uint32_t expect,
 		return 0;
 	if (errno == EAGAIN)
 		return 0;	/* the word already moved */
-	return errno == ETIMEDOUT ? -ETIMEDOUT : errno == EINTR ? -EINTR : -errno;
+	/* Vanity's one timeout errno, the module's and the ring's: -ETIME. */
+	return errno == ETIMEDOUT ? -ETIME : errno == EINTR ? -EINTR : -errno;
 }
 
 static int futex_wake(struct vanity_channel *ch)

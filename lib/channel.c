@@ -176,7 +176,7 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 			if (t >= spin_end)
 				break;
 			if (t >= deadline)
-				return -ETIMEDOUT;
+				return -ETIME;
 		}
 	}
 	if (!ch->bell)
@@ -193,12 +193,12 @@ static int block(struct vanity_channel *ch, int64_t timeout_ns)
 			break;
 		left = deadline == VANITY_NEVER ? -1 : deadline - now_ns();
 		if (deadline != VANITY_NEVER && left <= 0) {
-			ret = -ETIMEDOUT;
+			ret = -ETIME;
 			break;
 		}
 		vanity__ctr_add(&c->sleeps, 1);
 		ret = ch->bell->wait(ch, expect, left);
-		if (ret && ret != -ETIMEDOUT && ret != -EINTR)
+		if (ret && ret != -ETIME && ret != -EINTR)
 			break;
 		if (ready(ch)) {
 			ret = 0;

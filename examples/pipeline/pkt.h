@@ -214,7 +214,7 @@ static inline int pkt_wait(struct vanity_channel *ch, int space)
 		return -1;
 	ret = space ? vanity_wait_space(ch, PKT_WAIT_NS) :
 		      vanity_wait_data(ch, PKT_WAIT_NS);
-	if (ret == 0 || ret == -ETIMEDOUT || (ret == -EINTR && !pkt_stop))
+	if (ret == 0 || ret == -ETIME || (ret == -EINTR && !pkt_stop))
 		return 0;
 	return -1;
 }

@@ -310,7 +310,7 @@ static inline const char *check_waiting_bits_are_owned(
 	if (!(ld(flag) & VANITY_WAITING_RING))
 		return "the armed WAIT raised no flag";
 	vanity_channel_set_spin(rx, 0);
-	if (vanity_wait_data(rx, 1000000) != -ETIMEDOUT)
+	if (vanity_wait_data(rx, 1000000) != -ETIME)
 		return "the blocking call did not time out";
 	if (!(ld(flag) & VANITY_WAITING_RING))
 		return "a blocking call took the armed WAIT's flag down";

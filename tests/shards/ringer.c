@@ -278,7 +278,7 @@ static int mode_wait(struct vanity *v)
 	head = __atomic_load_n(&in->hdr->head, __ATOMIC_ACQUIRE);
 	res = in->bell->wait(in, head, (int64_t)(BOUND_S * 1e9));
 	CHECK(res == 0, "notify wakes doorbell", "%d (%s)", res,
-	      res == -ETIMEDOUT ? "ETIMEDOUT" : err_name(res));
+	      res == -ETIME ? "ETIME" : err_name(res));
 	CHECK(!send_phase(out, 3), "notify wakes doorbell", "phase 3");
 	printf("ringer: notify wakes doorbell ok\n");
 	return 0;

@@ -428,7 +428,7 @@ static bool wait_peer(struct side *s)
 	if (!ret && s->hb->timeouts != before)
 		return !slept_through(s, prod ? "vanity_wait_space" :
 				      "vanity_wait_data");
-	if (ret == -ETIMEDOUT)
+	if (ret == -ETIME)
 		return slow_wait(s);
 	if (ret && ret != -EINTR) {
 		fail(s, "%s: %s", prod ? "vanity_wait_space" :
@@ -618,7 +618,7 @@ static void producer(struct side *s)
 				s->res->bursts++;
 				if (s->hb->timeouts != before)
 					slept_through(s, "vanity_send_wait");
-			} else if (ret == -ETIMEDOUT) {
+			} else if (ret == -ETIME) {
 				slow_wait(s);
 			} else {
 				fail(s, "vanity_send_wait: %s", strerror(-ret));
@@ -747,7 +747,7 @@ static void consumer(struct side *s)
 				}
 				if (s->hb->timeouts != before)
 					slept_through(s, "vanity_recv_wait");
-			} else if (ret == -ETIMEDOUT) {
+			} else if (ret == -ETIME) {
 				slow_wait(s);
 			} else {
 				fail(s, "vanity_recv_wait: %s", strerror(-ret));

@@ -125,7 +125,7 @@ static int bell_wait(struct vanity_channel *ch, uint32_t expect,
 	case ETIMEDOUT:
 		if (hb)
 			hb->timeouts++;
-		return -ETIMEDOUT;
+		return -ETIME;	/* as libvanity's doorbells */
 	case EINTR:
 		if (hb)
 			hb->intr++;

@@ -852,14 +852,14 @@ Test(chan, a_wakeup_without_progress_sleeps_again)
 
 Test(chan, waits_time_out_and_report_errors)
 {
-	struct tbell b = { .ret = -ETIMEDOUT };
+	struct tbell b = { .ret = -ETIME };
 	struct fx f;
 
 	b.f = &f;
 	fx_open(&f, 8, 4, 0, &test_bell, &b);
 	vanity_channel_set_spin(&f.c, 0);
 	vanity_channel_set_spin(&f.p, 0);
-	cr_assert_eq(vanity_wait_data(&f.c, 1000000), -ETIMEDOUT);
+	cr_assert_eq(vanity_wait_data(&f.c, 1000000), -ETIME);
 	cr_assert_eq(b.waits, 1);
 	cr_assert_gt(b.timeout, 0);
 	cr_assert_leq(b.timeout, 1000000);
@@ -880,16 +880,16 @@ Test(chan, waits_time_out_and_report_errors)
 	cr_assert_eq(vanity_recv_wait(&f.c, zero64, -1), -EINTR);
 	/* A zero timeout never sleeps. */
 	b.waits = 0;
-	cr_assert_eq(vanity_wait_data(&f.c, 0), -ETIMEDOUT);
+	cr_assert_eq(vanity_wait_data(&f.c, 0), -ETIME);
 	cr_assert_eq(b.waits, 0);
 	/* The producer likewise. */
 	while (!vanity_send(&f.p, zero64))
 		;
-	b.ret = -ETIMEDOUT;
-	cr_assert_eq(vanity_wait_space(&f.p, 1000), -ETIMEDOUT);
+	b.ret = -ETIME;
+	cr_assert_eq(vanity_wait_space(&f.p, 1000), -ETIME);
 	cr_assert_eq(f.h->prod_waiting, 0);
 	cr_assert_eq(vanity_send_wait(&f.p, zero64, 1000),
-		     -ETIMEDOUT);
+		     -ETIME);
 	b.ret = -ENODEV;
 	cr_assert_eq(vanity_send_wait(&f.p, zero64, -1), -ENODEV);
 	fx_close(&f);
@@ -938,6 +938,6 @@ Test(chan, blocking_calls_check_role_and_bell)
 	/* Spinning until the deadline times out without a bell. */
 	cr_assert_eq(vanity_send_wait(&f.p, zero64, -1), 0);
 	vanity_channel_set_spin(&f.p, 1000000000);
-	cr_assert_eq(vanity_wait_space(&f.p, 1000000), -ETIMEDOUT);
+	cr_assert_eq(vanity_wait_space(&f.p, 1000000), -ETIME);
 	fx_close(&f);
 }

@@ -10,6 +10,13 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
+/*
+ * Errors: -errno throughout. A timeout is -ETIME everywhere, as io_uring's
+ * timeouts are: a TIMEOUT op, a WAIT op or doorbell WAIT whose limit
+ * passed, libvanity's blocking calls. A limit that would pass S64_MAX ns
+ * of the monotonic clock is none (it never passes).
+ */
+
 /* ------------------------------------------------------------------ */
 /* Limits shared by the manifest compiler, the validator and the module. */
 
@@ -86,6 +93,8 @@ struct vanity_image_shard {
  * image (unknown flags are refused), rather than give the shard to root.
  */
 #define VANITY_SHARD_F_SYSTEM_OWNER	(1U << 1)
+/* The flags only the supervisor (`vanityctl run`) reads; the module ignores them. */
+#define VANITY_SHARD_F_SUPERVISOR	VANITY_SHARD_F_RESTART
 
 struct vanity_image_channel {
 	char name[VANITY_NAME_MAX];	/* NUL-padded */
@@ -322,7 +331,7 @@ struct vanity_channel_info {
  * Channel doorbells. WAIT sleeps until the peer moves the index the
  * caller waits on (consumer: head, for data; producer: tail, for space)
  * away from @expect, the peer rings, @timeout_ns passes (< 0: none) or a
- * signal arrives: 0, -ETIMEDOUT or -EINTR. Before it sleeps, the module
+ * signal arrives: 0, -ETIME or -EINTR. Before it sleeps, the module
  * makes the caller's *_waiting flag and the peer's earlier stores
  * mutually visible (a barrier IPI to the peer shard's CPUs), so a peer
  * that publishes without a fence either is seen here or sees the flag:

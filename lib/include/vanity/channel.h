@@ -272,7 +272,7 @@ static inline int vanity_recv(struct vanity_channel *ch, void *msg)
 
 /*
  * Blocking forms: spin for ch->spin_ns, then sleep on the doorbell until
- * the peer moves or @timeout_ns passes (< 0: forever). 0, -ETIMEDOUT,
+ * the peer moves or @timeout_ns passes (< 0: forever). 0, -ETIME,
  * -EINTR, or -ENODEV when the system went down.
  */
 int vanity_send_wait(struct vanity_channel *ch, const void *msg,
