@@ -18,6 +18,7 @@
 #include "image.h"
 #include "doorbell.h"
 #include "ring.h"
+#include "mmap.h"
 
 struct vanity_file {
 	struct vanity_system *sys;	/* reference, set by attach */
@@ -317,19 +318,22 @@ static struct vanity_region *dev_mmap_region(struct vanity_file *vf,
 	u64 len = vma->vm_end - vma->vm_start;
 	struct vanity_system *sys = vf->sys;
 	struct vanity_region *r;
-	u64 idx;
+	u32 kind, idx;
+	int ret;
 
 	if (!sys)
 		return ERR_PTR(-ENOTCONN);
 	if (sys->dead)
 		return ERR_PTR(-ENODEV);
-	if (off == VANITY_MMAP_PRIVATE) {
+	ret = vanity_mmap_decode(off, &kind, &idx);
+	if (ret)
+		return ERR_PTR(ret);
+	if (kind == VANITY_MMAP_K_PRIVATE) {
 		r = vf->shard->mem;
-	} else if (off == VANITY_MMAP_RING) {
+	} else if (kind == VANITY_MMAP_K_RING) {
 		r = vf->shard->ring->region;
 	} else {
-		idx = (off >> 32) - 1;
-		if (off & 0xffffffffULL || idx >= sys->nchannels)
+		if (idx >= sys->nchannels)
 			return ERR_PTR(-EINVAL);
 		if (vanity_channel_role(sys->channels[idx].desc,
 					vf->shard->index) == VANITY_ROLE_NONE)

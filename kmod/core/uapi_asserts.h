@@ -44,5 +44,11 @@ _Static_assert(VANITY_STAMP(0) == 0x8000 && VANITY_STAMP(0x8000) == 0x8000,
 _Static_assert(__builtin_offsetof(struct vanity_ring_offsets, features) == 48,
 	       "ringfeat");
 _Static_assert(__builtin_offsetof(struct vanity_ring_offsets, size) == 40, "ringsize");
+/* The mmap scheme: kinds and their offsets never move. */
+_Static_assert(VANITY_MMAP_PRIVATE == 0, "mmappriv");
+_Static_assert(VANITY_MMAP_CHANNEL(3) == 0x0100000300000000ULL, "mmapchan");
+_Static_assert(VANITY_MMAP_RING == 0x0200000000000000ULL, "mmapring");
+_Static_assert(VANITY_MMAP(VANITY_MMAP_K_BAR, 0) == 0x0300000000000000ULL, "mmapbar");
+_Static_assert(VANITY_MMAP_K_LAST == 5, "mmaplast");
 
 #endif

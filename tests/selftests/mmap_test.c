@@ -118,6 +118,28 @@ TEST_F(mapped, wrong_offset_is_einval)
 				   VANITY_MMAP_CHANNEL(1000)));
 }
 
+/* One scheme: kinds reserved for later are EOPNOTSUPP, unknown ones EINVAL. */
+TEST_F(mapped, reserved_and_unknown_kinds_are_refused)
+{
+	EXPECT_EQ(-EOPNOTSUPP, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+				       VANITY_MMAP(VANITY_MMAP_K_BAR, 0)));
+	EXPECT_EQ(-EOPNOTSUPP, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+				       VANITY_MMAP(VANITY_MMAP_K_SHARD_PAGE, 1)));
+	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+				   VANITY_MMAP(VANITY_MMAP_K_LAST, 0)));
+	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+				   VANITY_MMAP(0x7f, 0)));
+	/* Private and ring are index 0 only. */
+	EXPECT_EQ(-EINVAL, map_err(self->fd, MEM, PROT_READ, MAP_SHARED,
+				   VANITY_MMAP(VANITY_MMAP_K_PRIVATE, 1)));
+	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+				   VANITY_MMAP(VANITY_MMAP_K_RING, 1)));
+	/* The highest index of a kind is just another index. */
+	EXPECT_EQ(-EINVAL, map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
+				   VANITY_MMAP(VANITY_MMAP_K_CHANNEL,
+					       VANITY_MMAP_INDEX_MAX)));
+}
+
 TEST_F(mapped, private_cow_mapping_is_einval)
 {
 	EXPECT_EQ(-EINVAL, map_err(self->fd, MEM, PROT_READ | PROT_WRITE,

@@ -354,12 +354,31 @@ struct vanity_doorbell {
 #define VANITY_IOC_ENTER	_IOW(VANITY_IOC_MAGIC, 0x05, struct vanity_enter)
 
 /*
- * mmap offsets on an attached fd. A mapping must be MAP_SHARED, start at
- * one of these offsets and cover exactly the region's size.
+ * mmap offsets on an attached fd, one scheme for every region a shard
+ * maps: VANITY_MMAP(kind, index). Bits 56..62 hold the kind, bits 32..55
+ * the index within it, bits 0..31 must be 0: a mapping is MAP_SHARED,
+ * starts at its region's offset and covers exactly the region's size.
+ * Reserved kinds are refused with -EOPNOTSUPP by a module that does not
+ * serve them yet, unknown ones with -EINVAL.
  */
-#define VANITY_MMAP_PRIVATE		0ULL
-#define VANITY_MMAP_CHANNEL(i)		(((__u64)(i) + 1) << 32)
-#define VANITY_MMAP_RING		(0x8000ULL << 32)
+#define VANITY_MMAP_KIND_SHIFT		56
+#define VANITY_MMAP_INDEX_SHIFT		32
+#define VANITY_MMAP_INDEX_MAX		0xffffffU
+#define VANITY_MMAP(kind, index)	(((__u64)(kind) << VANITY_MMAP_KIND_SHIFT) | \
+					 ((__u64)(index) << VANITY_MMAP_INDEX_SHIFT))
+
+enum vanity_mmap_kind {
+	VANITY_MMAP_K_PRIVATE = 0,	/* the shard's private region; index 0 */
+	VANITY_MMAP_K_CHANNEL = 1,	/* channel @index, at either of its ends */
+	VANITY_MMAP_K_RING = 2,		/* the shard's submission ring; index 0 */
+	VANITY_MMAP_K_BAR = 3,		/* reserved: a passed device's BAR */
+	VANITY_MMAP_K_SHARD_PAGE = 4,	/* reserved: per-shard pages (records) */
+	VANITY_MMAP_K_LAST
+};
+
+#define VANITY_MMAP_PRIVATE		VANITY_MMAP(VANITY_MMAP_K_PRIVATE, 0)
+#define VANITY_MMAP_CHANNEL(i)		VANITY_MMAP(VANITY_MMAP_K_CHANNEL, i)
+#define VANITY_MMAP_RING		VANITY_MMAP(VANITY_MMAP_K_RING, 0)
 
 /* ------------------------------------------------------------------ */
 /*
