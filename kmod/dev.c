@@ -19,6 +19,7 @@
 #include "doorbell.h"
 #include "ring.h"
 #include "mmap.h"
+#include "opdef.h"
 
 struct vanity_file {
 	struct vanity_system *sys;	/* reference, set by attach */
@@ -290,6 +291,33 @@ static int dev_fsync(struct file *file, loff_t start, loff_t end,
 	return vanity_ring_flush(sys, shard);
 }
 
+/* PROBE: the ops this module issues (the core's table); any open fd. */
+static long dev_probe(struct vanity_probe __user *up)
+{
+	struct vanity_probe *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	long ret;
+	int usize;
+
+	if (!p)
+		return -ENOMEM;
+	usize = copy_versioned(p, sizeof(*p), up,
+			       offsetof(struct vanity_probe, ops));
+	if (usize < 0) {
+		ret = usize;
+		goto out;
+	}
+	if (p->flags || p->resv0 || p->resv1 || p->resv[0] || p->resv[1]) {
+		ret = -EINVAL;
+		goto out;
+	}
+	vanity_probe_fill(p);
+	ret = copy_to_user(up, p, min_t(size_t, usize, sizeof(*p))) ?
+	      -EFAULT : 0;
+out:
+	kfree(p);
+	return ret;
+}
+
 static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vanity_file *vf = file->private_data;
@@ -305,6 +333,8 @@ static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dev_doorbell(vf, cmd, uarg);
 	case VANITY_IOC_ENTER:
 		return dev_enter(vf, uarg);
+	case VANITY_IOC_PROBE:
+		return dev_probe(uarg);
 	default:
 		return -ENOTTY;
 	}

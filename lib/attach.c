@@ -18,6 +18,17 @@
 
 #define VANITY_DEV "/dev/vanity"
 
+int vanity_probe(struct vanity *v, struct vanity_probe *out)
+{
+	if (!v || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	if (v->hosted)
+		return vanity__hosted_probe(v, out);
+	return ioctl(v->fd, VANITY_IOC_PROBE, out) < 0 ? -errno : 0;
+}
+
 int vanity__enter(struct vanity_ring *r, uint32_t to_submit,
 		  uint32_t min_complete, uint32_t flags)
 {

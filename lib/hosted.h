@@ -14,7 +14,7 @@
 
 #define VANITY_SOCKET_ENV "VANITY_SOCKET"
 
-enum { VH_ATTACH = 1, VH_CHANNEL = 2 };
+enum { VH_ATTACH = 1, VH_CHANNEL = 2, VH_PROBE = 3 };
 
 struct vh_req {
 	uint32_t op;			/* VH_* */
@@ -29,7 +29,9 @@ struct vh_req {
 
 /*
  * ATTACH: the ring's memfd, then the private memory's when size > 0.
- * CHANNEL: one fd.
+ * CHANNEL: one fd, none when role is VANITY_ROLE_NONE.
+ * PROBE (VANITY_IOC_PROBE's answer, no fd): index is last_op, nchannels
+ * ops_len, size the bitmap of supported opcodes (bit op).
  */
 struct vh_rep {
 	int32_t err;			/* 0 or -errno, as the module's */

@@ -104,3 +104,17 @@ int vanity_opdefs_check(void)
 			return -EINVAL;
 	return 0;
 }
+
+void vanity_probe_fill(struct vanity_probe *p)
+{
+	unsigned int i;
+
+	p->last_op = VANITY_OP_LAST - 1;
+	p->ops_len = VANITY_OP_LAST;
+	for (i = 0; i < VANITY_PROBE_OPS_MAX; i++) {
+		p->ops[i].op = i;
+		p->ops[i].resv0 = 0;
+		p->ops[i].flags = i < VANITY_OP_LAST ? VANITY_PROBE_OP_SUPPORTED : 0;
+		p->ops[i].resv = 0;
+	}
+}

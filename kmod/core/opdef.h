@@ -41,6 +41,12 @@ extern const struct vanity_opdef vanity_opdefs[];
 /* 0 when every opcode has a name and a validator, else -EINVAL. */
 int vanity_opdefs_check(void);
 
+/*
+ * The probe's answer, the same on every backend because both issue every
+ * op of the table: fill @p's out fields (the caller keeps size and flags).
+ */
+void vanity_probe_fill(struct vanity_probe *p);
+
 /* The validators the hot ops use, named so dispatch can call them directly. */
 int vanity_validate_no_args(const struct vanity_sqe *sqe,
 			    const struct vanity_op_ctx *ctx);

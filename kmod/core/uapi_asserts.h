@@ -44,6 +44,10 @@ _Static_assert(VANITY_STAMP(0) == 0x8000 && VANITY_STAMP(0x8000) == 0x8000,
 _Static_assert(__builtin_offsetof(struct vanity_ring_offsets, features) == 48,
 	       "ringfeat");
 _Static_assert(__builtin_offsetof(struct vanity_ring_offsets, size) == 40, "ringsize");
+_Static_assert(sizeof(struct vanity_probe_op) == 8, "probeop");
+_Static_assert(sizeof(struct vanity_probe) == 32 + 8 * VANITY_PROBE_OPS_MAX, "probe");
+_Static_assert(__builtin_offsetof(struct vanity_probe, ops) == 32, "probeops");
+_Static_assert(VANITY_OP_LAST <= VANITY_PROBE_OPS_MAX, "probelen");
 /* The mmap scheme: kinds and their offsets never move. */
 _Static_assert(VANITY_MMAP_PRIVATE == 0, "mmappriv");
 _Static_assert(VANITY_MMAP_CHANNEL(3) == 0x0100000300000000ULL, "mmapchan");

@@ -60,6 +60,20 @@ int vanity_channel_get(struct vanity *v, const char *name,
 int vanity_channel_lookup(struct vanity *v, const char *name,
 			  struct vanity_channel_info *out);
 
+/*
+ * Which ring ops this backend issues (as io_uring_get_probe): fills
+ * @out, whose size the library sets. See vanity_op_supported().
+ */
+int vanity_probe(struct vanity *v, struct vanity_probe *out);
+
+/* Whether @p says opcode @op is issued. */
+static inline bool vanity_op_supported(const struct vanity_probe *p,
+				       unsigned int op)
+{
+	return op < p->ops_len && op < VANITY_PROBE_OPS_MAX &&
+	       (p->ops[op].flags & VANITY_PROBE_OP_SUPPORTED);
+}
+
 /* The file descriptor of the attachment (for poll loops and tests). */
 int vanity_fd(const struct vanity *v);
 

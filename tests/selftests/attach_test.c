@@ -259,6 +259,58 @@ TEST_F(up, channel_lookup_by_index)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/* PROBE answers on any open fd with the core's table; bad input is refused. */
+TEST(probe_tells_the_ops_and_refuses_bad_input)
+{
+	struct {
+		struct vanity_probe p;
+		uint64_t tail;
+	} big;
+	struct vanity_probe p;
+	unsigned int i;
+	int fd = open("/dev/vanity", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	ASSERT_EQ(0, ioctl(fd, VANITY_IOC_PROBE, &p));
+	EXPECT_EQ(VANITY_OP_LAST - 1, p.last_op);
+	EXPECT_EQ(VANITY_OP_LAST, p.ops_len);
+	for (i = 0; i < VANITY_PROBE_OPS_MAX; i++) {
+		EXPECT_EQ(i, p.ops[i].op);
+		EXPECT_EQ(i < VANITY_OP_LAST ? VANITY_PROBE_OP_SUPPORTED : 0,
+			  p.ops[i].flags) TH_LOG("op %u", i);
+	}
+	/* An older caller's header-only struct: the rest is not written. */
+	memset(&p, 0xa5, sizeof(p));
+	p.size = offsetof(struct vanity_probe, ops);
+	p.flags = p.resv0 = p.resv1 = 0;
+	p.resv[0] = p.resv[1] = 0;
+	ASSERT_EQ(0, ioctl(fd, VANITY_IOC_PROBE, &p));
+	EXPECT_EQ(VANITY_OP_LAST, p.ops_len);
+	EXPECT_EQ(0xa5, p.ops[0].op);
+	/* Refusals. */
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	p.flags = 1;
+	EXPECT_EQ(-1, ioctl(fd, VANITY_IOC_PROBE, &p));
+	EXPECT_EQ(EINVAL, errno);
+	p.flags = 0;
+	p.resv[1] = 1;
+	EXPECT_EQ(-1, ioctl(fd, VANITY_IOC_PROBE, &p));
+	EXPECT_EQ(EINVAL, errno);
+	p.resv[1] = 0;
+	p.size = 16;
+	EXPECT_EQ(-1, ioctl(fd, VANITY_IOC_PROBE, &p));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&big, 0, sizeof(big));
+	big.p.size = sizeof(big);
+	big.tail = 1;
+	EXPECT_EQ(-1, ioctl(fd, VANITY_IOC_PROBE, &big));
+	EXPECT_EQ(E2BIG, errno);
+	close(fd);
+}
+
 TEST(channel_lookup_before_attach_is_enotconn)
 {
 	struct vanity_channel_info ci;

@@ -72,7 +72,7 @@ TEST(killed_consumer_restarts_and_resumes)
 
 TEST(attach_rules_are_the_modules)
 {
-	char out[16384];
+	char out[16384], want[96];
 
 	vt_write_file("/tmp/integ3.ini",
 		   "[system]\nname = integ\n"
@@ -90,6 +90,10 @@ TEST(attach_rules_are_the_modules)
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: lookup own ok role 1 index 0\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: lookup unknown ENOENT\n")) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "probe: ops ok last %u len %u mask 0x%llx\n",
+		 VANITY_OP_LAST - 1, VANITY_OP_LAST,
+		 (1ULL << VANITY_OP_LAST) - 1);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("want %s in %s", want, out);
 	EXPECT_NE(NULL, strstr(out, "probe: nochan ENOENT\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: own ok\n")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "probe: memory 8192\n")) TH_LOG("%s", out);

@@ -24,6 +24,9 @@ static const char *name_of(int err)
 int main(void)
 {
 	struct vanity_channel_info ci = { 0 };
+	struct vanity_probe pr = { 0 };
+	unsigned long long ops = 0;
+	unsigned int i;
 	struct vanity_channel *ch;
 	struct vanity *v, *v2 = NULL;
 	int ret;
@@ -43,6 +46,12 @@ int main(void)
 	       ci.index);
 	printf("probe: lookup unknown %s\n",
 	       name_of(vanity_channel_lookup(v, "nosuch", &ci)));
+	/* The ops the backend issues: the core's table on both. */
+	ret = vanity_probe(v, &pr);
+	for (i = 0; !ret && i < VANITY_PROBE_OPS_MAX; i++)
+		ops |= (unsigned long long)vanity_op_supported(&pr, i) << i;
+	printf("probe: ops %s last %u len %u mask 0x%llx\n", name_of(ret),
+	       pr.last_op, pr.ops_len, ops);
 	printf("probe: nochan %s\n", name_of(vanity_channel_get(v, "nosuch", &ch)));
 	printf("probe: own %s\n", name_of(vanity_channel_get(v, "data", &ch)));
 	vanity_memory(v, &mem, &len);

@@ -155,6 +155,9 @@ Test(sim, refusals_carry_the_modules_errnos, .init = start_owned, .fini = finish
 	char noterm[VANITY_NAME_MAX];
 
 	cr_expect_eq(ask(a, VH_CHANNEL, 0, "ab"), -ENOTCONN);
+	/* PROBE needs no attachment, and takes no flags. */
+	cr_expect_eq(ask(a, VH_PROBE, 0, ""), 0);
+	cr_expect_eq(ask(a, VH_PROBE, 1, ""), -EINVAL);
 	cr_expect_eq(ask(a, VH_ATTACH, 0, "nosuch"), -ENOENT);
 	cr_expect_eq(ask(a, 99, 0, "a"), -EINVAL);
 	cr_expect_eq(ask(a, VH_ATTACH, 1U << 1, "a"), -EINVAL, "not an attach flag");

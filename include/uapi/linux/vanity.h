@@ -347,11 +347,39 @@ struct vanity_doorbell {
 	__u64 resv[2];			/* in: must be 0 */
 };
 
+/*
+ * Which ring ops this backend issues, as io_uring_get_probe tells: ask
+ * instead of finding out by an -EINVAL per SQE. On any open fd, attached
+ * or not. ops[op] describes opcode op for op < ops_len; last_op is the
+ * highest opcode the backend knows.
+ */
+#define VANITY_PROBE_OP_SUPPORTED	(1U << 0)
+#define VANITY_PROBE_OPS_MAX		64
+
+struct vanity_probe_op {
+	__u8 op;
+	__u8 resv0;
+	__u16 flags;			/* VANITY_PROBE_OP_* */
+	__u32 resv;
+};
+
+struct vanity_probe {
+	__u32 size;			/* in */
+	__u32 flags;			/* in: none defined, must be 0 */
+	__u8 last_op;			/* out */
+	__u8 ops_len;			/* out */
+	__u16 resv0;			/* in: must be 0 */
+	__u32 resv1;			/* in: must be 0 */
+	__u64 resv[2];			/* in: must be 0 */
+	struct vanity_probe_op ops[VANITY_PROBE_OPS_MAX];	/* out */
+};
+
 #define VANITY_IOC_ATTACH	_IOWR(VANITY_IOC_MAGIC, 0x01, struct vanity_attach)
 #define VANITY_IOC_CHANNEL	_IOWR(VANITY_IOC_MAGIC, 0x02, struct vanity_channel_info)
 #define VANITY_IOC_WAIT		_IOW(VANITY_IOC_MAGIC, 0x03, struct vanity_doorbell)
 #define VANITY_IOC_WAKE		_IOW(VANITY_IOC_MAGIC, 0x04, struct vanity_doorbell)
 #define VANITY_IOC_ENTER	_IOW(VANITY_IOC_MAGIC, 0x05, struct vanity_enter)
+#define VANITY_IOC_PROBE	_IOWR(VANITY_IOC_MAGIC, 0x06, struct vanity_probe)
 
 /*
  * mmap offsets on an attached fd, one scheme for every region a shard
