@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "json.h"
 #include "image.h"
 #include "manifest.h"
 
@@ -134,22 +135,6 @@ static int write_atomic(const char *path, const void *buf, size_t len)
 	return 0;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void print_result(const char *out, const void *img, size_t len,
 			 bool json)
 {
@@ -157,9 +142,9 @@ static void print_result(const char *out, const void *img, size_t len,
 
 	if (json) {
 		fputs("{\"image\":", stdout);
-		json_string(stdout, out);
+		vanity_json_string(stdout, out);
 		fputs(",\"system\":", stdout);
-		json_string(stdout, h->name);
+		vanity_json_string(stdout, h->name);
 		printf(",\"bytes\":%zu,\"shards\":%u,\"channels\":%u}\n", len,
 		       h->shard_count, h->channel_count);
 	} else {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "json.h"
 #include "nl.h"
 
 #define PROG "vanityctl events"
@@ -34,22 +35,6 @@ struct events_ctx {
 	unsigned long count, seen;	/* count 0: no limit */
 };
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static void print_json(const struct vanity_event *ev)
 {
 	switch (ev->cmd) {
@@ -58,18 +43,18 @@ static void print_json(const struct vanity_event *ev)
 		return;
 	case VANITY_CMD_SYSTEM_UP_NTF:
 		printf("{\"event\":\"up\",\"name\":");
-		json_string(ev->name);
+		vanity_json_string(stdout, ev->name);
 		printf(",\"shards\":%u,\"channels\":%u}\n", ev->nshards,
 		       ev->nchannels);
 		return;
 	case VANITY_CMD_SYSTEM_DOWN_NTF:
 		printf("{\"event\":\"down\",\"name\":");
-		json_string(ev->name);
+		vanity_json_string(stdout, ev->name);
 		printf(",\"forced\":%s}\n", ev->forced ? "true" : "false");
 		return;
 	default:
 		printf("{\"event\":\"unknown\",\"cmd\":%u,\"name\":", ev->cmd);
-		json_string(ev->name);
+		vanity_json_string(stdout, ev->name);
 		printf("}\n");
 	}
 }

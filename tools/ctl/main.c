@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "json.h"
 #include "nl.h"
 #include "cpulist.h"
 #include "opdef.h"
@@ -186,22 +187,6 @@ static int cmd_down(int argc, char **argv)
 	return ret;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static void json_cpus(const uint64_t *cpus)
 {
 	unsigned int cpu, n = 0;
@@ -218,13 +203,13 @@ static void status_json(const struct vanity_status *st)
 	unsigned int i;
 
 	printf("{\"system\":{\"name\":");
-	json_str(st->name);
+	vanity_json_string(stdout, st->name);
 	printf(",\"shards\":[");
 	for (i = 0; i < st->nshards; i++) {
 		const struct vanity_status_shard *s = &st->shards[i];
 
 		printf("%s{\"index\":%u,\"name\":", i ? "," : "", s->index);
-		json_str(s->name);
+		vanity_json_string(stdout, s->name);
 		printf(",\"cpus\":");
 		json_cpus(s->cpus);
 		printf(",\"memory\":%llu,\"uid\":%u,\"attached\":%s,\"pid\":%u",
@@ -232,7 +217,7 @@ static void status_json(const struct vanity_status *st)
 		       s->pid ? "true" : "false", s->pid);
 		if (s->program[0]) {
 			printf(",\"program\":");
-			json_str(s->program);
+			vanity_json_string(stdout, s->program);
 		}
 		printf(",\"ring\":{\"entries\":%u,\"sqpoll\":%s,"
 		       "\"submitted\":%llu,\"completed\":%llu,"
@@ -254,11 +239,11 @@ static void status_json(const struct vanity_status *st)
 		const char *to = c->to < st->nshards ? st->shards[c->to].name : "?";
 
 		printf("%s{\"index\":%u,\"name\":", i ? "," : "", c->index);
-		json_str(c->name);
+		vanity_json_string(stdout, c->name);
 		printf(",\"from\":");
-		json_str(from);
+		vanity_json_string(stdout, from);
 		printf(",\"to\":");
-		json_str(to);
+		vanity_json_string(stdout, to);
 		printf(",\"slot_size\":%u,\"slots\":%u,\"bytes\":%llu,"
 		       "\"used\":%u,\"head\":%u,\"tail\":%u,\"sent\":%llu,"
 		       "\"received\":%llu,\"sleeps\":%llu,\"wakeups\":%llu}",
