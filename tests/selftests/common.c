@@ -245,3 +245,20 @@ bool vt_sleeps_in_ioctl(pid_t pid)
 	fclose(f);
 	return nr == SYS_ioctl;
 }
+
+int vt_load_module(void)
+{
+	int fd = open(VT_MODULE, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int vt_unload_module(void)
+{
+	return syscall(SYS_delete_module, "vanity", O_NONBLOCK) ? -errno : 0;
+}

@@ -94,18 +94,6 @@ static int listen_open(struct vanity_nl **nl)
 	return ret;
 }
 
-static int load(void)
-{
-	int fd = open(VT_MODULE, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 FIXTURE(events) {
 	struct vanity_nl *nl;
 	struct got got, more;
@@ -130,7 +118,7 @@ FIXTURE_TEARDOWN(events)
 	if (!ret)
 		vanity_nl_close(nl);
 	else if (ret == -ENODEV)
-		load();
+		vt_load_module();
 	vt_reset();
 }
 
@@ -428,10 +416,10 @@ TEST_F(events, unload_announces_a_forced_down_then_ends)
 	vt_pair(&w, 4096, 64, 16);
 	ASSERT_EQ(0, vt_up(&w, self->msg, sizeof(self->msg)));
 	ASSERT_EQ(1, collect(self->nl, &self->got, 1, 10000));
-	unloaded = syscall(SYS_delete_module, "vanity", O_NONBLOCK) ? -errno : 0;
+	unloaded = vt_unload_module();
 	if (unloaded == 0) {
 		ended = collect(self->nl, &self->got, 2, 10000);
-		ASSERT_EQ(0, load());	/* before any verdict: later tests need it */
+		ASSERT_EQ(0, vt_load_module());	/* before any verdict: later tests need it */
 	}
 	ASSERT_EQ(0, unloaded);
 	/* The DOWN first, then the family's end: no waiting for more. */

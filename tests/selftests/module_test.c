@@ -12,23 +12,6 @@
 #include "kselftest_harness.h"
 #include "common.h"
 
-static int load(void)
-{
-	int fd = open(VT_MODULE, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "vanity", O_NONBLOCK) ? -errno : 0;
-}
-
 static bool registered(void)
 {
 	struct vanity_nl *nl;
@@ -62,18 +45,18 @@ FIXTURE_SETUP(mod)
 FIXTURE_TEARDOWN(mod)
 {
 	if (!registered())
-		load();
+		vt_load_module();
 }
 
 TEST_F(mod, load_registers_and_unload_removes)
 {
 	vt_reset();
 	ASSERT_TRUE(registered());
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, vt_unload_module());
 	EXPECT_TRUE(unregistered());
-	ASSERT_EQ(0, load());
+	ASSERT_EQ(0, vt_load_module());
 	EXPECT_TRUE(registered());
-	EXPECT_EQ(-EEXIST, load());
+	EXPECT_EQ(-EEXIST, vt_load_module());
 }
 
 TEST_F(mod, unload_with_system_up)
@@ -85,11 +68,11 @@ TEST_F(mod, unload_with_system_up)
 	before = vt_meminfo("MemFree");
 	vt_pair(&w, 32 << 20, 64, 1024);
 	ASSERT_EQ(0, vt_up(&w, NULL, 0));
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, vt_unload_module());
 	EXPECT_TRUE(unregistered());
 	/* Unload took the system down and freed its 64 MiB. */
 	EXPECT_GT(vt_meminfo("MemFree"), before - (16 << 10));
-	ASSERT_EQ(0, load());
+	ASSERT_EQ(0, vt_load_module());
 	EXPECT_TRUE(registered());
 	vt_pair(&w, 4096, 64, 16);
 	EXPECT_EQ(0, vt_up(&w, NULL, 0));
@@ -101,10 +84,10 @@ TEST_F(mod, open_fd_pins_module)
 	int fd = open("/dev/vanity", O_RDWR | O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EWOULDBLOCK, unload());
+	EXPECT_EQ(-EWOULDBLOCK, vt_unload_module());
 	close(fd);
-	ASSERT_EQ(0, unload());
-	ASSERT_EQ(0, load());
+	ASSERT_EQ(0, vt_unload_module());
+	ASSERT_EQ(0, vt_load_module());
 }
 
 TEST_F(mod, load_unload_cycles_do_not_leak)
@@ -114,13 +97,13 @@ TEST_F(mod, load_unload_cycles_do_not_leak)
 
 	vt_reset();
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, unload());
-		ASSERT_EQ(0, load());
+		ASSERT_EQ(0, vt_unload_module());
+		ASSERT_EQ(0, vt_load_module());
 	}
 	slab0 = vt_meminfo("Slab");
 	for (i = 0; i < 50; i++) {
-		ASSERT_EQ(0, unload());
-		ASSERT_EQ(0, load());
+		ASSERT_EQ(0, vt_unload_module());
+		ASSERT_EQ(0, vt_load_module());
 	}
 	slab1 = vt_meminfo("Slab");
 	TH_LOG("Slab %ld kB -> %ld kB over 50 load/unload cycles", slab0, slab1);
