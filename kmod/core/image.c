@@ -97,13 +97,69 @@ static bool overlap(u32 a0, u32 a1, u32 b0, u32 b1)
 	return a0 < b1 && b0 < a1;
 }
 
-const char *vanity_image_str(const void *img, u32 off)
+#define SEC_KNOWN	VANITY_IMAGE_SEC_STRTAB	/* highest type this reader serves */
+
+static const char *const sec_names[SEC_KNOWN + 1] = {
+	[VANITY_IMAGE_SEC_SHARDS] = "shards",
+	[VANITY_IMAGE_SEC_CHANNELS] = "channels",
+	[VANITY_IMAGE_SEC_STRTAB] = "string table",
+};
+
+/* Where each known section lives, read from either version's header. */
+struct layout {
+	u32 off[SEC_KNOWN + 1];
+	u32 count[SEC_KNOWN + 1];	/* entries; bytes for the string table */
+	u32 esize[SEC_KNOWN + 1];
+};
+
+const void *__vanity_image_section(const void *img, unsigned int type,
+				   u32 *esize, u32 *count)
 {
 	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+	const struct vanity_image_hdr_v1 *v1 = img;
+	const struct vanity_image_section *sec;
+	unsigned int i;
 
-	if (!off || off >= h->strtab_size)
+	*esize = 0;
+	*count = 0;
+	if (h->version == 1) {
+		switch (type) {
+		case VANITY_IMAGE_SEC_SHARDS:
+			*esize = v1->shard_entry_size;
+			*count = v1->shard_count;
+			return (const u8 *)img + v1->shard_off;
+		case VANITY_IMAGE_SEC_CHANNELS:
+			*esize = v1->channel_entry_size;
+			*count = v1->channel_count;
+			return (const u8 *)img + v1->channel_off;
+		case VANITY_IMAGE_SEC_STRTAB:
+			*esize = 1;
+			*count = v1->strtab_size;
+			return (const u8 *)img + v1->strtab_off;
+		}
 		return NULL;
-	return (const char *)img + h->strtab_off + off;
+	}
+	sec = (const struct vanity_image_section *)((const u8 *)img +
+						    h->section_off);
+	for (i = 0; i < h->section_count; i++) {
+		if (sec[i].type != type)
+			continue;
+		*esize = sec[i].entry_size;
+		*count = sec[i].count;
+		return (const u8 *)img + sec[i].offset;
+	}
+	return NULL;
+}
+
+const char *vanity_image_str(const void *img, u32 off)
+{
+	u32 esize, size;
+	const char *t = __vanity_image_section(img, VANITY_IMAGE_SEC_STRTAB,
+					       &esize, &size);
+
+	if (!off || off >= size)
+		return NULL;
+	return t + off;
 }
 
 u64 vanity_channel_region_size(const struct vanity_image_channel *c)
@@ -111,9 +167,22 @@ u64 vanity_channel_region_size(const struct vanity_image_channel *c)
 	return vanity_chan_region_bytes(c->slot_size, c->slots);
 }
 
+/* Lowest set bit of a non-zero @v, for messages that name one bit. */
+static unsigned int low_bit(u32 v)
+{
+	unsigned int b = 0;
+
+	while (!(v & 1)) {
+		v >>= 1;
+		b++;
+	}
+	return b;
+}
+
 static int check_hdr(const void *img, size_t len, struct vanity_diag *d)
 {
 	const struct vanity_image_hdr *h = img;
+	const struct vanity_image_hdr_v1 *v1 = img;
 	struct vanity_image_hdr tmp;
 	u32 crc;
 
@@ -121,9 +190,9 @@ static int check_hdr(const void *img, size_t len, struct vanity_diag *d)
 		return failf(d, -EINVAL, -1, -1, "image truncated: %zu bytes", len);
 	if (h->magic != VANITY_IMAGE_MAGIC)
 		return failf(d, -EINVAL, -1, -1, "bad magic 0x%08x", h->magic);
-	if (h->version != VANITY_IMAGE_VERSION)
+	if (h->version != 1 && h->version != VANITY_IMAGE_VERSION)
 		return failf(d, -EPROTONOSUPPORT, -1, -1,
-		     "image version %u unsupported (want %u)", h->version,
+		     "image version %u unsupported (want 1 or %u)", h->version,
 		     VANITY_IMAGE_VERSION);
 	if (len > VANITY_IMAGE_MAX_SIZE)
 		return failf(d, -E2BIG, -1, -1, "image of %zu bytes exceeds %u", len,
@@ -147,8 +216,22 @@ static int check_hdr(const void *img, size_t len, struct vanity_diag *d)
 		return failf(d, -EBADMSG, -1, -1, "checksum mismatch: 0x%08x, computed 0x%08x",
 		     h->crc32c, crc);
 
-	if (h->flags || h->resv0 || !all_zero(h->resv, sizeof(h->resv)))
-		return failf(d, -EINVAL, -1, -1, "reserved header fields are not zero");
+	if (h->version == 1) {
+		if (v1->flags || v1->resv0 || !all_zero(v1->resv, sizeof(v1->resv)))
+			return failf(d, -EINVAL, -1, -1,
+				     "reserved header fields are not zero");
+	} else {
+		/* Before anything else: such an image may use what we call reserved. */
+		if (h->features_incompat & ~VANITY_IMAGE_INCOMPAT_KNOWN)
+			return failf(d, -EOPNOTSUPP, -1, -1,
+				     "unknown incompatible feature bit %u",
+				     low_bit(h->features_incompat &
+					     ~VANITY_IMAGE_INCOMPAT_KNOWN));
+		if (h->resv0 || !all_zero(h->resv1, sizeof(h->resv1)) ||
+		    !all_zero(h->resv, sizeof(h->resv)))
+			return failf(d, -EINVAL, -1, -1,
+				     "reserved header fields are not zero");
+	}
 	if (!all_zero((const u8 *)img + sizeof(*h), h->hdr_size - sizeof(*h)))
 		return failf(d, -EINVAL, -1, -1, "unknown header extension is not zero");
 	if (!name_field_ok(h->name))
@@ -156,30 +239,59 @@ static int check_hdr(const void *img, size_t len, struct vanity_diag *d)
 	return 0;
 }
 
-static int check_sections(const struct vanity_image_hdr *h,
-			  struct vanity_diag *d)
+/* Counts, entry sizes and the string table's size, in either version. */
+static int check_tables(const struct layout *l, struct vanity_diag *d)
+{
+	u32 ns = l->count[VANITY_IMAGE_SEC_SHARDS];
+	u32 nc = l->count[VANITY_IMAGE_SEC_CHANNELS];
+	u32 ss = l->esize[VANITY_IMAGE_SEC_SHARDS];
+	u32 cs = l->esize[VANITY_IMAGE_SEC_CHANNELS];
+	u32 ts = l->count[VANITY_IMAGE_SEC_STRTAB];
+
+	if (ns == 0)
+		return failf(d, -EINVAL, -1, -1, "no shards");
+	if (ns > VANITY_MAX_SHARDS)
+		return failf(d, -E2BIG, -1, -1, "%u shards exceed %u", ns,
+		     VANITY_MAX_SHARDS);
+	if (nc > VANITY_MAX_CHANNELS)
+		return failf(d, -E2BIG, -1, -1, "%u channels exceed %u", nc,
+		     VANITY_MAX_CHANNELS);
+	if (ss < sizeof(struct vanity_image_shard) || ss > ENTRY_SIZE_MAX || ss % 8)
+		return failf(d, -EINVAL, -1, -1, "bad shard entry size %u", ss);
+	/* An empty channel table may say any size: nothing is read through it. */
+	if (nc && (cs < sizeof(struct vanity_image_channel) ||
+		   cs > ENTRY_SIZE_MAX || cs % 8))
+		return failf(d, -EINVAL, -1, -1, "bad channel entry size %u", cs);
+	if (ts > VANITY_STRTAB_MAX)
+		return failf(d, -E2BIG, -1, -1, "string table of %u bytes exceeds %u",
+		     ts, VANITY_STRTAB_MAX);
+	return 0;
+}
+
+/* Version 1: three fixed tables whose places the header names. */
+static int check_sections_v1(const struct vanity_image_hdr_v1 *h,
+			     struct layout *l, struct vanity_diag *d)
 {
 	u32 s_end, c_end, t_end;
+	int ret;
 
-	if (h->shard_count == 0)
-		return failf(d, -EINVAL, -1, -1, "no shards");
-	if (h->shard_count > VANITY_MAX_SHARDS)
-		return failf(d, -E2BIG, -1, -1, "%u shards exceed %u", h->shard_count,
-		     VANITY_MAX_SHARDS);
-	if (h->channel_count > VANITY_MAX_CHANNELS)
-		return failf(d, -E2BIG, -1, -1, "%u channels exceed %u",
-		     h->channel_count, VANITY_MAX_CHANNELS);
-	if (h->shard_entry_size < sizeof(struct vanity_image_shard) ||
-	    h->shard_entry_size > ENTRY_SIZE_MAX || h->shard_entry_size % 8)
-		return failf(d, -EINVAL, -1, -1, "bad shard entry size %u",
-		     h->shard_entry_size);
+	l->off[VANITY_IMAGE_SEC_SHARDS] = h->shard_off;
+	l->count[VANITY_IMAGE_SEC_SHARDS] = h->shard_count;
+	l->esize[VANITY_IMAGE_SEC_SHARDS] = h->shard_entry_size;
+	l->off[VANITY_IMAGE_SEC_CHANNELS] = h->channel_off;
+	l->count[VANITY_IMAGE_SEC_CHANNELS] = h->channel_count;
+	l->esize[VANITY_IMAGE_SEC_CHANNELS] = h->channel_entry_size;
+	l->off[VANITY_IMAGE_SEC_STRTAB] = h->strtab_off;
+	l->count[VANITY_IMAGE_SEC_STRTAB] = h->strtab_size;
+	l->esize[VANITY_IMAGE_SEC_STRTAB] = 1;
+	ret = check_tables(l, d);
+	if (ret)
+		return ret;
+	/* v1 always checked the channel entry size, even with no channels. */
 	if (h->channel_entry_size < sizeof(struct vanity_image_channel) ||
 	    h->channel_entry_size > ENTRY_SIZE_MAX || h->channel_entry_size % 8)
 		return failf(d, -EINVAL, -1, -1, "bad channel entry size %u",
 		     h->channel_entry_size);
-	if (h->strtab_size > VANITY_STRTAB_MAX)
-		return failf(d, -E2BIG, -1, -1, "string table of %u bytes exceeds %u",
-		     h->strtab_size, VANITY_STRTAB_MAX);
 
 	if (!section_ok(h->shard_off, h->shard_count, h->shard_entry_size,
 			h->hdr_size, h->total_size, &s_end))
@@ -200,19 +312,116 @@ static int check_sections(const struct vanity_image_hdr *h,
 	return 0;
 }
 
-static int check_strtab(const void *img, const struct vanity_image_hdr *h,
+/* [off, off + bytes) inside [min, total), 8-byte aligned; 64-bit safe. */
+static bool span_ok(u32 off, u64 bytes, u32 min, u32 total)
+{
+	return !(off % 8) && off >= min && off <= total &&
+	       bytes <= (u64)total - off;
+}
+
+/*
+ * Version 2: the directory; each entry's type; then, as in version 1, the
+ * known sections' counts and sizes before where any section lies.
+ */
+static int check_sections_v2(const void *img, struct layout *l,
+			     struct vanity_diag *d)
+{
+	const struct vanity_image_hdr *h = img;
+	const struct vanity_image_section *sec;
+	bool announced = h->features_compat & ~VANITY_IMAGE_COMPAT_KNOWN;
+	int seen[SEC_KNOWN + 1] = { -1, -1, -1, -1 };
+	u32 dir_end, end, i, j;
+	int ret;
+
+	if (!h->section_count || h->section_count > VANITY_IMAGE_SECTIONS_MAX)
+		return failf(d, -EINVAL, -1, -1, "%u sections, want 1 to %u",
+			     h->section_count, VANITY_IMAGE_SECTIONS_MAX);
+	if (!span_ok(h->section_off, (u64)h->section_count * sizeof(*sec),
+		     h->hdr_size, h->total_size))
+		return failf(d, -EINVAL, -1, -1,
+			     "section directory at %u runs past the image or is misaligned",
+			     h->section_off);
+	dir_end = h->section_off + h->section_count * sizeof(*sec);
+	sec = (const struct vanity_image_section *)((const u8 *)img +
+						    h->section_off);
+
+	for (i = 0; i < h->section_count; i++) {
+		const struct vanity_image_section *s = &sec[i];
+
+		if (!s->type)
+			return failf(d, -EINVAL, -1, -1, "section %u has type 0", i);
+		if (s->flags || !all_zero(s->resv, sizeof(s->resv)))
+			return failf(d, -EINVAL, -1, -1,
+				     "section %u (type %u): reserved fields are not zero",
+				     i, s->type);
+		if (s->type > SEC_KNOWN) {
+			if (!announced)
+				return failf(d, -EINVAL, -1, -1,
+					     "section %u (type %u) is unknown and no feature announces it",
+					     i, s->type);
+			continue;
+		}
+		if (seen[s->type] >= 0)
+			return failf(d, -EINVAL, -1, -1,
+				     "sections %d and %u are both the %s",
+				     seen[s->type], i, sec_names[s->type]);
+		seen[s->type] = i;
+		l->off[s->type] = s->offset;
+		l->count[s->type] = s->count;
+		l->esize[s->type] = s->entry_size;
+	}
+	if (seen[VANITY_IMAGE_SEC_STRTAB] >= 0 &&
+	    l->esize[VANITY_IMAGE_SEC_STRTAB] != 1)
+		return failf(d, -EINVAL, -1, -1,
+			     "string table entry size %u (want 1)",
+			     l->esize[VANITY_IMAGE_SEC_STRTAB]);
+	ret = check_tables(l, d);
+	if (ret)
+		return ret;
+	if (h->shard_count != l->count[VANITY_IMAGE_SEC_SHARDS] ||
+	    h->channel_count != l->count[VANITY_IMAGE_SEC_CHANNELS])
+		return failf(d, -EINVAL, -1, -1,
+			     "header counts %u shards and %u channels, sections hold %u and %u",
+			     h->shard_count, h->channel_count,
+			     l->count[VANITY_IMAGE_SEC_SHARDS],
+			     l->count[VANITY_IMAGE_SEC_CHANNELS]);
+
+	for (i = 0; i < h->section_count; i++) {
+		const struct vanity_image_section *s = &sec[i];
+		u64 bytes = (u64)s->count * s->entry_size;
+
+		if (!span_ok(s->offset, bytes, h->hdr_size, h->total_size))
+			return failf(d, -EINVAL, -1, -1,
+				     "section %u (type %u) at %u runs past the image or is misaligned",
+				     i, s->type, s->offset);
+		end = s->offset + (u32)bytes;
+		if (overlap(s->offset, end, h->section_off, dir_end))
+			return failf(d, -EINVAL, -1, -1,
+				     "section %u overlaps the section directory", i);
+		/* Earlier entries passed span_ok: their ends fit in 32 bits. */
+		for (j = 0; j < i; j++)
+			if (overlap(s->offset, end, sec[j].offset, sec[j].offset +
+				    sec[j].count * sec[j].entry_size))
+				return failf(d, -EINVAL, -1, -1,
+					     "sections %u and %u overlap", j, i);
+	}
+	return 0;
+}
+
+static int check_strtab(const void *img, const struct layout *l,
 			struct vanity_diag *d)
 {
-	const char *t = (const char *)img + h->strtab_off;
+	const char *t = (const char *)img + l->off[VANITY_IMAGE_SEC_STRTAB];
+	u32 size = l->count[VANITY_IMAGE_SEC_STRTAB];
 
-	if (!h->strtab_size)
+	if (!size)
 		return 0;
-	if (t[0] != '\0' || t[h->strtab_size - 1] != '\0')
+	if (t[0] != '\0' || t[size - 1] != '\0')
 		return failf(d, -EINVAL, -1, -1, "string table is not NUL-delimited");
 	return 0;
 }
 
-static int check_shard(const void *img, const struct vanity_image_hdr *h,
+static int check_shard(const void *img, const struct layout *l,
 		       unsigned int i, struct vanity_diag *d)
 {
 	const struct vanity_image_shard *s = vanity_image_shard(img, i);
@@ -229,7 +438,7 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 			     s->name);
 	if (s->flags & ~(VANITY_SHARD_F_RESTART | VANITY_SHARD_F_SYSTEM_OWNER) ||
 	    !all_zero(s->resv, sizeof(s->resv)) ||
-	    !all_zero(s + 1, h->shard_entry_size - sizeof(*s)))
+	    !all_zero(s + 1, l->esize[VANITY_IMAGE_SEC_SHARDS] - sizeof(*s)))
 		return failf(d, -EINVAL, i, -1, "shard '%s': reserved fields are not zero",
 		     s->name);
 	if (s->memory_size % VANITY_PAGE_SIZE)
@@ -258,12 +467,12 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 			     "shard '%s': uid %u with the system-owner flag (want 0)",
 			     s->name, s->uid);
 	if (s->program) {
-		if (s->program >= h->strtab_size)
+		if (s->program >= l->count[VANITY_IMAGE_SEC_STRTAB])
 			return failf(d, -EINVAL, i, -1,
 			     "shard '%s': program offset %u outside string table",
 			     s->name, s->program);
 		prog = vanity_image_str(img, s->program);
-		if (!prog[0] || ((const char *)img + h->strtab_off)[s->program - 1])
+		if (!prog[0] || ((const char *)img + l->off[VANITY_IMAGE_SEC_STRTAB])[s->program - 1])
 			return failf(d, -EINVAL, i, -1,
 			     "shard '%s': program offset %u is not a string start",
 			     s->name, s->program);
@@ -274,7 +483,7 @@ static int check_shard(const void *img, const struct vanity_image_hdr *h,
 	return 0;
 }
 
-static int check_channel(const void *img, const struct vanity_image_hdr *h,
+static int check_channel(const void *img, const struct layout *l,
 			 unsigned int i, struct vanity_diag *d)
 {
 	const struct vanity_image_channel *c = vanity_image_channel(img, i);
@@ -288,10 +497,11 @@ static int check_channel(const void *img, const struct vanity_image_hdr *h,
 			return failf(d, -EINVAL, -1, i, "channel '%s': duplicate name",
 			     c->name);
 	if (c->flags || !all_zero(c->resv, sizeof(c->resv)) ||
-	    !all_zero(c + 1, h->channel_entry_size - sizeof(*c)))
+	    !all_zero(c + 1, l->esize[VANITY_IMAGE_SEC_CHANNELS] - sizeof(*c)))
 		return failf(d, -EINVAL, -1, i,
 		     "channel '%s': reserved fields are not zero", c->name);
-	if (c->from >= h->shard_count || c->to >= h->shard_count)
+	if (c->from >= l->count[VANITY_IMAGE_SEC_SHARDS] ||
+	    c->to >= l->count[VANITY_IMAGE_SEC_SHARDS])
 		return failf(d, -EINVAL, -1, i, "channel '%s': endpoint out of range",
 		     c->name);
 	if (c->from == c->to)
@@ -318,6 +528,7 @@ static int check_channel(const void *img, const struct vanity_image_hdr *h,
 int vanity_image_check(const void *img, size_t len, struct vanity_diag *d)
 {
 	const struct vanity_image_hdr *h = img;
+	struct layout l = { { 0 } };
 	u64 total = 0;
 	unsigned int i;
 	int ret;
@@ -332,21 +543,24 @@ int vanity_image_check(const void *img, size_t len, struct vanity_diag *d)
 	ret = check_hdr(img, len, d);
 	if (ret)
 		return ret;
-	ret = check_sections(h, d);
+	if (h->version == 1)
+		ret = check_sections_v1(img, &l, d);
+	else
+		ret = check_sections_v2(img, &l, d);
 	if (ret)
 		return ret;
-	ret = check_strtab(img, h, d);
+	ret = check_strtab(img, &l, d);
 	if (ret)
 		return ret;
 	for (i = 0; i < h->shard_count; i++) {
-		ret = check_shard(img, h, i, d);
+		ret = check_shard(img, &l, i, d);
 		if (ret)
 			return ret;
 		/* Each term <= 1 GiB and at most 64 of them: no overflow. */
 		total += vanity_image_shard(img, i)->memory_size;
 	}
 	for (i = 0; i < h->channel_count; i++) {
-		ret = check_channel(img, h, i, d);
+		ret = check_channel(img, &l, i, d);
 		if (ret)
 			return ret;
 		total += vanity_channel_region_size(vanity_image_channel(img, i));

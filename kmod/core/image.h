@@ -18,33 +18,57 @@ struct vanity_diag {
 /*
  * Validate @len bytes at @img. Returns 0, or a negative errno with @d
  * filled: -EINVAL malformed, -EBADMSG checksum mismatch, -E2BIG over a
- * size bound, -EPROTONOSUPPORT unknown version, -EOVERFLOW totals past
- * the system limits. @d may be NULL. The accessors below are only safe
- * on an image this function accepted.
+ * size bound, -EPROTONOSUPPORT unknown version, -EOPNOTSUPP an
+ * incompatible feature this reader does not know, -EOVERFLOW totals past
+ * the system limits. @d may be NULL. Versions 1 and 2 read through the
+ * same accessors below, which are only safe on an image this function
+ * accepted.
  */
 int vanity_image_check(const void *img, size_t len, struct vanity_diag *d);
 
+/*
+ * The features this reader knows: an image with any other incompatible bit
+ * is refused; other compatible bits are ignored, and they license the
+ * section types this reader does not know.
+ */
+#define VANITY_IMAGE_COMPAT_KNOWN	0U
+#define VANITY_IMAGE_INCOMPAT_KNOWN	0U
+
+/*
+ * The header as every version reads it: magic, version, sizes, crc,
+ * shard_count, channel_count and name sit at the same offsets in each.
+ */
 static inline const struct vanity_image_hdr *vanity_image_hdr(const void *img)
 {
 	return (const struct vanity_image_hdr *)img;
 }
 
+/*
+ * Where the section of @type (VANITY_IMAGE_SEC_*) starts in a checked
+ * image of either version, with its entry size and count (bytes for the
+ * string table) in *@esize and *@count; NULL when it has none.
+ */
+const void *__vanity_image_section(const void *img, unsigned int type,
+				   u32 *esize, u32 *count);
+
 static inline const struct vanity_image_shard *
 vanity_image_shard(const void *img, unsigned int i)
 {
-	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+	u32 esize, count;
+	const u8 *t = (const u8 *)__vanity_image_section(img,
+			VANITY_IMAGE_SEC_SHARDS, &esize, &count);
 
-	return (const struct vanity_image_shard *)
-		((const u8 *)img + h->shard_off + (size_t)i * h->shard_entry_size);
+	return (const struct vanity_image_shard *)(t + (size_t)i * esize);
 }
 
 static inline const struct vanity_image_channel *
 vanity_image_channel(const void *img, unsigned int i)
 {
-	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+	u32 esize, count;
+	const u8 *t = (const u8 *)__vanity_image_section(img,
+			VANITY_IMAGE_SEC_CHANNELS, &esize, &count);
 
-	return (const struct vanity_image_channel *)
-		((const u8 *)img + h->channel_off + (size_t)i * h->channel_entry_size);
+	return (const struct vanity_image_channel *)(t + (size_t)i * esize);
 }
 
 /* String at strtab offset @off, or NULL for offset 0 (none). */

@@ -27,6 +27,20 @@ _Static_assert(__builtin_offsetof(struct vanity_chan_hdr, prod_waiting) == 512, 
 _Static_assert(__builtin_offsetof(struct vanity_chan_hdr, prod) == 640, "chprod");
 _Static_assert(__builtin_offsetof(struct vanity_chan_hdr, cons) == 768, "chcons");
 _Static_assert(__builtin_offsetof(struct vanity_image_hdr, name) == 48, "hdrname");
+/* Version 1 and 2 headers agree where every reader looks: counts and name. */
+_Static_assert(sizeof(struct vanity_image_hdr_v1) == 128, "hdr1");
+_Static_assert(__builtin_offsetof(struct vanity_image_hdr_v1, name) == 48, "hdr1name");
+_Static_assert(__builtin_offsetof(struct vanity_image_hdr, shard_count) == 24 &&
+	       __builtin_offsetof(struct vanity_image_hdr_v1, shard_count) == 24,
+	       "hdrshards");
+_Static_assert(__builtin_offsetof(struct vanity_image_hdr, channel_count) == 26 &&
+	       __builtin_offsetof(struct vanity_image_hdr_v1, channel_count) == 26,
+	       "hdrchans");
+_Static_assert(__builtin_offsetof(struct vanity_image_hdr, features_incompat) == 20,
+	       "hdrincompat");
+_Static_assert(__builtin_offsetof(struct vanity_image_hdr, section_off) == 32, "hdrsecoff");
+_Static_assert(sizeof(struct vanity_image_section) == 24, "section");
+_Static_assert(__builtin_offsetof(struct vanity_image_section, entry_size) == 12, "secesz");
 _Static_assert(__builtin_offsetof(struct vanity_image_shard, cpus) == 40, "shcpus");
 _Static_assert(__builtin_offsetof(struct vanity_image_channel, slot_size) == 36, "chslot");
 _Static_assert(__builtin_offsetof(struct vanity_attach, ring) == 192, "attring");

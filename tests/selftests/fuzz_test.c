@@ -72,6 +72,8 @@ static void add_field(struct shape *sh, size_t off, size_t size, int kind)
 
 #define HF(m) add_field(sh, offsetof(struct vanity_image_hdr, m), \
 			sizeof(((struct vanity_image_hdr *)0)->m), F_INT)
+#define H1F(m) add_field(sh, offsetof(struct vanity_image_hdr_v1, m), \
+			 sizeof(((struct vanity_image_hdr_v1 *)0)->m), F_INT)
 
 /* Every integer and name field of the image, at its offset. */
 static void index_fields(struct shape *sh)
@@ -82,20 +84,47 @@ static void index_fields(struct shape *sh)
 
 	sh->nfields = 0;
 	HF(magic); HF(version); HF(hdr_size); HF(total_size); HF(crc32c);
-	HF(flags); HF(strtab_size); HF(shard_count); HF(channel_count);
-	HF(shard_entry_size); HF(channel_entry_size); HF(shard_off);
-	HF(channel_off); HF(strtab_off); HF(resv0);
+	HF(shard_count); HF(channel_count);
+	if (h->version == 1) {
+		H1F(flags); H1F(strtab_size); H1F(shard_entry_size);
+		H1F(channel_entry_size); H1F(shard_off); H1F(channel_off);
+		H1F(strtab_off); H1F(resv0);
+	} else {
+		HF(features_compat); HF(features_incompat); HF(section_count);
+		HF(resv0); HF(section_off); HF(resv1[0]);
+	}
 	add_field(sh, offsetof(struct vanity_image_hdr, name), VANITY_NAME_MAX,
 		  F_NAME);
 	for (k = 0; k < 12; k += 5)
 		add_field(sh, offsetof(struct vanity_image_hdr, resv) + 4 * k, 4,
 			  F_INT);
-	sh->shard_off = h->shard_off;
-	sh->channel_off = h->channel_off;
+	/* Every field of each directory entry (version 1 has none). */
+	for (i = 0; h->version != 1 && i < h->section_count; i++) {
+		b = h->section_off + (size_t)i * sizeof(struct vanity_image_section);
+		add_field(sh, b + offsetof(struct vanity_image_section, type), 2,
+			  F_INT);
+		add_field(sh, b + offsetof(struct vanity_image_section, flags), 2,
+			  F_INT);
+		add_field(sh, b + offsetof(struct vanity_image_section, offset), 4,
+			  F_INT);
+		add_field(sh, b + offsetof(struct vanity_image_section, count), 4,
+			  F_INT);
+		add_field(sh, b + offsetof(struct vanity_image_section, entry_size),
+			  4, F_INT);
+		add_field(sh, b + offsetof(struct vanity_image_section, resv), 4,
+			  F_INT);
+	}
+	/* The shapes are valid images: the accessors say where entries are. */
+	sh->shard_off = (uint32_t)((const uint8_t *)vanity_image_shard(sh->img, 0) -
+				   sh->img);
+	sh->channel_off = h->channel_count ?
+		(uint32_t)((const uint8_t *)vanity_image_channel(sh->img, 0) -
+			   sh->img) : 0;
 	sh->nshards = h->shard_count;
 	sh->nchannels = h->channel_count;
 	for (i = 0; i < h->shard_count; i++) {
-		b = h->shard_off + (size_t)i * h->shard_entry_size;
+		b = (size_t)((const uint8_t *)vanity_image_shard(sh->img, i) -
+			     sh->img);
 		add_field(sh, b + offsetof(struct vanity_image_shard, name),
 			  VANITY_NAME_MAX, F_NAME);
 		add_field(sh, b + offsetof(struct vanity_image_shard, memory_size),
@@ -112,7 +141,8 @@ static void index_fields(struct shape *sh)
 			  F_INT);
 	}
 	for (i = 0; i < h->channel_count; i++) {
-		b = h->channel_off + (size_t)i * h->channel_entry_size;
+		b = (size_t)((const uint8_t *)vanity_image_channel(sh->img, i) -
+			     sh->img);
 		add_field(sh, b + offsetof(struct vanity_image_channel, name),
 			  VANITY_NAME_MAX, F_NAME);
 		add_field(sh, b + offsetof(struct vanity_image_channel, from), 2,
@@ -130,7 +160,46 @@ static void index_fields(struct shape *sh)
 	}
 }
 
-#define NSHAPES 3
+#define NSHAPES 4
+
+/*
+ * The version 1 twin of writer image @img (freed): the old header, then
+ * the tables and strings as they are, so the fuzzer reaches the old reader.
+ */
+static uint8_t *to_v1(void *img, size_t *len)
+{
+	const struct vanity_image_hdr *h = img;
+	const struct vanity_image_section *sec =
+		(const void *)((uint8_t *)img + h->section_off);
+	size_t dir = (size_t)h->section_count * sizeof(*sec);
+	size_t rest = *len - h->section_off - dir;
+	struct vanity_image_hdr_v1 *o;
+	uint8_t *out;
+
+	/* The writer: header, directory, then shards, channels, strings. */
+	*len -= dir;
+	out = calloc(1, *len);
+	if (!out)
+		abort();
+	o = (void *)out;
+	o->magic = VANITY_IMAGE_MAGIC;
+	o->version = 1;
+	o->hdr_size = sizeof(*o);
+	o->total_size = (uint32_t)*len;
+	memcpy(o->name, h->name, sizeof(o->name));
+	o->shard_count = h->shard_count;
+	o->channel_count = h->channel_count;
+	o->shard_entry_size = (uint16_t)sec[0].entry_size;
+	o->channel_entry_size = (uint16_t)sec[1].entry_size;
+	o->shard_off = (uint32_t)(sec[0].offset - dir);
+	o->channel_off = (uint32_t)(sec[1].offset - dir);
+	o->strtab_off = (uint32_t)(sec[2].offset - dir);
+	o->strtab_size = sec[2].count;
+	memcpy(out + sizeof(*o), (uint8_t *)img + h->section_off + dir, rest);
+	vanity_imgw_seal(out, *len);
+	free(img);
+	return out;
+}
 
 static void build_shape(struct shape *sh, unsigned int which)
 {
@@ -149,7 +218,8 @@ static void build_shape(struct shape *sh, unsigned int which)
 		vanity_imgw_shard(&w, "only", 8192, a, 0, "/bin/only --fast");
 		break;
 	case 1:
-		sh->what = "pair";
+	case 3:
+		sh->what = which == 1 ? "pair" : "pair-v1";
 		vt_pair(&w, 8192, 64, 16);
 		break;
 	default:
@@ -170,7 +240,7 @@ static void build_shape(struct shape *sh, unsigned int which)
 	}
 	if (vanity_imgw_finish(&w, &img, &sh->len))
 		abort();
-	sh->img = img;
+	sh->img = which == 3 ? to_v1(img, &sh->len) : img;
 	index_fields(sh);
 }
 
@@ -488,6 +558,7 @@ static bool allowed_errno(int ret)
 	case -EBADMSG:		/* validator: CRC */
 	case -E2BIG:		/* validator: size bounds */
 	case -EPROTONOSUPPORT:	/* validator: version */
+	case -EOPNOTSUPP:	/* validator: unknown incompatible feature */
 	case -EOVERFLOW:	/* validator: regions total */
 	case -ENOMEM:		/* module: allocation */
 		return true;
@@ -578,7 +649,7 @@ TEST_F_TIMEOUT(fuzz, mutated_images_are_refused_or_come_up_cleanly, 300)
 {
 	const char *env = getenv("VANITY_FUZZ_SEED");
 	unsigned long accepted = 0, refused = 0, redrawn = 0, resealed = 0;
-	unsigned long by_errno[6] = { 0 }, by_kind[M_NR] = { 0 };
+	unsigned long by_errno[7] = { 0 }, by_kind[M_NR] = { 0 };
 	unsigned long by_shape[NSHAPES] = { 0 };
 	struct vanity_status *st;
 	long free0, free1;
@@ -675,16 +746,17 @@ TEST_F_TIMEOUT(fuzz, mutated_images_are_refused_or_come_up_cleanly, 300)
 		case E2BIG: by_errno[2]++; break;
 		case EPROTONOSUPPORT: by_errno[3]++; break;
 		case EOVERFLOW: by_errno[4]++; break;
+		case EOPNOTSUPP: by_errno[6]++; break;
 		default: by_errno[5]++; break;
 		}
 	}
 
-	TH_LOG("%u images in %.1f s: %lu accepted, %lu refused (EINVAL %lu, EBADMSG %lu, E2BIG %lu, EPROTONOSUPPORT %lu, EOVERFLOW %lu, ENOMEM %lu); %lu resealed, %lu redrawn over the memory budget",
+	TH_LOG("%u images in %.1f s: %lu accepted, %lu refused (EINVAL %lu, EBADMSG %lu, E2BIG %lu, EPROTONOSUPPORT %lu, EOPNOTSUPP %lu, EOVERFLOW %lu, ENOMEM %lu); %lu resealed, %lu redrawn over the memory budget",
 	       FUZZ_ITERATIONS, now_s() - t0, accepted, refused, by_errno[0],
-	       by_errno[1], by_errno[2], by_errno[3], by_errno[4], by_errno[5],
-	       resealed, redrawn);
-	TH_LOG("shapes solo/pair/eight: %lu/%lu/%lu", by_shape[0], by_shape[1],
-	       by_shape[2]);
+	       by_errno[1], by_errno[2], by_errno[3], by_errno[6], by_errno[4],
+	       by_errno[5], resealed, redrawn);
+	TH_LOG("shapes solo/pair/eight/pair-v1: %lu/%lu/%lu/%lu", by_shape[0],
+	       by_shape[1], by_shape[2], by_shape[3]);
 	for (it = 0; it < M_NR; it++)
 		TH_LOG("mutation %-8s x %lu", mut_names[it], by_kind[it]);
 

@@ -36,23 +36,31 @@ static struct vanity_image_hdr *H(void *img)
 	return img;
 }
 
+/* Directory entry @k: the writer lists shards, channels, strings (0, 1, 2). */
+static struct vanity_image_section *D(void *img, unsigned int k)
+{
+	return (void *)((char *)img + H(img)->section_off +
+			(size_t)k * sizeof(struct vanity_image_section));
+}
+
 static struct vanity_image_shard *S(void *img, unsigned int i)
 {
-	return (void *)((char *)img + H(img)->shard_off +
-			(size_t)i * H(img)->shard_entry_size);
+	return (void *)((char *)img + D(img, 0)->offset +
+			(size_t)i * D(img, 0)->entry_size);
 }
 
 static struct vanity_image_channel *C(void *img, unsigned int i)
 {
-	return (void *)((char *)img + H(img)->channel_off +
-			(size_t)i * H(img)->channel_entry_size);
+	return (void *)((char *)img + D(img, 1)->offset +
+			(size_t)i * D(img, 1)->entry_size);
 }
 
 /*
  * The standard pair, 4 KiB per shard, 64 x 16 slots. Its layout is fixed:
- * header [0,128), shards [128,528), channels [528,656), strtab [656,664).
+ * header [0,128), directory [128,200), shards [200,600), channels
+ * [600,728), strtab [728,736).
  */
-#define PAIR_LEN 664
+#define PAIR_LEN 736
 
 static void *pair_img(size_t *len)
 {
@@ -74,39 +82,39 @@ static void *finish(const struct vanity_imgw *w, size_t *len)
 	return img;
 }
 
-/* A copy of @img re-laid-out with larger header/entry sizes, tails zero. */
-static void *relayout(const void *src, uint16_t hs, uint16_t ss, uint16_t cs,
+/*
+ * A copy of writer image @src re-laid-out with larger header/entry sizes,
+ * tails zero: header, directory, shards, channels, strings.
+ */
+static void *relayout(void *src, uint16_t hs, uint16_t ss, uint16_t cs,
 		      size_t *len)
 {
 	const struct vanity_image_hdr *h = src;
+	size_t dir = 3 * sizeof(struct vanity_image_section);
 	size_t shards = (size_t)h->shard_count * ss;
 	size_t chans = (size_t)h->channel_count * cs;
-	size_t total = hs + shards + chans + h->strtab_size;
+	size_t strs = D(src, 2)->count;
+	size_t total = hs + dir + shards + chans + strs;
 	uint8_t *out = calloc(1, total);
-	struct vanity_image_hdr *o = (void *)out;
 	unsigned int i;
 
 	if (!out)
 		abort();
-	memcpy(o, h, sizeof(*h));
-	o->hdr_size = hs;
-	o->shard_entry_size = ss;
-	o->channel_entry_size = cs;
-	o->shard_off = hs;
-	o->channel_off = (uint32_t)(hs + shards);
-	o->strtab_off = (uint32_t)(hs + shards + chans);
-	o->total_size = (uint32_t)total;
+	memcpy(out, h, sizeof(*h));
+	H(out)->hdr_size = hs;
+	H(out)->section_off = hs;
+	H(out)->total_size = (uint32_t)total;
+	memcpy(D(out, 0), D(src, 0), dir);
+	D(out, 0)->offset = (uint32_t)(hs + dir);
+	D(out, 0)->entry_size = ss;
+	D(out, 1)->offset = (uint32_t)(hs + dir + shards);
+	D(out, 1)->entry_size = cs;
+	D(out, 2)->offset = (uint32_t)(hs + dir + shards + chans);
 	for (i = 0; i < h->shard_count; i++)
-		memcpy(out + o->shard_off + i * ss,
-		       (const char *)src + h->shard_off + i * h->shard_entry_size,
-		       sizeof(struct vanity_image_shard));
+		memcpy(S(out, i), S(src, i), sizeof(struct vanity_image_shard));
 	for (i = 0; i < h->channel_count; i++)
-		memcpy(out + o->channel_off + i * cs,
-		       (const char *)src + h->channel_off +
-		       i * h->channel_entry_size,
-		       sizeof(struct vanity_image_channel));
-	memcpy(out + o->strtab_off, (const char *)src + h->strtab_off,
-	       h->strtab_size);
+		memcpy(C(out, i), C(src, i), sizeof(struct vanity_image_channel));
+	memcpy(out + D(out, 2)->offset, (char *)src + D(src, 2)->offset, strs);
 	vanity_imgw_seal(out, total);
 	*len = total;
 	return out;
@@ -583,7 +591,7 @@ TEST_F(refuse, image_of_exactly_max_size_is_accepted)
 TEST_F(refuse, truncated_image_is_einval)
 {
 	static const size_t short_lens[] = { 1, 4, 7, 8, 16, 64, 120, 127 };
-	static const size_t cut_lens[] = { 128, 136, 527, 528, 600,
+	static const size_t cut_lens[] = { 128, 136, 199, 200, 600,
 					   PAIR_LEN - 8, PAIR_LEN - 1 };
 	size_t len, i;
 	void *img = pair_img(&len);
@@ -620,7 +628,7 @@ TEST_F(refuse, wrong_magic_is_einval)
 
 TEST_F(refuse, wrong_version_is_eprotonosupport)
 {
-	static const uint16_t versions[] = { 0, 2, 3, 0x100, 0xffff };
+	static const uint16_t versions[] = { 0, 3, 0x100, 0xffff };
 	size_t len, i;
 	void *img = pair_img(&len);
 	char want[48];
@@ -716,14 +724,12 @@ TEST_F(refuse, nonzero_reserved_header_fields_are_einval)
 	void *img = pair_img(&len);
 	unsigned int k;
 
-	H(img)->flags = 1;
-	SEALED_REFUSED(img, len, -EINVAL, "reserved header fields");
-	H(img)->flags = 0x80000000u;
-	SEALED_REFUSED(img, len, -EINVAL, "reserved header fields");
-	H(img)->flags = 0;
 	H(img)->resv0 = 1;
 	SEALED_REFUSED(img, len, -EINVAL, "reserved header fields");
 	H(img)->resv0 = 0;
+	H(img)->resv1[2] = 0x80000000u;
+	SEALED_REFUSED(img, len, -EINVAL, "reserved header fields");
+	H(img)->resv1[2] = 0;
 	for (k = 0; k < 12; k += 11) {
 		H(img)->resv[k] = 1u << (k % 32);
 		SEALED_REFUSED(img, len, -EINVAL, "reserved header fields");
@@ -776,13 +782,106 @@ TEST_F(refuse, larger_sizes_need_zero_tails)
 	img[130] = 1;	/* header extension */
 	SEALED_REFUSED(img, len, -EINVAL, "unknown header extension");
 	img[130] = 0;
-	img[H(img)->shard_off + 208 + 200] = 1;	/* shard 1's tail */
+	img[D(img, 0)->offset + 208 + 200] = 1;	/* shard 1's tail */
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'consumer'", "reserved");
-	img[H(img)->shard_off + 208 + 200] = 0;
-	img[H(img)->channel_off + 71] = 0x80;	/* channel 0's tail */
+	img[D(img, 0)->offset + 208 + 200] = 0;
+	img[D(img, 1)->offset + 71] = 0x80;	/* channel 0's tail */
 	SEALED_REFUSED(img, len, -EINVAL, "channel 'data'", "reserved");
 	free(img);
 	free(pair);
+	assert_unchanged(_metadata, self);
+}
+
+/* ------------------------------------------------------------ versions */
+
+/* The pair as version 1 wrote it: fixed offset fields, no directory. */
+static void *pair_v1(size_t *len)
+{
+	size_t plen, dir = 3 * sizeof(struct vanity_image_section);
+	uint8_t *pair = pair_img(&plen), *out;
+	struct vanity_image_hdr_v1 *h;
+
+	*len = plen - dir;
+	out = calloc(1, *len);
+	if (!out)
+		abort();
+	h = (void *)out;
+	h->magic = VANITY_IMAGE_MAGIC;
+	h->version = 1;
+	h->hdr_size = sizeof(*h);
+	h->total_size = (uint32_t)*len;
+	memcpy(h->name, H(pair)->name, sizeof(h->name));
+	h->shard_count = 2;
+	h->channel_count = 2;
+	h->shard_entry_size = sizeof(struct vanity_image_shard);
+	h->channel_entry_size = sizeof(struct vanity_image_channel);
+	h->shard_off = 128;
+	h->channel_off = 128 + 400;
+	h->strtab_off = 128 + 400 + 128;
+	h->strtab_size = D(pair, 2)->count;
+	/* Everything after the directory, as it is. */
+	memcpy(out + 128, pair + 128 + dir, *len - 128);
+	vanity_imgw_seal(out, *len);
+	free(pair);
+	return out;
+}
+
+TEST_F(refuse, version_1_image_still_comes_up)
+{
+	size_t len;
+	uint8_t *img = pair_v1(&len);
+
+	ASSERT_EQ(PAIR_LEN - 72, len);
+	SEALED_ACCEPTED(img, len);
+	/* ... and is still held to version 1's rules. */
+	img[128 + 4] = 1;			/* into the shard table */
+	SEALED_REFUSED(img, len, -EINVAL, "shard 0: bad name");
+	free(img);
+	assert_unchanged(_metadata, self);
+}
+
+TEST_F(refuse, unknown_incompatible_feature_is_eopnotsupp)
+{
+	size_t len;
+	void *img = pair_img(&len);
+
+	H(img)->features_incompat = VANITY_IMAGE_INCOMPAT_DEVICES;
+	SEALED_REFUSED(img, len, -EOPNOTSUPP,
+		       "unknown incompatible feature bit 0");
+	H(img)->features_incompat = 1U << 17;
+	SEALED_REFUSED(img, len, -EOPNOTSUPP,
+		       "unknown incompatible feature bit 17");
+	H(img)->features_incompat = 0;
+	/* Compatible bits this module does not know are ignored. */
+	H(img)->features_compat = 0xffffffffU;
+	SEALED_ACCEPTED(img, len);
+	free(img);
+	assert_unchanged(_metadata, self);
+}
+
+TEST_F(refuse, unknown_section_needs_a_compatible_feature)
+{
+	size_t plen, len = PAIR_LEN + 16;
+	uint8_t *pair = pair_img(&plen), *img = calloc(1, len);
+	struct vanity_image_section *x;
+
+	ASSERT_NE(NULL, img);
+	/* Turn the 8-byte string table into a 24-byte unknown section... */
+	memcpy(img, pair, plen);
+	H(img)->total_size = (uint32_t)len;
+	x = D(img, 2);
+	x->type = 9;
+	x->count = 3;
+	x->entry_size = 8;
+	/* ... after dropping the only program, so no string is needed. */
+	S(img, 0)->program = 0;
+	S(img, 1)->program = 0;
+	SEALED_REFUSED(img, len, -EINVAL,
+		       "section 2 (type 9) is unknown and no feature announces it");
+	H(img)->features_compat = 1U << 4;
+	SEALED_ACCEPTED(img, len);
+	free(pair);
+	free(img);
 	assert_unchanged(_metadata, self);
 }
 
@@ -794,12 +893,12 @@ TEST_F(refuse, bad_entry_size_is_einval)
 	void *img = pair_img(&len);
 
 	for (i = 0; i < sizeof(ssizes) / sizeof(ssizes[0]); i++) {
-		H(img)->shard_entry_size = ssizes[i];
+		D(img, 0)->entry_size = ssizes[i];
 		SEALED_REFUSED(img, len, -EINVAL, "bad shard entry size");
 	}
-	H(img)->shard_entry_size = sizeof(struct vanity_image_shard);
+	D(img, 0)->entry_size = sizeof(struct vanity_image_shard);
 	for (i = 0; i < sizeof(csizes) / sizeof(csizes[0]); i++) {
-		H(img)->channel_entry_size = csizes[i];
+		D(img, 1)->entry_size = csizes[i];
 		SEALED_REFUSED(img, len, -EINVAL, "bad channel entry size");
 	}
 	free(img);
@@ -814,30 +913,35 @@ TEST_F(refuse, section_past_the_end_is_einval)
 	void *img = pair_img(&len);
 
 	ASSERT_EQ(PAIR_LEN, len);
-	H(img)->shard_off = PAIR_LEN;
-	SEALED_REFUSED(img, len, -EINVAL, "shard table at 664");
-	H(img)->shard_off = 0xfffffff8u;	/* off + size wraps in 32 bits */
-	SEALED_REFUSED(img, len, -EINVAL, "shard table");
-	H(img)->shard_off = 128;
-	H(img)->shard_count = 3;		/* [128, 728) */
-	SEALED_REFUSED(img, len, -EINVAL, "shard table");
+	D(img, 0)->offset = PAIR_LEN;
+	SEALED_REFUSED(img, len, -EINVAL, "section 0 (type 1) at 736 runs past");
+	D(img, 0)->offset = 0xfffffff8u;	/* off + size wraps in 32 bits */
+	SEALED_REFUSED(img, len, -EINVAL, "section 0", "runs past");
+	D(img, 0)->offset = 200;
+	D(img, 0)->entry_size = 208;		/* [200, 616): into the channels */
+	SEALED_REFUSED(img, len, -EINVAL, "sections 0 and 1 overlap");
+	D(img, 0)->entry_size = 200;
+
+	D(img, 1)->offset = PAIR_LEN - 64;	/* [672, 800) */
+	SEALED_REFUSED(img, len, -EINVAL, "section 1", "runs past");
+	D(img, 1)->offset = 0x80000000u;
+	SEALED_REFUSED(img, len, -EINVAL, "section 1", "runs past");
+	D(img, 1)->offset = 600;
+
+	D(img, 2)->offset = PAIR_LEN;
+	SEALED_REFUSED(img, len, -EINVAL, "section 2", "runs past");
+	D(img, 2)->offset = 728;
+	D(img, 2)->count = 16;			/* [728, 744) */
+	SEALED_REFUSED(img, len, -EINVAL, "section 2", "runs past");
+	D(img, 2)->count = 8;
+
+	/* The directory itself, and the header's word for the counts. */
+	H(img)->section_off = PAIR_LEN - 8;
+	SEALED_REFUSED(img, len, -EINVAL, "section directory at 728");
+	H(img)->section_off = 128;
+	H(img)->shard_count = 3;
+	SEALED_REFUSED(img, len, -EINVAL, "header counts 3 shards");
 	H(img)->shard_count = 2;
-
-	H(img)->channel_off = PAIR_LEN - 64;	/* [600, 728) */
-	SEALED_REFUSED(img, len, -EINVAL, "channel table");
-	H(img)->channel_off = 0x80000000u;
-	SEALED_REFUSED(img, len, -EINVAL, "channel table");
-	H(img)->channel_off = 528;
-	H(img)->channel_count = 3;		/* [528, 720) */
-	SEALED_REFUSED(img, len, -EINVAL, "channel table");
-	H(img)->channel_count = 2;
-
-	H(img)->strtab_off = PAIR_LEN;
-	SEALED_REFUSED(img, len, -EINVAL, "string table");
-	H(img)->strtab_off = 656;
-	H(img)->strtab_size = 16;		/* [656, 672) */
-	SEALED_REFUSED(img, len, -EINVAL, "string table");
-	H(img)->strtab_size = 8;
 
 	/* The restored image is fine. */
 	SEALED_ACCEPTED(img, len);
@@ -850,22 +954,27 @@ TEST_F(refuse, misaligned_or_in_header_section_is_einval)
 	size_t len;
 	void *img = pair_img(&len);
 
-	H(img)->shard_off = 132;
-	SEALED_REFUSED(img, len, -EINVAL, "shard table");
-	H(img)->shard_off = 0;
-	SEALED_REFUSED(img, len, -EINVAL, "shard table");
-	H(img)->shard_off = 120;
-	SEALED_REFUSED(img, len, -EINVAL, "shard table");
-	H(img)->shard_off = 128;
-	H(img)->channel_off = 532;
-	SEALED_REFUSED(img, len, -EINVAL, "channel table");
-	H(img)->channel_off = 64;
-	SEALED_REFUSED(img, len, -EINVAL, "channel table");
-	H(img)->channel_off = 528;
-	H(img)->strtab_off = 652;
-	SEALED_REFUSED(img, len, -EINVAL, "string table");
-	H(img)->strtab_off = 8;
-	SEALED_REFUSED(img, len, -EINVAL, "string table");
+	D(img, 0)->offset = 204;
+	SEALED_REFUSED(img, len, -EINVAL, "section 0", "misaligned");
+	D(img, 0)->offset = 0;
+	SEALED_REFUSED(img, len, -EINVAL, "section 0", "misaligned");
+	D(img, 0)->offset = 120;
+	SEALED_REFUSED(img, len, -EINVAL, "section 0", "misaligned");
+	D(img, 0)->offset = 200;
+	D(img, 1)->offset = 604;
+	SEALED_REFUSED(img, len, -EINVAL, "section 1", "misaligned");
+	D(img, 1)->offset = 64;
+	SEALED_REFUSED(img, len, -EINVAL, "section 1", "misaligned");
+	D(img, 1)->offset = 600;
+	D(img, 2)->offset = 724;
+	SEALED_REFUSED(img, len, -EINVAL, "section 2", "misaligned");
+	D(img, 2)->offset = 8;
+	SEALED_REFUSED(img, len, -EINVAL, "section 2", "misaligned");
+	D(img, 2)->offset = 728;
+	H(img)->section_off = 132;
+	SEALED_REFUSED(img, len, -EINVAL, "section directory", "misaligned");
+	H(img)->section_off = 120;
+	SEALED_REFUSED(img, len, -EINVAL, "section directory", "misaligned");
 	free(img);
 	assert_unchanged(_metadata, self);
 }
@@ -875,15 +984,17 @@ TEST_F(refuse, overlapping_sections_are_einval)
 	size_t len;
 	void *img = pair_img(&len);
 
-	H(img)->channel_off = 128 + 200;	/* inside the shard table */
-	SEALED_REFUSED(img, len, -EINVAL, "overlap");
-	H(img)->channel_off = 128;		/* on top of it */
-	SEALED_REFUSED(img, len, -EINVAL, "overlap");
-	H(img)->channel_off = 528;
-	H(img)->strtab_off = 520;		/* last shard bytes */
-	SEALED_REFUSED(img, len, -EINVAL, "overlap");
-	H(img)->strtab_off = 648;		/* last channel bytes */
-	SEALED_REFUSED(img, len, -EINVAL, "overlap");
+	D(img, 1)->offset = 200 + 200;		/* inside the shard table */
+	SEALED_REFUSED(img, len, -EINVAL, "sections 0 and 1 overlap");
+	D(img, 1)->offset = 200;		/* on top of it */
+	SEALED_REFUSED(img, len, -EINVAL, "sections 0 and 1 overlap");
+	D(img, 1)->offset = 600;
+	D(img, 2)->offset = 592;		/* last shard bytes */
+	SEALED_REFUSED(img, len, -EINVAL, "sections 0 and 2 overlap");
+	D(img, 2)->offset = 720;		/* last channel bytes */
+	SEALED_REFUSED(img, len, -EINVAL, "sections 1 and 2 overlap");
+	D(img, 2)->offset = 128;		/* the directory */
+	SEALED_REFUSED(img, len, -EINVAL, "section 2 overlaps the section directory");
 	free(img);
 	assert_unchanged(_metadata, self);
 }
@@ -893,15 +1004,15 @@ TEST_F(refuse, too_many_entries_are_e2big)
 	size_t len;
 	void *img = pair_img(&len);
 
-	H(img)->shard_count = VANITY_MAX_SHARDS + 1;
+	D(img, 0)->count = VANITY_MAX_SHARDS + 1;
 	SEALED_REFUSED(img, len, -E2BIG, "65 shards exceed 64");
-	H(img)->shard_count = 0xffff;
+	D(img, 0)->count = 0xffffffffu;
 	SEALED_REFUSED(img, len, -E2BIG, "shards exceed");
-	H(img)->shard_count = 2;
-	H(img)->channel_count = VANITY_MAX_CHANNELS + 1;
+	D(img, 0)->count = 2;
+	D(img, 1)->count = VANITY_MAX_CHANNELS + 1;
 	SEALED_REFUSED(img, len, -E2BIG, "257 channels exceed 256");
-	H(img)->channel_count = 2;
-	H(img)->strtab_size = VANITY_STRTAB_MAX + 8;
+	D(img, 1)->count = 2;
+	D(img, 2)->count = VANITY_STRTAB_MAX + 8;
 	SEALED_REFUSED(img, len, -E2BIG, "string table", "exceeds");
 	free(img);
 	assert_unchanged(_metadata, self);
@@ -920,6 +1031,7 @@ TEST_F(refuse, zero_shards_is_einval)
 
 	img = pair_img(&len);
 	H(img)->shard_count = 0;
+	D(img, 0)->count = 0;
 	SEALED_REFUSED(img, len, -EINVAL, "no shards");
 	free(img);
 	assert_unchanged(_metadata, self);
@@ -955,7 +1067,7 @@ TEST_F(refuse, size_overflows_are_refused)
 	SEALED_REFUSED(img, len, -E2BIG, "shard 'consumer'", "exceeds");
 	S(img, 1)->memory_size = 4096;
 
-	H(img)->strtab_size = 0xfffffff8u;
+	D(img, 2)->count = 0xfffffff8u;
 	SEALED_REFUSED(img, len, -E2BIG, "string table");
 	free(img);
 
@@ -1152,7 +1264,7 @@ TEST_F(refuse, bad_program_strings_are_refused)
 	ASSERT_EQ(1, S(img, 0)->program);
 	ASSERT_EQ(10, S(img, 1)->program);
 
-	S(img, 1)->program = H(img)->strtab_size;
+	S(img, 1)->program = D(img, 2)->count;
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'two'", "outside string table");
 	S(img, 1)->program = 0xffffffffu;
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'two'", "outside string table");
@@ -1162,10 +1274,10 @@ TEST_F(refuse, bad_program_strings_are_refused)
 	SEALED_REFUSED(img, len, -EINVAL, "shard 'two'", "not a string start");
 	S(img, 1)->program = 10;
 
-	img[H(img)->strtab_off] = '/';			/* no leading NUL */
+	img[D(img, 2)->offset] = '/';			/* no leading NUL */
 	SEALED_REFUSED(img, len, -EINVAL, "not NUL-delimited");
-	img[H(img)->strtab_off] = 0;
-	img[H(img)->strtab_off + H(img)->strtab_size - 1] = 'x';
+	img[D(img, 2)->offset] = 0;
+	img[D(img, 2)->offset + D(img, 2)->count - 1] = 'x';
 	SEALED_REFUSED(img, len, -EINVAL, "not NUL-delimited");
 	free(img);
 

@@ -149,55 +149,98 @@ struct vanity_image_hdr *hdr_of(uint8_t *img)
 	return (struct vanity_image_hdr *)img;
 }
 
+struct vanity_image_section *sec_of(uint8_t *img, unsigned int k)
+{
+	return (struct vanity_image_section *)(img + hdr_of(img)->section_off +
+					       k * sizeof(struct vanity_image_section));
+}
+
 struct vanity_image_shard *shard_of(uint8_t *img, unsigned int i)
 {
-	struct vanity_image_hdr *h = hdr_of(img);
+	struct vanity_image_section *s = sec_of(img, 0);
 
-	return (struct vanity_image_shard *)(img + h->shard_off +
-					     (size_t)i * h->shard_entry_size);
+	return (struct vanity_image_shard *)(img + s->offset +
+					     (size_t)i * s->entry_size);
 }
 
 struct vanity_image_channel *chan_of(uint8_t *img, unsigned int i)
 {
-	struct vanity_image_hdr *h = hdr_of(img);
+	struct vanity_image_section *s = sec_of(img, 1);
 
-	return (struct vanity_image_channel *)(img + h->channel_off +
-					       (size_t)i * h->channel_entry_size);
+	return (struct vanity_image_channel *)(img + s->offset +
+					       (size_t)i * s->entry_size);
 }
 
 uint8_t *relayout(const uint8_t *img, size_t hdr_size, size_t shard_size,
 		  size_t chan_size, size_t *len)
 {
+	uint8_t *src = (uint8_t *)img;
 	const struct vanity_image_hdr *h = (const void *)img;
-	struct vanity_image_hdr *nh;
+	size_t dir = 3 * sizeof(struct vanity_image_section);
+	size_t strs = sec_of(src, 2)->count;
 	size_t total, off, i;
 	uint8_t *out;
 
-	total = hdr_size + h->shard_count * shard_size +
-		h->channel_count * chan_size + h->strtab_size;
+	total = hdr_size + dir + h->shard_count * shard_size +
+		h->channel_count * chan_size + strs;
 	out = calloc(1, total);
 	cr_assert_not_null(out);
 	memcpy(out, img, sizeof(*h));
-	nh = (struct vanity_image_hdr *)out;
-	nh->hdr_size = (uint16_t)hdr_size;
-	nh->shard_entry_size = (uint16_t)shard_size;
-	nh->channel_entry_size = (uint16_t)chan_size;
-	off = hdr_size;
-	nh->shard_off = (uint32_t)off;
-	for (i = 0; i < h->shard_count; i++)
-		memcpy(out + off + i * shard_size,
-		       img + h->shard_off + i * h->shard_entry_size,
-		       sizeof(struct vanity_image_shard));
+	hdr_of(out)->hdr_size = (uint16_t)hdr_size;
+	hdr_of(out)->section_off = (uint32_t)hdr_size;
+	hdr_of(out)->total_size = (uint32_t)total;
+	memcpy(sec_of(out, 0), sec_of(src, 0), dir);
+	off = hdr_size + dir;
+	sec_of(out, 0)->offset = (uint32_t)off;
+	sec_of(out, 0)->entry_size = (uint32_t)shard_size;
 	off += h->shard_count * shard_size;
-	nh->channel_off = (uint32_t)off;
-	for (i = 0; i < h->channel_count; i++)
-		memcpy(out + off + i * chan_size,
-		       img + h->channel_off + i * h->channel_entry_size,
-		       sizeof(struct vanity_image_channel));
+	sec_of(out, 1)->offset = (uint32_t)off;
+	sec_of(out, 1)->entry_size = (uint32_t)chan_size;
 	off += h->channel_count * chan_size;
-	nh->strtab_off = (uint32_t)off;
-	memcpy(out + off, img + h->strtab_off, h->strtab_size);
-	nh->total_size = (uint32_t)total;
+	sec_of(out, 2)->offset = (uint32_t)off;
+	for (i = 0; i < h->shard_count; i++)
+		memcpy(shard_of(out, i), shard_of(src, i),
+		       sizeof(struct vanity_image_shard));
+	for (i = 0; i < h->channel_count; i++)
+		memcpy(chan_of(out, i), chan_of(src, i),
+		       sizeof(struct vanity_image_channel));
+	memcpy(out + off, img + sec_of(src, 2)->offset, strs);
+	vanity_imgw_seal(out, total);
+	*len = total;
+	return out;
+}
+
+uint8_t *to_v1(const uint8_t *img, size_t *len)
+{
+	uint8_t *src = (uint8_t *)img;
+	const struct vanity_image_hdr *h = (const void *)img;
+	struct vanity_image_section *s = sec_of(src, 0), *c = sec_of(src, 1),
+				    *t = sec_of(src, 2);
+	size_t shards = (size_t)s->count * s->entry_size;
+	size_t chans = (size_t)c->count * c->entry_size;
+	size_t total = sizeof(struct vanity_image_hdr_v1) + shards + chans +
+		       t->count;
+	struct vanity_image_hdr_v1 *v1;
+	uint8_t *out = calloc(1, total);
+
+	cr_assert_not_null(out);
+	v1 = (struct vanity_image_hdr_v1 *)out;
+	v1->magic = VANITY_IMAGE_MAGIC;
+	v1->version = 1;
+	v1->hdr_size = sizeof(*v1);
+	v1->total_size = (uint32_t)total;
+	memcpy(v1->name, h->name, sizeof(v1->name));
+	v1->shard_count = h->shard_count;
+	v1->channel_count = h->channel_count;
+	v1->shard_entry_size = (uint16_t)s->entry_size;
+	v1->channel_entry_size = (uint16_t)c->entry_size;
+	v1->shard_off = sizeof(*v1);
+	v1->channel_off = (uint32_t)(v1->shard_off + shards);
+	v1->strtab_off = (uint32_t)(v1->channel_off + chans);
+	v1->strtab_size = t->count;
+	memcpy(out + v1->shard_off, img + s->offset, shards);
+	memcpy(out + v1->channel_off, img + c->offset, chans);
+	memcpy(out + v1->strtab_off, img + t->offset, t->count);
 	vanity_imgw_seal(out, total);
 	*len = total;
 	return out;

@@ -34,6 +34,8 @@ unsigned int dir_entries(const char *dir);
  */
 void good_image(uint8_t **img, size_t *len);
 struct vanity_image_hdr *hdr_of(uint8_t *img);
+/* Directory entry @k of a writer's image: 0 shards, 1 channels, 2 strings. */
+struct vanity_image_section *sec_of(uint8_t *img, unsigned int k);
 struct vanity_image_shard *shard_of(uint8_t *img, unsigned int i);
 struct vanity_image_channel *chan_of(uint8_t *img, unsigned int i);
 
@@ -43,6 +45,12 @@ struct vanity_image_channel *chan_of(uint8_t *img, unsigned int i);
  */
 uint8_t *relayout(const uint8_t *img, size_t hdr_size, size_t shard_size,
 		  size_t chan_size, size_t *len);
+
+/*
+ * The version 1 twin of writer image @img, built by hand: the v1 header
+ * with fixed offset fields, then shards, channels and strings as they are.
+ */
+uint8_t *to_v1(const uint8_t *img, size_t *len);
 
 /* Manifest @text, written to a scratch file and loaded into @w. */
 struct load {

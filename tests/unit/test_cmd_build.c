@@ -234,7 +234,7 @@ Test(build, json_result)
 	fflush(stdout);
 	/* 128 header + 2 * 200 shards + 64 channel + "\0./p\0" padded to 8 */
 	cr_assert(asprintf(&want, "{\"image\":\"%s/o\\\"1.vimg\",\"system\":\"demo\","
-			   "\"bytes\":600,\"shards\":2,\"channels\":1}\n", dir) > 0);
+			   "\"bytes\":672,\"shards\":2,\"channels\":1}\n", dir) > 0);
 	cr_assert_stdout_eq_str(want);
 	free(want);
 	free(m);
@@ -248,7 +248,7 @@ Test(build, plain_result)
 	cr_assert_eq(run(m, NULL, NULL, NULL), 0);
 	fflush(stdout);
 	cr_assert(asprintf(&want, "%s/demo.vimg: system 'demo', 2 shards, "
-			   "1 channel, 600 bytes\n", dir) > 0);
+			   "1 channel, 672 bytes\n", dir) > 0);
 	cr_assert_stdout_eq_str(want);
 	free(want);
 	free(m);

@@ -29,6 +29,10 @@ TestSuite(image, .init = setup, .fini = teardown);
 #define H	hdr_of(img)
 #define S(i)	shard_of(img, i)
 #define C(i)	chan_of(img, i)
+/* The writer's directory: shards, channels, strings. */
+#define SS	sec_of(img, 0)
+#define SC	sec_of(img, 1)
+#define ST	sec_of(img, 2)
 
 /* Reseal, validate, and expect @err (0 or a negative errno). */
 static struct vanity_diag expect_at(uint8_t *buf, size_t n, int err)
@@ -214,7 +218,7 @@ Test(image, byte_swapped_magic)
 Test(image, wrong_version)
 {
 	H->version = VANITY_IMAGE_VERSION + 1;
-	expect_msg(-EPROTONOSUPPORT, "version 2 unsupported");
+	expect_msg(-EPROTONOSUPPORT, "version 3 unsupported (want 1 or 2)");
 	H->version = 0;
 	expect(-EPROTONOSUPPORT);
 }
@@ -307,9 +311,9 @@ Test(image, larger_header_with_nonzero_tail_is_refused)
 
 /* ------------------------------------------------- reserved in header */
 
-Test(image, header_flags)
+Test(image, header_resv1)
 {
-	H->flags = 1;
+	H->resv1[0] = 1;
 	expect_msg(-EINVAL, "reserved header");
 }
 
@@ -368,85 +372,100 @@ Test(image, system_name_garbage_after_nul)
 Test(image, no_shards)
 {
 	H->shard_count = 0;
+	SS->count = 0;
 	expect_msg(-EINVAL, "no shards");
 }
 
 Test(image, too_many_shards)
 {
-	H->shard_count = VANITY_MAX_SHARDS + 1;
+	SS->count = VANITY_MAX_SHARDS + 1;
 	expect(-E2BIG);
-	H->shard_count = 0xffff;
+	SS->count = 0xffffffffU;
 	expect(-E2BIG);
 }
 
 Test(image, too_many_channels)
 {
-	H->channel_count = VANITY_MAX_CHANNELS + 1;
+	SC->count = VANITY_MAX_CHANNELS + 1;
 	expect(-E2BIG);
-	H->channel_count = 0xffff;
+	SC->count = 0xffffffffU;
 	expect(-E2BIG);
+}
+
+Test(image, header_counts_disagree_with_the_sections)
+{
+	H->shard_count = 1;
+	expect_msg(-EINVAL, "header counts 1 shards and 2 channels, sections hold 2 and 2");
+	H->shard_count = 2;
+	H->channel_count = 3;
+	expect_msg(-EINVAL, "header counts");
 }
 
 Test(image, shard_count_past_the_end)
 {
 	H->shard_count = VANITY_MAX_SHARDS;
-	expect_msg(-EINVAL, "shard table");
+	SS->count = VANITY_MAX_SHARDS;
+	expect_msg(-EINVAL, "section 0 (type 1) at 200 runs past the image");
 }
 
 Test(image, channel_count_past_the_end)
 {
 	H->channel_count = VANITY_MAX_CHANNELS;
-	expect_msg(-EINVAL, "channel table");
+	SC->count = VANITY_MAX_CHANNELS;
+	expect_msg(-EINVAL, "section 1 (type 2)");
 }
 
 Test(image, largest_counts_times_largest_entries)
 {
 	/* 64 * 1024 and 256 * 1024 bytes: far past any image, no overflow. */
 	H->shard_count = VANITY_MAX_SHARDS;
-	H->shard_entry_size = 1024;
+	SS->count = VANITY_MAX_SHARDS;
+	SS->entry_size = 1024;
 	expect(-EINVAL);
 	H->shard_count = 2;
-	H->shard_entry_size = 200;
+	SS->count = 2;
+	SS->entry_size = 200;
 	H->channel_count = VANITY_MAX_CHANNELS;
-	H->channel_entry_size = 1024;
+	SC->count = VANITY_MAX_CHANNELS;
+	SC->entry_size = 1024;
 	expect(-EINVAL);
 }
 
 Test(image, shard_entry_size_too_small)
 {
-	H->shard_entry_size = 192;
+	SS->entry_size = 192;
 	expect_msg(-EINVAL, "shard entry size");
 }
 
 Test(image, shard_entry_size_misaligned)
 {
-	H->shard_entry_size = 204;
+	SS->entry_size = 204;
 	expect(-EINVAL);
 }
 
 Test(image, shard_entry_size_too_large)
 {
-	H->shard_entry_size = 1032;
+	SS->entry_size = 1032;
 	expect(-EINVAL);
-	H->shard_entry_size = 0xfff8;
+	SS->entry_size = 0xfff8;
 	expect(-EINVAL);
 }
 
 Test(image, channel_entry_size_too_small)
 {
-	H->channel_entry_size = 56;
+	SC->entry_size = 56;
 	expect_msg(-EINVAL, "channel entry size");
 }
 
 Test(image, channel_entry_size_misaligned)
 {
-	H->channel_entry_size = 68;
+	SC->entry_size = 68;
 	expect(-EINVAL);
 }
 
 Test(image, channel_entry_size_too_large)
 {
-	H->channel_entry_size = 1032;
+	SC->entry_size = 1032;
 	expect(-EINVAL);
 }
 
@@ -494,110 +513,111 @@ Test(image, larger_channel_entry_with_nonzero_tail_is_refused)
 
 Test(image, strtab_too_large)
 {
-	H->strtab_size = VANITY_STRTAB_MAX + 8;
+	ST->count = VANITY_STRTAB_MAX + 8;
 	expect(-E2BIG);
-	H->strtab_size = 0xfffffff8U;
+	ST->count = 0xfffffff8U;
 	expect(-E2BIG);
 }
 
 Test(image, strtab_size_past_the_end)
 {
-	H->strtab_size += 8;
-	expect_msg(-EINVAL, "string table");
+	ST->count += 8;
+	expect_msg(-EINVAL, "section 2 (type 3) at 728 runs past the image");
 }
 
 /* ------------------------------------------------------------ offsets */
 
 Test(image, shard_offset_past_the_end)
 {
-	H->shard_off = H->total_size;
+	SS->offset = H->total_size;
 	expect(-EINVAL);
-	H->shard_off = 0xfffffff8U;
+	SS->offset = 0xfffffff8U;
 	expect(-EINVAL);
 }
 
 Test(image, channel_offset_past_the_end)
 {
-	H->channel_off = H->total_size + 8;
+	SC->offset = H->total_size + 8;
 	expect(-EINVAL);
-	H->channel_off = 0xfffffff8U;
+	SC->offset = 0xfffffff8U;
 	expect(-EINVAL);
 }
 
 Test(image, strtab_offset_past_the_end)
 {
-	H->strtab_off = H->total_size;
+	ST->offset = H->total_size;
 	expect(-EINVAL);
 	/* off + size would wrap a 32-bit sum */
-	H->strtab_off = 0xfffffff8U;
+	ST->offset = 0xfffffff8U;
 	expect(-EINVAL);
 }
 
 Test(image, section_inside_the_header)
 {
-	H->shard_off = 120;
+	SS->offset = 120;
 	expect(-EINVAL);
-	H->shard_off = 0;
+	SS->offset = 0;
 	expect(-EINVAL);
 }
 
 Test(image, misaligned_shard_table)
 {
-	H->shard_off += 4;
+	SS->offset += 4;
 	expect(-EINVAL);
 }
 
 Test(image, misaligned_channel_table)
 {
-	H->channel_off += 4;
+	SC->offset += 4;
 	expect(-EINVAL);
 }
 
 Test(image, misaligned_strtab)
 {
-	H->strtab_off += 1;
-	H->strtab_size -= 8;
+	ST->offset += 1;
+	ST->count -= 8;
 	expect(-EINVAL);
 }
 
 Test(image, shard_and_channel_tables_overlap)
 {
-	H->channel_off = H->shard_off + 200;
+	SC->offset = SS->offset + 200;
 	expect_msg(-EINVAL, "overlap");
 }
 
 Test(image, channel_table_and_strtab_overlap)
 {
-	H->strtab_off = H->channel_off;
+	ST->offset = SC->offset;
 	expect_msg(-EINVAL, "overlap");
 }
 
 Test(image, shard_table_and_strtab_overlap)
 {
-	H->strtab_off = H->shard_off + 8;
+	ST->offset = SS->offset + 8;
 	expect_msg(-EINVAL, "overlap");
 }
 
 Test(image, same_offset_for_two_tables)
 {
-	H->channel_off = H->shard_off;
+	SC->offset = SS->offset;
 	expect_msg(-EINVAL, "overlap");
 }
 
 Test(image, empty_channel_table_may_sit_anywhere_in_range)
 {
 	H->channel_count = 0;
-	H->channel_off = H->shard_off;
+	SC->count = 0;
+	SC->offset = SS->offset;
 	expect(0);
-	H->channel_off = H->total_size;
+	SC->offset = H->total_size;
 	expect(0);
 }
 
 Test(image, empty_strtab_without_programs)
 {
 	S(0)->program = 0;
-	H->strtab_size = 0;
-	H->strtab_off = H->total_size;
+	ST->count = 0;
+	ST->offset = H->total_size;
 	expect(0);
 }
 
@@ -605,13 +625,13 @@ Test(image, empty_strtab_without_programs)
 
 Test(image, strtab_not_starting_with_nul)
 {
-	img[H->strtab_off] = 'x';
+	img[ST->offset] = 'x';
 	expect_msg(-EINVAL, "NUL-delimited");
 }
 
 Test(image, strtab_not_ending_with_nul)
 {
-	img[H->strtab_off + H->strtab_size - 1] = 'x';
+	img[ST->offset + ST->count - 1] = 'x';
 	expect_msg(-EINVAL, "NUL-delimited");
 }
 
@@ -619,7 +639,7 @@ Test(image, program_offset_outside_strtab)
 {
 	struct vanity_diag d;
 
-	S(0)->program = H->strtab_size;
+	S(0)->program = ST->count;
 	d = expect(-EINVAL);
 	cr_assert_eq(d.shard, 0);
 	cr_assert(strstr(d.msg, "outside"), "%s", d.msg);
@@ -629,8 +649,8 @@ Test(image, program_offset_outside_strtab)
 
 Test(image, program_offset_with_empty_strtab)
 {
-	H->strtab_size = 0;
-	H->strtab_off = H->total_size;
+	ST->count = 0;
+	ST->offset = H->total_size;
 	expect(-EINVAL);
 }
 
@@ -1015,5 +1035,265 @@ Test(image, shard_ring_entries_zero_or_bounded_power_of_two)
 	S(0)->ring_entries = 8192;
 	expect_msg(-EINVAL, "ring_entries 8192");
 	S(0)->ring_entries = 0;
+	expect(0);
+}
+
+/* ------------------------------------- versions, features, directory */
+
+/*
+ * @img with a fourth directory entry: @type, @count entries of @esize
+ * bytes (zero) appended at the end. The 24 bytes of the new entry shift
+ * every section, which stays 8-byte aligned.
+ */
+static uint8_t *with_section(uint16_t type, uint32_t count, uint32_t esize,
+			     size_t *n)
+{
+	const size_t ent = sizeof(struct vanity_image_section);
+	size_t dir_end = H->section_off + 3 * ent;
+	size_t data = ((size_t)count * esize + 7) & ~(size_t)7;
+	uint8_t *out;
+	unsigned int k;
+
+	*n = len + ent + data;
+	out = calloc(1, *n);
+	cr_assert_not_null(out);
+	memcpy(out, img, dir_end);
+	memcpy(out + dir_end + ent, img + dir_end, len - dir_end);
+	hdr_of(out)->section_count = 4;
+	hdr_of(out)->total_size = (uint32_t)*n;
+	for (k = 0; k < 3; k++)
+		sec_of(out, k)->offset += ent;
+	sec_of(out, 3)->type = type;
+	sec_of(out, 3)->offset = (uint32_t)(len + ent);
+	sec_of(out, 3)->count = count;
+	sec_of(out, 3)->entry_size = esize;
+	vanity_imgw_seal(out, *n);
+	return out;
+}
+
+Test(image, version_1_twin_reads_the_same_entries)
+{
+	const struct vanity_image_hdr *h1;
+	uint8_t *v1;
+	size_t n;
+	unsigned int i;
+
+	v1 = to_v1(img, &n);
+	cr_assert_eq(n, len - 3 * sizeof(struct vanity_image_section));
+	expect_at(v1, n, 0);
+	h1 = vanity_image_hdr(v1);
+	cr_assert_eq(h1->version, 1);
+	cr_assert_str_eq(h1->name, "sys");
+	cr_assert_eq(h1->shard_count, 2);
+	cr_assert_eq(h1->channel_count, 2);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(memcmp(vanity_image_shard(v1, i),
+				    vanity_image_shard(img, i),
+				    sizeof(struct vanity_image_shard)), 0, "shard %u", i);
+		cr_assert_eq(memcmp(vanity_image_channel(v1, i),
+				    vanity_image_channel(img, i),
+				    sizeof(struct vanity_image_channel)), 0,
+			     "channel %u", i);
+	}
+	cr_assert_str_eq(vanity_image_str(v1, vanity_image_shard(v1, 0)->program),
+			 "./a");
+	cr_assert_eq(vanity_image_find_channel(v1, "ba"), 1);
+	free(v1);
+}
+
+Test(image, version_1_keeps_its_own_rules)
+{
+	struct vanity_image_hdr_v1 *h1;
+	struct vanity_diag d;
+	uint8_t *v1;
+	size_t n;
+
+	v1 = to_v1(img, &n);
+	h1 = (struct vanity_image_hdr_v1 *)v1;
+	h1->flags = 1;
+	d = expect_at(v1, n, -EINVAL);
+	cr_assert(strstr(d.msg, "reserved header"), "%s", d.msg);
+	h1->flags = 0;
+	h1->shard_off += 4;
+	d = expect_at(v1, n, -EINVAL);
+	cr_assert(strstr(d.msg, "shard table"), "%s", d.msg);
+	h1->shard_off -= 4;
+	h1->channel_off = h1->shard_off + 200;
+	d = expect_at(v1, n, -EINVAL);
+	cr_assert(strstr(d.msg, "image sections overlap"), "%s", d.msg);
+	h1->channel_off = h1->shard_off + 400;
+	h1->shard_count = 65;
+	d = expect_at(v1, n, -E2BIG);
+	cr_assert(strstr(d.msg, "65 shards exceed 64"), "%s", d.msg);
+	h1->shard_count = 2;
+	expect_at(v1, n, 0);
+	free(v1);
+}
+
+Test(image, unknown_incompatible_feature_bit_is_refused)
+{
+	static const unsigned int bits[] = { 0, 3, 31 };
+	char want[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		H->features_incompat = 1U << bits[i];
+		snprintf(want, sizeof(want), "unknown incompatible feature bit %u",
+			 bits[i]);
+		expect_msg(-EOPNOTSUPP, want);
+	}
+	/* Named lowest first. */
+	H->features_incompat = (1U << 9) | (1U << 4);
+	expect_msg(-EOPNOTSUPP, "feature bit 4");
+}
+
+Test(image, unknown_compatible_feature_bits_are_ignored)
+{
+	H->features_compat = 1U << 5;
+	expect(0);
+	H->features_compat = 0xffffffffU;
+	expect(0);
+}
+
+Test(image, unknown_section_announced_compatible_loads)
+{
+	uint8_t *x;
+	size_t n;
+
+	x = with_section(7, 3, 16, &n);
+	hdr_of(x)->features_compat = 1U << 2;
+	expect_at(x, n, 0);
+	cr_assert_str_eq(vanity_image_shard(x, 1)->name, "b");
+	cr_assert_str_eq(vanity_image_channel(x, 1)->name, "ba");
+	cr_assert_str_eq(vanity_image_str(x, vanity_image_shard(x, 0)->program),
+			 "./a");
+	free(x);
+}
+
+Test(image, unknown_section_nothing_announces_is_refused)
+{
+	struct vanity_diag d;
+	uint8_t *x;
+	size_t n;
+
+	x = with_section(7, 3, 16, &n);
+	d = expect_at(x, n, -EINVAL);
+	cr_assert_str_eq(d.msg, "section 3 (type 7) is unknown and no feature announces it");
+	free(x);
+}
+
+Test(image, devices_table_with_its_incompatible_bit_is_refused)
+{
+	uint8_t *x;
+	size_t n;
+
+	/* A later image with passed devices, as today's reader meets it. */
+	x = with_section(VANITY_IMAGE_SEC_DEVICES, 2, 64, &n);
+	hdr_of(x)->features_incompat = VANITY_IMAGE_INCOMPAT_DEVICES;
+	cr_assert(strstr(expect_at(x, n, -EOPNOTSUPP).msg,
+			 "unknown incompatible feature bit 0"));
+	/* Without its bit it is an unannounced section. */
+	hdr_of(x)->features_incompat = 0;
+	cr_assert(strstr(expect_at(x, n, -EINVAL).msg, "(type 4) is unknown"));
+	free(x);
+}
+
+Test(image, unknown_section_still_needs_a_place_of_its_own)
+{
+	uint8_t *x;
+	size_t n;
+
+	x = with_section(9, 1, 8, &n);
+	hdr_of(x)->features_compat = 1U << 30;
+	sec_of(x, 3)->offset = sec_of(x, 0)->offset;
+	cr_assert(strstr(expect_at(x, n, -EINVAL).msg, "sections 0 and 3 overlap"));
+	sec_of(x, 3)->offset = (uint32_t)n;
+	sec_of(x, 3)->count = 2;
+	cr_assert(strstr(expect_at(x, n, -EINVAL).msg, "section 3 (type 9)"));
+	free(x);
+}
+
+Test(image, absent_channel_and_string_sections_are_empty)
+{
+	S(0)->program = 0;
+	H->channel_count = 0;
+	H->section_count = 1;
+	/* Sections 1 and 2 are now bytes nothing points at: zero them. */
+	memset(img + H->section_off + sizeof(struct vanity_image_section), 0,
+	       2 * sizeof(struct vanity_image_section));
+	expect(0);
+	cr_assert_null(vanity_image_str(img, 1));
+	cr_assert_eq(vanity_image_find_channel(img, "ab"), -ENOENT);
+}
+
+/* One directory malformation per row: where to poke, what, and the refusal. */
+struct dir_case {
+	const char *what;
+	int k;			/* directory entry, or -1: the header */
+	size_t off, size;	/* of the field poked */
+	uint32_t val;
+	int err;
+	const char *msg;
+};
+
+#define HDR(f)	-1, offsetof(struct vanity_image_hdr, f), \
+		sizeof(((struct vanity_image_hdr *)0)->f)
+#define SEC(k, f) k, offsetof(struct vanity_image_section, f), \
+		sizeof(((struct vanity_image_section *)0)->f)
+
+static const struct dir_case dir_cases[] = {
+	{ "no sections", HDR(section_count), 0, -EINVAL, "0 sections, want 1 to 16" },
+	{ "too many sections", HDR(section_count), 17, -EINVAL, "17 sections" },
+	{ "directory misaligned", HDR(section_off), 132, -EINVAL,
+	  "section directory at 132" },
+	{ "directory in the header", HDR(section_off), 120, -EINVAL,
+	  "section directory at 120" },
+	{ "directory past the end", HDR(section_off), 0xfffffff8U, -EINVAL,
+	  "section directory" },
+	{ "header resv0", HDR(resv0), 1, -EINVAL, "reserved header fields" },
+	{ "type 0", SEC(1, type), 0, -EINVAL, "section 1 has type 0" },
+	{ "section flags", SEC(0, flags), 1, -EINVAL,
+	  "section 0 (type 1): reserved fields are not zero" },
+	{ "section resv", SEC(2, resv), 1, -EINVAL,
+	  "section 2 (type 3): reserved fields are not zero" },
+	{ "two shard sections", SEC(1, type), VANITY_IMAGE_SEC_SHARDS, -EINVAL,
+	  "sections 0 and 1 are both the shards" },
+	{ "two string tables", SEC(0, type), VANITY_IMAGE_SEC_STRTAB, -EINVAL,
+	  "sections 0 and 2 are both the string table" },
+	{ "unknown type for the shards", SEC(0, type), 5, -EINVAL,
+	  "section 0 (type 5) is unknown and no feature announces it" },
+	{ "string entry size", SEC(2, entry_size), 2, -EINVAL,
+	  "string table entry size 2 (want 1)" },
+	{ "section misaligned", SEC(1, offset), 604, -EINVAL,
+	  "section 1 (type 2) at 604 runs past the image or is misaligned" },
+	{ "section in the header", SEC(0, offset), 64, -EINVAL,
+	  "section 0 (type 1) at 64" },
+	{ "section on the directory", SEC(2, offset), 128, -EINVAL,
+	  "section 2 overlaps the section directory" },
+	{ "sections overlap", SEC(1, offset), 400, -EINVAL,
+	  "sections 0 and 1 overlap" },
+	{ "section count wraps", SEC(0, count), 0x80000001U, -E2BIG,
+	  "2147483649 shards exceed 64" },
+};
+
+Test(image, directory_malformations_are_refused)
+{
+	const struct dir_case *c;
+	uint8_t *p, save[4];
+	struct vanity_diag d;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(dir_cases) / sizeof(dir_cases[0]); i++) {
+		c = &dir_cases[i];
+		p = (c->k < 0 ? img : (uint8_t *)sec_of(img, c->k)) + c->off;
+		memcpy(save, p, c->size);
+		memcpy(p, &c->val, c->size);	/* little-endian: the low bytes */
+		vanity_imgw_seal(img, len);
+		cr_assert_eq(vanity_image_check(img, len, &d), c->err,
+			     "%s: got '%s'", c->what, d.msg);
+		cr_assert(strstr(d.msg, c->msg), "%s: '%s' lacks '%s'", c->what,
+			  d.msg, c->msg);
+		memcpy(p, save, c->size);
+	}
 	expect(0);
 }

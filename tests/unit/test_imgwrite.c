@@ -21,8 +21,9 @@ static struct vanity_imgw *new_writer(const char *name)
 
 static const uint64_t cpu0[VANITY_CPU_WORDS] = { 1 };
 
-Test(imgwrite, layout_is_header_shards_channels_strings)
+Test(imgwrite, layout_is_header_directory_shards_channels_strings)
 {
+	struct vanity_image_section *s, *c, *t;
 	struct vanity_image_hdr *h;
 	uint8_t *img;
 	size_t len;
@@ -30,17 +31,32 @@ Test(imgwrite, layout_is_header_shards_channels_strings)
 	good_image(&img, &len);
 	h = hdr_of(img);
 	cr_assert_eq(h->magic, VANITY_IMAGE_MAGIC);
-	cr_assert_eq(h->version, VANITY_IMAGE_VERSION);
+	cr_assert_eq(h->version, 2);
 	cr_assert_eq(h->hdr_size, sizeof(struct vanity_image_hdr));
-	cr_assert_eq(h->shard_entry_size, sizeof(struct vanity_image_shard));
-	cr_assert_eq(h->channel_entry_size, sizeof(struct vanity_image_channel));
-	cr_assert_eq(h->shard_off, 128);
-	cr_assert_eq(h->channel_off, 128 + 2 * 200);
-	cr_assert_eq(h->strtab_off, 128 + 2 * 200 + 2 * 64);
+	cr_assert_eq(h->features_compat, 0);
+	cr_assert_eq(h->features_incompat, 0);
+	cr_assert_eq(h->section_count, 3);
+	cr_assert_eq(h->section_off, 128);
+	cr_assert_eq(h->shard_count, 2);
+	cr_assert_eq(h->channel_count, 2);
+	s = sec_of(img, 0);
+	c = sec_of(img, 1);
+	t = sec_of(img, 2);
+	cr_assert_eq(s->type, VANITY_IMAGE_SEC_SHARDS);
+	cr_assert_eq(c->type, VANITY_IMAGE_SEC_CHANNELS);
+	cr_assert_eq(t->type, VANITY_IMAGE_SEC_STRTAB);
+	cr_assert_eq(s->entry_size, sizeof(struct vanity_image_shard));
+	cr_assert_eq(c->entry_size, sizeof(struct vanity_image_channel));
+	cr_assert_eq(t->entry_size, 1);
+	cr_assert_eq(s->count, 2);
+	cr_assert_eq(c->count, 2);
+	cr_assert_eq(s->offset, 128 + 72);
+	cr_assert_eq(c->offset, 128 + 72 + 2 * 200);
+	cr_assert_eq(t->offset, 128 + 72 + 2 * 200 + 2 * 64);
 	/* "\0./a\0" padded to 8 */
-	cr_assert_eq(h->strtab_size, 8);
+	cr_assert_eq(t->count, 8);
 	cr_assert_eq(h->total_size, len);
-	cr_assert_eq(len, 128 + 400 + 128 + 8);
+	cr_assert_eq(len, 128 + 72 + 400 + 128 + 8);
 	cr_assert_eq(len % 8, 0);
 	free(img);
 }
@@ -168,7 +184,7 @@ Test(imgwrite, empty_or_null_program_means_none)
 Test(imgwrite, programs_are_stored_once_each_after_the_leading_nul)
 {
 	struct vanity_imgw *w = new_writer("s");
-	struct vanity_image_hdr *h;
+	struct vanity_image_section *t;
 	void *img;
 	size_t len;
 
@@ -177,9 +193,9 @@ Test(imgwrite, programs_are_stored_once_each_after_the_leading_nul)
 	cr_assert_eq(w->shards[0].program, 1);
 	cr_assert_eq(w->shards[1].program, 1 + sizeof("./one"));
 	cr_assert_eq(vanity_imgw_finish(w, &img, &len), 0);
-	h = hdr_of(img);
-	cr_assert_eq(h->strtab_size, 16, "1 + 6 + 9 = 16, a multiple of 8: %u",
-		     h->strtab_size);
+	t = sec_of(img, 2);
+	cr_assert_eq(t->count, 16, "1 + 6 + 9 = 16, a multiple of 8: %u",
+		     t->count);
 	cr_assert_eq(vanity_image_check(img, len, NULL), 0);
 	cr_assert_str_eq(vanity_image_str(img, 1), "./one");
 	cr_assert_str_eq(vanity_image_str(img, 7), "/bin/two");

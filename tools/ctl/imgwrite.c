@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lays out and checksums a binary image. Entries are written at their v1
- * sizes; the string table starts with the NUL that offset 0 points at.
+ * Lays out and checksums a binary image (version 2). Entries are written at
+ * their own sizes; the string table starts with the NUL offset 0 points at.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +9,9 @@
 
 #include "imgwrite.h"
 #include "crc32c.h"
+
+/* The directory lists shards, channels and strings, always in that order. */
+#define NSECTIONS	3
 
 static void copy_name(char dst[VANITY_NAME_MAX], const char *src)
 {
@@ -86,13 +89,26 @@ void vanity_imgw_seal(void *img, size_t len)
 	h->crc32c = vanity_crc32c(img, len);
 }
 
+static void put_section(struct vanity_image_section *s, uint16_t type,
+			size_t off, size_t count, size_t entry_size)
+{
+	s->type = type;
+	s->offset = (uint32_t)off;
+	s->count = (uint32_t)count;
+	s->entry_size = (uint32_t)entry_size;
+}
+
 int vanity_imgw_finish(const struct vanity_imgw *w, void **img, size_t *len)
 {
+	size_t dir_bytes = NSECTIONS * sizeof(struct vanity_image_section);
 	size_t shard_bytes = w->nshards * sizeof(struct vanity_image_shard);
 	size_t chan_bytes = w->nchannels * sizeof(struct vanity_image_channel);
 	size_t strtab = (w->strtab_len + 7) & ~(size_t)7;
-	size_t total = sizeof(struct vanity_image_hdr) + shard_bytes +
-		       chan_bytes + strtab;
+	size_t shard_off = sizeof(struct vanity_image_hdr) + dir_bytes;
+	size_t chan_off = shard_off + shard_bytes;
+	size_t strtab_off = chan_off + chan_bytes;
+	size_t total = strtab_off + strtab;
+	struct vanity_image_section *dir;
 	struct vanity_image_hdr *h;
 	uint8_t *buf;
 
@@ -109,15 +125,17 @@ int vanity_imgw_finish(const struct vanity_imgw *w, void **img, size_t *len)
 	memcpy(h->name, w->name, sizeof(h->name));
 	h->shard_count = (uint16_t)w->nshards;
 	h->channel_count = (uint16_t)w->nchannels;
-	h->shard_entry_size = sizeof(struct vanity_image_shard);
-	h->channel_entry_size = sizeof(struct vanity_image_channel);
-	h->shard_off = sizeof(*h);
-	h->channel_off = (uint32_t)(h->shard_off + shard_bytes);
-	h->strtab_off = (uint32_t)(h->channel_off + chan_bytes);
-	h->strtab_size = (uint32_t)strtab;
-	memcpy(buf + h->shard_off, w->shards, shard_bytes);
-	memcpy(buf + h->channel_off, w->channels, chan_bytes);
-	memcpy(buf + h->strtab_off, w->strtab, w->strtab_len);
+	h->section_count = NSECTIONS;
+	h->section_off = sizeof(*h);
+	dir = (struct vanity_image_section *)(buf + h->section_off);
+	put_section(&dir[0], VANITY_IMAGE_SEC_SHARDS, shard_off, w->nshards,
+		    sizeof(struct vanity_image_shard));
+	put_section(&dir[1], VANITY_IMAGE_SEC_CHANNELS, chan_off, w->nchannels,
+		    sizeof(struct vanity_image_channel));
+	put_section(&dir[2], VANITY_IMAGE_SEC_STRTAB, strtab_off, strtab, 1);
+	memcpy(buf + shard_off, w->shards, shard_bytes);
+	memcpy(buf + chan_off, w->channels, chan_bytes);
+	memcpy(buf + strtab_off, w->strtab, w->strtab_len);
 	vanity_imgw_seal(buf, total);
 	*img = buf;
 	*len = total;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Image writer: collects shards, channels and strings, then lays them out
- * as header | shard table | channel table | string table with the CRC set.
+ * as header | section directory | shards | channels | strings, CRC set.
  */
 #ifndef VANITY_IMGWRITE_H
 #define VANITY_IMGWRITE_H

@@ -42,19 +42,78 @@
 
 /* ------------------------------------------------------------------ */
 /*
- * The image: a header, then arrays of fixed-size entries and a string
- * table, all at 8-byte aligned offsets inside total_size bytes. Entry and
- * header sizes are recorded so that later versions can grow them: a
- * reader accepts a larger size only when the bytes it does not know are
- * zero. crc32c (Castagnoli) covers all total_size bytes with the crc32c
- * field itself read as zero. All integers are little-endian.
+ * The image: a header, a section directory, and the sections it lists (a
+ * table of fixed-size entries each, or the string table), all at 8-byte
+ * aligned offsets past the header, inside total_size bytes, none
+ * overlapping another or the directory. Header and entry sizes are
+ * recorded so that later versions can grow them: a reader accepts a
+ * larger size only when the bytes it does not know are zero. crc32c
+ * (Castagnoli) covers all total_size bytes with the crc32c field itself
+ * read as zero. All integers are little-endian.
+ *
+ * Growth, ext4 style: a writer that adds something an older reader would
+ * misread sets a bit in features_incompat, and a reader refuses every
+ * incompatible bit it does not know; something an older reader may
+ * safely skip sets a bit in features_compat, and a reader ignores those
+ * it does not know. A new section type always comes with such a bit, so
+ * a reader meeting a section type it does not know ignores it only when
+ * the image sets a compatible bit the reader does not know, and refuses
+ * it otherwise (it is corruption, or a writer that broke this rule). What
+ * a compatible feature adds lives in sections of its own, never in a
+ * header or entry tail, which an older reader refuses unless zero. Each
+ * known type appears at most once; an absent CHANNELS or STRTAB section
+ * is an empty one. shard_count and channel_count repeat the SHARDS and
+ * CHANNELS counts (a reader checks that they agree), so a reader sizes
+ * its tables from the header alone in every version.
+ *
+ * Version 1 (struct vanity_image_hdr_v1: fixed offset fields, no
+ * directory, no features) is still read; writers write version 2.
  */
 #define VANITY_IMAGE_MAGIC	0x594e4156U	/* "VANY" */
-#define VANITY_IMAGE_VERSION	1
+#define VANITY_IMAGE_VERSION	2
+#define VANITY_IMAGE_SECTIONS_MAX	16	/* directory entries */
 
 struct vanity_image_hdr {
 	__u32 magic;
 	__u16 version;
+	__u16 hdr_size;
+	__u32 total_size;
+	__u32 crc32c;
+	__u32 features_compat;		/* VANITY_IMAGE_COMPAT_*: unknown ignored */
+	__u32 features_incompat;	/* VANITY_IMAGE_INCOMPAT_*: unknown refused */
+	__u16 shard_count;		/* == the SHARDS section's count */
+	__u16 channel_count;		/* == the CHANNELS section's count, or 0 */
+	__u16 section_count;		/* directory entries, 1..SECTIONS_MAX */
+	__u16 resv0;			/* must be 0 */
+	__u32 section_off;		/* struct vanity_image_section[section_count] */
+	__u32 resv1[3];			/* must be 0 */
+	char name[VANITY_NAME_MAX];	/* system name, NUL-padded */
+	__u32 resv[12];			/* must be 0 */
+};
+
+/* Section types. 0 is none (refused); DEVICES is reserved for passed devices. */
+#define VANITY_IMAGE_SEC_SHARDS		1	/* struct vanity_image_shard[count] */
+#define VANITY_IMAGE_SEC_CHANNELS	2	/* struct vanity_image_channel[count] */
+#define VANITY_IMAGE_SEC_STRTAB		3	/* count bytes, entry_size 1 */
+#define VANITY_IMAGE_SEC_DEVICES	4	/* reserved: comes with INCOMPAT_DEVICES */
+
+struct vanity_image_section {
+	__u16 type;			/* VANITY_IMAGE_SEC_* */
+	__u16 flags;			/* none defined: must be 0 */
+	__u32 offset;			/* from the image start, 8-byte aligned */
+	__u32 count;			/* entries */
+	__u32 entry_size;		/* bytes per entry, >= the reader's struct */
+	__u32 resv[2];			/* must be 0 */
+};
+
+/* features_incompat: none is known yet, so every bit is refused today. */
+#define VANITY_IMAGE_INCOMPAT_DEVICES	(1U << 0)	/* reserved: a DEVICES section */
+/* features_compat: none defined yet. */
+
+/* Version 1: the layout before the directory; read, no longer written. */
+struct vanity_image_hdr_v1 {
+	__u32 magic;
+	__u16 version;			/* 1 */
 	__u16 hdr_size;
 	__u32 total_size;
 	__u32 crc32c;
