@@ -29,18 +29,22 @@ static int futex_wait(struct vanity_channel *ch, uint32_t expect,
 		      int64_t timeout_ns)
 {
 	struct timespec ts, *tp = NULL;
+	bool napping = false;
 
 	/*
 	 * Without the barrier (a kernel without membarrier, or one that
 	 * refuses it) the peer's fence-free publish may still be in flight:
 	 * sleep at most a nap, so a ring we raced with is found on the
-	 * caller's next look (it loops until ready or its own deadline).
+	 * caller's next look (it loops until ready or its own deadline). A
+	 * nap that ends is a spurious wakeup, not the caller's timeout.
 	 */
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0)) {
 		if (errno != EINVAL && errno != ENOSYS && errno != EPERM)
 			return -errno;
-		if (timeout_ns < 0 || timeout_ns > VANITY_BELL_NAP_NS)
+		if (timeout_ns < 0 || timeout_ns > VANITY_BELL_NAP_NS) {
 			timeout_ns = VANITY_BELL_NAP_NS;
+			napping = true;
+		}
 	}
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
@@ -50,8 +54,8 @@ static int futex_wait(struct vanity_channel *ch, uint32_t expect,
 	if (syscall(SYS_futex, watched(ch, true), FUTEX_WAIT, expect, tp,
 		    NULL, 0) == 0)
 		return 0;
-	if (errno == EAGAIN)
-		return 0;	/* the word already moved */
+	if (errno == EAGAIN || (errno == ETIMEDOUT && napping))
+		return 0;	/* the word already moved, or the nap is over */
 	/* Vanity's one timeout errno, the module's and the ring's: -ETIME. */
 	return errno == ETIMEDOUT ? -ETIME : errno == EINTR ? -EINTR : -errno;
 }
