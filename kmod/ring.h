@@ -36,6 +36,7 @@ struct vanity_ring {
 	 * too full for a batch: it is a line the shard keeps writing).
 	 */
 	u32 cached_sq_head, cached_cq_tail, cached_cq_head;
+	u32 cq_overflow_priv;	/* what *cq_overflow says; never read back */
 	bool cq_full;			/* under lock: in an overflow episode */
 	struct list_head pending;	/* under lock: armed async ops */
 	u32 cq_reserved;		/* under lock: CQE slots they hold */

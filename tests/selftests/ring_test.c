@@ -1194,6 +1194,11 @@ TEST_F(ring, cq_overflow_is_ebusy_counted_and_loses_nothing)
 	EXPECT_EQ(-EBUSY, raw_fsync(vanity_fd(self->v)));
 	EXPECT_LT(ov, *r->cq_overflow);
 	ov = *r->cq_overflow;
+	/* The word is the module's count, written, never read back. */
+	*r->cq_overflow = 1000;
+	EXPECT_EQ(-EBUSY, raw_fsync(vanity_fd(self->v)));
+	EXPECT_EQ(ov + 1, *r->cq_overflow) TH_LOG("a scribbled count was believed");
+	ov = *r->cq_overflow;
 	ASSERT_EQ(0, ring_row("producer", &row));
 	EXPECT_EQ(ov, row.overflows);
 	ASSERT_EQ(0, get_shard(0, &gs));

@@ -617,6 +617,10 @@ Test(sim_ring, cq_full_is_ebusy_counted_and_loses_nothing, .init = start,
 	cr_expect_eq(vanity__enter(r, sqn, 0, 0), -EBUSY);
 	cr_expect_eq(*r->cq_overflow, ov + 1);
 	cr_expect_eq(shard_status(0).overflows, ov + 1);
+	/* The word is the simulator's count, written, never read back. */
+	*r->cq_overflow = 1000;
+	cr_expect_eq(vanity__enter(r, sqn, 0, 0), -EBUSY);
+	cr_expect_eq(*r->cq_overflow, ov + 2, "a scribbled count was believed");
 	/* Reap, submit again (the library's documented recovery), reap. */
 	while (!pop(r, &c)) {
 		cr_assert_eq(c.user_data, want++);

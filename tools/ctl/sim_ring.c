@@ -101,6 +101,7 @@ struct vanity_sim_ring {
 	uint32_t head;			/* SQEs consumed */
 	uint32_t cqt;			/* CQEs posted */
 	bool cq_full;			/* in an overflow episode (SQPOLL) */
+	uint32_t overflow_priv;		/* what *cq_overflow says; never read back */
 	struct armed_op *armed;		/* armed WAITs and TIMEOUTs, oldest first */
 	struct armed_op **armed_end;	/* where the next one is linked */
 	uint32_t reserved;		/* CQE slots they hold */
@@ -644,9 +645,8 @@ static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
 		if (!room) {
 			if (!episodes || !r->cq_full) {
 				ctr_add(&r->ctr->overflows, 1);
-				__atomic_store_n(r->cq_overflow,
-						 __atomic_load_n(r->cq_overflow,
-								 __ATOMIC_RELAXED) + 1,
+				/* Our count: the shard may write the word. */
+				__atomic_store_n(r->cq_overflow, ++r->overflow_priv,
 						 __ATOMIC_RELAXED);
 				r->cq_full = true;
 			}
