@@ -166,27 +166,33 @@ err:
 	return ret;
 }
 
+int vanity__hosted_probe_decode(const struct vh_rep *rep,
+				struct vanity_probe *out)
+{
+	unsigned int i;
+
+	/* The server's words, as hostile as any: a length past the array. */
+	if (rep->nchannels > VANITY_PROBE_OPS_MAX || rep->index > 255)
+		return -EPROTO;
+	out->last_op = (uint8_t)rep->index;
+	out->ops_len = (uint8_t)rep->nchannels;
+	for (i = 0; i < VANITY_PROBE_OPS_MAX; i++) {
+		out->ops[i].op = (uint8_t)i;
+		out->ops[i].flags = i < out->ops_len && (rep->size >> i & 1) ?
+				    VANITY_PROBE_OP_SUPPORTED : 0;
+	}
+	return 0;
+}
+
 int vanity__hosted_probe(struct vanity *v, struct vanity_probe *out)
 {
 	struct vh_rep rep;
-	unsigned int i;
 	int fd, ret;
 
 	ret = call(v->fd, VH_PROBE, "", &rep, &fd);
 	if (fd >= 0)
 		close(fd);
-	if (ret)
-		return ret;
-	if (rep.nchannels > VANITY_PROBE_OPS_MAX || rep.index > 255)
-		return -EPROTO;
-	out->last_op = (uint8_t)rep.index;
-	out->ops_len = (uint8_t)rep.nchannels;
-	for (i = 0; i < VANITY_PROBE_OPS_MAX; i++) {
-		out->ops[i].op = (uint8_t)i;
-		out->ops[i].flags = i < out->ops_len && (rep.size >> i & 1) ?
-				    VANITY_PROBE_OP_SUPPORTED : 0;
-	}
-	return 0;
+	return ret ?: vanity__hosted_probe_decode(&rep, out);
 }
 
 int vanity__hosted_lookup(struct vanity *v, const char *name,

@@ -94,6 +94,10 @@ _Static_assert(sizeof(struct vh_ring_ctl) <= VH_CTL_SIZE, "vh_ring_ctl");
 /* Futex doorbell on a shared region (module-less WAIT/WAKE). */
 extern const struct vanity_bell_ops vanity__futex_bell;
 
+/* A PROBE reply into @out: 0, or -EPROTO for words out of range. */
+int vanity__hosted_probe_decode(const struct vh_rep *rep,
+				struct vanity_probe *out);
+
 struct vanity;
 struct vanity_ring;
 

@@ -29,6 +29,7 @@ struct vanity {
 bool vanity__use_hosted(void);
 int vanity__hosted_attach(struct vanity *v, const char *name);
 int vanity__hosted_probe(struct vanity *v, struct vanity_probe *out);
+
 int vanity__hosted_lookup(struct vanity *v, const char *name,
 			  struct vanity_channel_info *out);
 int vanity__hosted_channel(struct vanity *v, const char *name,

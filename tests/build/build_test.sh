@@ -52,6 +52,16 @@ if [ "$rc" != 0 ] && grep -q 'ARCH=arm64: .*kmod-arm64' <<<"$out"; then
 	ok arch_arm64_refuses_the_hosts_goals
 else fail arch_arm64_refuses_the_hosts_goals "make -n ARCH=arm64 kmod exited $rc"; fi
 
+out=$(mk -n ARCH=mips unit) && rc=0 || rc=$?
+if [ "$rc" != 0 ] && grep -q 'ARCH=mips: this tree builds for' <<<"$out"; then
+	ok an_unknown_arch_is_refused
+else fail an_unknown_arch_is_refused "make -n ARCH=mips unit exited $rc"; fi
+
+out=$(mk -n CROSS_COMPILE=aarch64-linux-gnu- unit) && rc=0 || rc=$?
+if [ "$rc" != 0 ] && grep -q 'CROSS_COMPILE=aarch64-linux-gnu- without ARCH' <<<"$out"; then
+	ok cross_compile_without_arch_is_refused
+else fail cross_compile_without_arch_is_refused "make -n CROSS_COMPILE=... unit exited $rc"; fi
+
 db=$(mk -pq ARCH=arm64 CROSS_COMPILE=foo- clean-arm64)
 # shellcheck disable=SC2016 # make's text, not the shell's
 if grep -qx '.DEFAULT_GOAL := arm64' <<<"$db" &&

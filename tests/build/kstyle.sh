@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # tests/build/kstyle.sh: the module's kernel style, as a patch reviewer
-# checks it: checkpatch.pl --no-tree on every kmod/ source and header, and
-# sparse over the whole module (Kbuild's C=2) against the host's headers.
+# checks it: checkpatch.pl --no-tree on every kmod/ source and header and
+# on the UAPI header, and sparse over the whole module (Kbuild's C=2)
+# against the host's headers.
 #
 # checkpatch.pl and its data files are extracted from Debian's
 # linux-source tarball into build/kstyle/ (never copied into the tree).
@@ -37,7 +38,8 @@ if [ ! -x "$out/scripts/checkpatch.pl" ] || [ "$tarball" -nt "$out/scripts/check
 	touch "$out/scripts/checkpatch.pl"
 fi
 
-for f in $(git ls-files 'kmod/*.c' 'kmod/*.h' 'kmod/**/*.c' 'kmod/**/*.h' | sort -u); do
+for f in $(git ls-files 'kmod/*.c' 'kmod/*.h' 'kmod/**/*.c' 'kmod/**/*.h' \
+	include/uapi/linux/vanity.h | sort -u); do
 	ignore=YIELD
 	[ "$f" != kmod/core/shim.h ] || ignore+=,PREFER_DEFINED_ATTRIBUTE_MACRO
 	log=$("$out/scripts/checkpatch.pl" --no-tree --terse --show-types \

@@ -246,7 +246,8 @@ uint8_t *to_v1(const uint8_t *img, size_t *len)
 	return out;
 }
 
-struct load load_text(const char *text, struct vanity_imgw *w)
+struct load load_text_run(const char *text, struct vanity_imgw *w,
+			  uint32_t runner)
 {
 	struct load l = { 0 };
 	size_t size = 0;
@@ -257,11 +258,16 @@ struct load load_text(const char *text, struct vanity_imgw *w)
 	l.path = write_text(l.dir, "m.ini", text);
 	errs = open_memstream(&l.errs, &size);
 	cr_assert_not_null(errs);
-	l.ret = vanity_manifest_load(l.path, w, errs);
+	l.ret = vanity_manifest_load_run(l.path, w, errs, runner);
 	cr_assert_eq(fclose(errs), 0);
 	for (p = l.errs; *p; p++)
 		l.nerrs += *p == '\n';
 	return l;
+}
+
+struct load load_text(const char *text, struct vanity_imgw *w)
+{
+	return load_text_run(text, w, VANITY_RUNNER_ANY);
 }
 
 void load_free(struct load *l)

@@ -61,6 +61,9 @@ struct load {
 	unsigned int nerrs;	/* lines in errs */
 };
 struct load load_text(const char *text, struct vanity_imgw *w);
+/* The same, as `vanityctl run` loads it for effective uid @runner. */
+struct load load_text_run(const char *text, struct vanity_imgw *w,
+			  uint32_t runner);
 void load_free(struct load *l);
 
 /* True when errs has a line "PATH:LINE: ..." that contains @needle. */

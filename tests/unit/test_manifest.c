@@ -253,20 +253,7 @@ Test(manifest, numeric_and_named_users)
 /* @text loaded for `vanityctl run` by euid @runner, messages captured. */
 static struct load load_run(const char *text, uint32_t runner)
 {
-	struct load l = { 0 };
-	size_t size = 0;
-	const char *p;
-	FILE *errs;
-
-	l.dir = scratch_dir();
-	l.path = write_text(l.dir, "m.ini", text);
-	errs = open_memstream(&l.errs, &size);
-	cr_assert_not_null(errs);
-	l.ret = vanity_manifest_load_run(l.path, w, errs, runner);
-	cr_assert_eq(fclose(errs), 0);
-	for (p = l.errs; *p; p++)
-		l.nerrs += *p == '\n';
-	return l;
+	return load_text_run(text, w, runner);
 }
 
 static void expect_run_ok(const char *text, uint32_t runner)

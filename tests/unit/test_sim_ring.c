@@ -303,6 +303,46 @@ Test(sim_ring, client_refuses_malformed_ring_offsets)
 	cr_expect_eq(vanity__hosted_map_ring(&r, -1, &good, -1, 0), -EPROTO);
 }
 
+/* A PROBE reply whose words run past the ops array is refused. */
+Test(sim_ring, client_refuses_a_malformed_probe_reply)
+{
+	struct vanity_probe p;
+	struct vh_rep rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.index = VANITY_OP_LAST - 1;
+	rep.nchannels = VANITY_OP_LAST;
+	rep.size = (1ULL << VANITY_OP_LAST) - 1;
+	cr_assert_eq(vanity__hosted_probe_decode(&rep, &p), 0);
+	cr_expect(vanity_op_supported(&p, VANITY_OP_LAST - 1));
+	cr_expect(!vanity_op_supported(&p, VANITY_OP_LAST));
+	rep.nchannels = VANITY_PROBE_OPS_MAX + 1;
+	cr_expect_eq(vanity__hosted_probe_decode(&rep, &p), -EPROTO);
+	rep.nchannels = VANITY_OP_LAST;
+	rep.index = 256;
+	cr_expect_eq(vanity__hosted_probe_decode(&rep, &p), -EPROTO);
+}
+
+/* The public calls refuse what they cannot use, before any request. */
+Test(sim_ring, probe_and_lookup_refuse_bad_arguments, .init = start,
+     .fini = finish)
+{
+	char longname[VANITY_NAME_MAX + 1];
+	struct vanity_channel_info ci;
+	struct vanity_probe p;
+	struct vanity *v = attach("p", 0, 0);
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cr_expect_eq(vanity_probe(NULL, &p), -EINVAL);
+	cr_expect_eq(vanity_probe(v, NULL), -EINVAL);
+	cr_expect_eq(vanity_channel_lookup(v, longname, &ci), -EINVAL);
+	cr_expect_eq(vanity_channel_lookup(v, NULL, &ci), -EINVAL);
+	cr_expect_eq(vanity_channel_lookup(v, "data", NULL), -EINVAL);
+	cr_expect_eq(vanity_channel_lookup(v, "nosuch", &ci), -ENOENT);
+	vanity_detach(v);
+}
+
 Test(sim_ring, attach_refuses_unknown_flags, .init = start, .fini = finish)
 {
 	struct vanity *v = NULL;

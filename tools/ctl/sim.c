@@ -279,20 +279,15 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 		}
 	} else if (req->op == VH_PROBE) {
 		/* The core's answer, the module's too; attached or not. */
-		struct vanity_probe *p = calloc(1, sizeof(*p));
+		struct vanity_probe p;
 		unsigned int i;
 
-		if (!p) {
-			rep.err = -ENOMEM;
-		} else {
-			vanity_probe_fill(p);
-			rep.index = p->last_op;
-			rep.nchannels = p->ops_len;
-			for (i = 0; i < p->ops_len && i < 64; i++)
-				if (p->ops[i].flags & VANITY_PROBE_OP_SUPPORTED)
-					rep.size |= 1ULL << i;
-			free(p);
-		}
+		vanity_probe_fill(&p);
+		rep.index = p.last_op;
+		rep.nchannels = p.ops_len;
+		for (i = 0; i < p.ops_len; i++)
+			if (p.ops[i].flags & VANITY_PROBE_OP_SUPPORTED)
+				rep.size |= 1ULL << i;
 	} else if (req->op == VH_CHANNEL) {
 		struct vanity_channel_info ci;
 

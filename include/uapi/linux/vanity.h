@@ -504,8 +504,7 @@ enum vanity_cmd {
 enum vanity_attr {
 	VANITY_A_UNSPEC,
 	VANITY_A_IMAGE,		/* binary image */
-	VANITY_A_FORCE,		/* flag: revoke attached shards; in
-				 * SYSTEM_DOWN_NTF: the DOWN was forced */
+	VANITY_A_FORCE,		/* flag: DOWN revokes attached shards; NTF: forced */
 	VANITY_A_NAME,		/* string: system name */
 	VANITY_A_SHARD,		/* nest of VANITY_SHARD_A_*, repeated */
 	VANITY_A_CHANNEL,	/* nest of VANITY_CHANNEL_A_*, repeated */
