@@ -52,7 +52,7 @@ LIB_SOVER := 0
 LIB_VERSION := 0.1.0
 
 CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
-	     kmod/core/chan.c kmod/core/opdef.c
+	     kmod/core/chan.c kmod/core/opdef.c kmod/core/ring_engine.c
 LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
 	    lib/log.c lib/hosted_ring.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tools/ctl/json.c \

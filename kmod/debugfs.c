@@ -77,7 +77,7 @@ static int channels_show(struct seq_file *m, void *v)
 
 		if (vanity_region_peek(c->region, 0, &h, sizeof(h)))
 			memset(&h, 0, sizeof(h));
-		vanity_chan_bell_counts(&h, atomic64_read(&c->notifies),
+		vanity_chan_bell_counts(&h, READ_ONCE(c->eng.notifies),
 					&sleeps, &wakeups);
 		seq_printf(m, "%-4u %-31s %-31s %-31s %9u %8u %10llu %8u %12llu %12llu %10llu %10llu %10llu %10llu %11lld %11lld\n",
 			   i, d->name, sys->shards[d->from].desc->name,
@@ -109,15 +109,15 @@ static int rings_show(struct seq_file *m, void *v)
 		const struct vanity_ring *r = sys->shards[i].ring;
 
 		seq_printf(m, "%-31s %7u %6s %12llu %12llu %9llu %9llu %8u",
-			   sys->shards[i].desc->name, r->off.sq_entries,
+			   sys->shards[i].desc->name, r->eng.sq_entries,
 			   r->poller ? "yes" : "no",
-			   READ_ONCE(r->submitted),
-			   READ_ONCE(r->completed),
-			   READ_ONCE(r->overflows),
-			   READ_ONCE(r->poller_wakeups),
-			   READ_ONCE(r->cq_reserved));
+			   READ_ONCE(r->ctr.submitted),
+			   READ_ONCE(r->ctr.completed),
+			   READ_ONCE(r->ctr.overflows),
+			   READ_ONCE(r->ctr.poller_wakeups),
+			   READ_ONCE(r->eng.reserved));
 		for (op = 0; op < VANITY_OP_LAST; op++)
-			seq_printf(m, " %10llu", READ_ONCE(r->ops[op]));
+			seq_printf(m, " %10llu", READ_ONCE(r->ctr.ops[op]));
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&vanity_lock);

@@ -279,7 +279,7 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 	unsigned int i;
 
 	for (i = 0; i < VANITY_OP_LAST; i++)
-		ops[i] = READ_ONCE(r->ops[i]);
+		ops[i] = READ_ONCE(r->ctr.ops[i]);
 
 	if (!nest ||
 	    nla_put_u32(msg, VANITY_SHARD_A_INDEX, s->index) ||
@@ -291,16 +291,16 @@ static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 	    nla_put_u32(msg, VANITY_SHARD_A_UID, s->desc->uid) ||
 	    (s->attached && nla_put_u32(msg, VANITY_SHARD_A_PID, pid_nr(s->pid))) ||
 	    (prog && nla_put_string(msg, VANITY_SHARD_A_PROGRAM, prog)) ||
-	    nla_put_u32(msg, VANITY_SHARD_A_RING_ENTRIES, r->off.sq_entries) ||
+	    nla_put_u32(msg, VANITY_SHARD_A_RING_ENTRIES, r->eng.sq_entries) ||
 	    nla_put_u8(msg, VANITY_SHARD_A_SQPOLL, !!r->poller) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_SUBMITTED,
-			      READ_ONCE(r->submitted), VANITY_SHARD_A_PAD) ||
+			      READ_ONCE(r->ctr.submitted), VANITY_SHARD_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_COMPLETED,
-			      READ_ONCE(r->completed), VANITY_SHARD_A_PAD) ||
+			      READ_ONCE(r->ctr.completed), VANITY_SHARD_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_OVERFLOWS,
-			      READ_ONCE(r->overflows), VANITY_SHARD_A_PAD) ||
+			      READ_ONCE(r->ctr.overflows), VANITY_SHARD_A_PAD) ||
 	    nla_put_u64_64bit(msg, VANITY_SHARD_A_POLLER_WAKEUPS,
-			      READ_ONCE(r->poller_wakeups),
+			      READ_ONCE(r->ctr.poller_wakeups),
 			      VANITY_SHARD_A_PAD) ||
 	    nla_put(msg, VANITY_SHARD_A_OPS, sizeof(ops), ops))
 		return -EMSGSIZE;
@@ -317,7 +317,7 @@ static int put_channel(struct sk_buff *msg, struct vanity_channel *c)
 	/* Shard-written numbers, shown as they are: the kernel trusts none. */
 	if (vanity_region_peek(c->region, 0, &h, sizeof(h)))
 		memset(&h, 0, sizeof(h));
-	vanity_chan_bell_counts(&h, atomic64_read(&c->notifies), &sleeps,
+	vanity_chan_bell_counts(&h, READ_ONCE(c->eng.notifies), &sleeps,
 				&wakeups);
 
 	if (!nest ||

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Submission rings. Each SQE is copied out of shared memory once, checked
- * by the portable op table, issued from the module's issue table and
- * answered with a CQE. ENTER consumes in the caller's context; SQPOLL
- * consumes from a thread on a housekeeping CPU that polls the next SQE's
- * stamp and the shard's tail, and sleeps after idling sq_idle, raising
- * NEED_WAKEUP first so no submission is stranded. Every CQE is stamped.
+ * Submission rings in the module, a platform of the core's ring engine
+ * (core/ring_engine.h), which decides everything an SQE does. Here: the
+ * ring's pages, the lock the engine runs under, the platform's mechanisms
+ * (clock, doorbells, barriers, tracepoints), ENTER and fsync in the
+ * caller's context, and the SQPOLL thread on a housekeeping CPU that
+ * spins on the engine's "anything pending" and sleeps when the engine
+ * says it may.
  */
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -22,118 +23,100 @@
 #include "system.h"
 #include "region.h"
 #include "chan.h"
+#include "enter.h"
+#include "doorbell.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-#define SQPOLL_IDLE_US_DEFAULT 1000
 #define POLLER_SPINS 1024	/* empty polls per breath and look at the clock */
 
-/* ---------------------------------------------------------------- issue */
+/* ------------------------------------------------------------ platform */
 
-struct issue_ctx {
-	struct vanity_system *sys;
-	struct vanity_shard *shard;
-	bool poller;			/* issued by the SQPOLL thread */
+static s64 plat_now(struct vanity_engine *e)
+{
+	return ktime_get_ns();
+}
+
+static bool plat_dead(struct vanity_engine *e)
+{
+	return READ_ONCE(vanity_ring_of(e)->sys->dead);
+}
+
+static struct vanity_engine_chan *plat_chan(struct vanity_engine *e, u32 ch)
+{
+	return &vanity_ring_of(e)->sys->channels[ch].eng;
+}
+
+static void plat_ring(struct vanity_engine *e, u32 ch, bool peer_consumer)
+{
+	struct vanity_channel *c = &vanity_ring_of(e)->sys->channels[ch];
+
+	wake_up_interruptible(peer_consumer ? &c->wq_data : &c->wq_space);
+}
+
+static bool plat_peer_barrier(struct vanity_engine *e, u32 peer)
+{
+	vanity_doorbell_barrier(&vanity_ring_of(e)->sys->shards[peer]);
+	return true;
+}
+
+void vanity_ring_wake_cq(struct vanity_engine *e)
+{
+	struct vanity_ring *r = vanity_ring_of(e);
+
+	if (wq_has_sleeper(&r->cq_wq))
+		wake_up_interruptible(&r->cq_wq);
+}
+
+static void plat_trace_sqe(struct vanity_engine *e, u8 op, u64 user_data)
+{
+	trace_vanity_sqe_issue(e->shard, op, user_data);
+}
+
+static void plat_trace_cqe(struct vanity_engine *e, u64 user_data, int res)
+{
+	trace_vanity_cqe(e->shard, user_data, res);
+}
+
+const struct vanity_ring_platform vanity_ring_platform = {
+	.now = plat_now,
+	.dead = plat_dead,
+	.chan = plat_chan,
+	.ring = plat_ring,
+	.alloc = vanity_async_alloc,
+	.free = vanity_async_free,
+	.watch = vanity_async_watch,
+	.unwatch = vanity_async_unwatch,
+	.peer_barrier = plat_peer_barrier,
+	.timer_start = vanity_async_timer_start,
+	.timer_cancel = vanity_async_timer_cancel,
+	.wake_cq = vanity_ring_wake_cq,
+	.trace_sqe = plat_trace_sqe,
+	.trace_cqe = plat_trace_cqe,
 };
 
-/* Unreached: a valid NOP is a plain one, which ring_submit completes. */
-static int op_nop(const struct vanity_sqe *sqe, struct issue_ctx *ic)
-{
-	return 0;
-}
-
-static int op_notify(const struct vanity_sqe *sqe, struct issue_ctx *ic)
-{
-	struct vanity_channel *c = &ic->sys->channels[sqe->channel];
-
-	if (READ_ONCE(ic->sys->dead))
-		return -ENODEV;
-	atomic64_inc(&c->notifies);
-	wake_up_interruptible(c->desc->from == ic->shard->index ?
-			      &c->wq_data : &c->wq_space);
-	return 0;
-}
-
-/* WAIT and TIMEOUT complete later: ring_async.c arms them. */
-static int op_wait(const struct vanity_sqe *sqe, struct issue_ctx *ic)
-{
-	return vanity_async_wait(ic->shard->ring, ic->sys, ic->shard, sqe);
-}
-
-static int op_yield(const struct vanity_sqe *sqe, struct issue_ctx *ic)
-{
-	/*
-	 * Cooperative shards sharing a CPU are plain tasks on it: yield() is
-	 * exactly "run the next one". The poller is not the shard: no-op.
-	 */
-	if (!ic->poller)
-		yield();
-	return 0;
-}
-
-static int op_timeout(const struct vanity_sqe *sqe, struct issue_ctx *ic)
-{
-	return vanity_async_timeout(ic->shard->ring, ic->sys, ic->shard, sqe);
-}
-
-/*
- * The issue half of the op table; validation lives in core/opdef.c.
- * @may_block: the op can sleep, so completions before it are published
- * first (otherwise a batch publishes its CQEs once, at its end).
- */
-static const struct vanity_issue_def {
-	int (*issue)(const struct vanity_sqe *sqe, struct issue_ctx *ic);
-	bool may_block;
-} vanity_issue[] = {
-	[VANITY_OP_NOP] = { op_nop },
-	[VANITY_OP_NOTIFY] = { op_notify },
-	[VANITY_OP_WAIT] = { op_wait },
-	[VANITY_OP_YIELD] = { op_yield, true },
-	[VANITY_OP_TIMEOUT] = { op_timeout },
-};
-static_assert(ARRAY_SIZE(vanity_issue) == VANITY_OP_LAST);
-
-/*
- * Module init: the core's table and this one name every opcode, so the
- * ring issues any SQE that validates without checking for a hole.
- */
 int vanity_ring_ops_check(void)
 {
-	unsigned int i;
+	return vanity_engine_ops_check();
+}
 
-	if (vanity_opdefs_check())
-		return -EINVAL;
-	for (i = 0; i < VANITY_OP_LAST; i++)
-		if (!vanity_issue[i].issue)
-			return -EINVAL;
-	return 0;
+/*
+ * Any SQE but a plain NOP, out of line so the NOP loop keeps its
+ * registers; the platform's calls in it are direct.
+ */
+static noinline int ring_issue(struct vanity_engine *e, const u64 *src,
+			       bool poller, u64 *ud)
+{
+	return vanity_engine_issue(e, &vanity_ring_platform, src, poller, ud);
 }
 
 /* ---------------------------------------------------------------- ring */
-
-static void ring_reset(struct vanity_ring *r)
-{
-	r->cached_sq_head = 0;
-	r->cached_cq_tail = 0;
-	r->cached_cq_head = 0;
-	WRITE_ONCE(*r->sq_head, 0);
-	WRITE_ONCE(*r->sq_tail, 0);
-	WRITE_ONCE(*r->sq_flags, 0);
-	WRITE_ONCE(*r->cq_head, 0);
-	WRITE_ONCE(*r->cq_tail, 0);
-	WRITE_ONCE(*r->cq_overflow, 0);
-	r->cq_overflow_priv = 0;
-	/* No stamp of the last attachment may match one of this one's. */
-	memset(r->sqes, 0, r->off.sq_entries * sizeof(*r->sqes));
-	memset(r->cqes, 0, r->off.cq_entries * sizeof(*r->cqes));
-}
 
 int vanity_ring_create(struct vanity_shard *s, u32 entries)
 {
 	struct vanity_system *sys = s->sys;
 	struct vanity_ring *r;
-	unsigned int i;
 	u64 size;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
@@ -153,22 +136,12 @@ int vanity_ring_create(struct vanity_shard *s, u32 entries)
 		kfree(r);
 		return -ENOMEM;
 	}
-	r->sq_head = r->va + r->off.sq_head;
-	r->sq_tail = r->va + r->off.sq_tail;
-	r->sq_flags = r->va + r->off.sq_flags;
-	r->cq_head = r->va + r->off.cq_head;
-	r->cq_tail = r->va + r->off.cq_tail;
-	r->cq_overflow = r->va + r->off.cq_overflow;
-	r->sqes = r->va + r->off.sqes;
-	r->cqes = r->va + r->off.cqes;
-	r->ctx.nchannels = sys->nchannels;
-	for (i = 0; i < sys->nchannels; i++)
-		if (sys->channels[i].desc->from == s->index ||
-		    sys->channels[i].desc->to == s->index)
-			r->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
+	r->sys = sys;
+	r->shard = s;
+	vanity_engine_init(&r->eng, r->va, &r->off, sys->image, s->index,
+			   &r->ctr);
 	mutex_init(&r->lock);
 	atomic_set(&r->lock_wanted, 0);
-	INIT_LIST_HEAD(&r->pending);
 	init_waitqueue_head(&r->cq_wq);
 	init_waitqueue_head(&r->poller_wq);
 	s->ring = r;
@@ -188,265 +161,75 @@ void vanity_ring_destroy(struct vanity_shard *s)
 	s->ring = NULL;
 }
 
-/* Publish what was consumed and completed: CQEs first, then SQ slots. */
-static void ring_publish(struct vanity_ring *r, u32 sq_head, u32 cq_tail)
+/* ENTER and fsync: consume up to @max, wake ENTER's waiters. */
+static noinline int ring_submit(struct vanity_ring *r, u32 max)
 {
-	r->cached_sq_head = sq_head;
-	WRITE_ONCE(r->cached_cq_tail, cq_tail);
-	/* Release: the CQEs before the tail that posts them. */
-	smp_store_release(r->cq_tail, cq_tail);
-	/* Release: our reads of the SQEs before their slots are reused. */
-	smp_store_release(r->sq_head, sq_head);
-}
-
-/*
- * Free CQEs after @cq_tail, less those reserved for armed async ops, on
- * the shard's head as last read; re-read it (it may have corrupted it:
- * that only costs it its own CQEs) when that leaves less than @want.
- * Under r->lock.
- */
-static u32 cq_room(struct vanity_ring *r, u32 cq_tail, u32 want)
-{
-	u32 n = r->off.cq_entries, used, room = 0;
-	int pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		if (pass)
-			r->cached_cq_head = READ_ONCE(*r->cq_head);
-		used = cq_tail - r->cached_cq_head;
-		room = used >= n || r->cq_reserved >= n - used ? 0 :
-		       n - used - r->cq_reserved;
-		if (room >= want)
-			break;
-	}
-	return room;
-}
-
-void vanity_ring_post_locked(struct vanity_ring *r, u32 shard, u64 user_data,
-			     int res)
-{
-	u32 t = r->cached_cq_tail;
-
-	lockdep_assert_held(&r->lock);
-	vanity_cqe_post((u64 *)&r->cqes[t & (r->off.cq_entries - 1)], t,
-			user_data, res);
-	WRITE_ONCE(r->cached_cq_tail, t + 1);
-	/* Release: the CQE before the tail that posts it. */
-	smp_store_release(r->cq_tail, t + 1);
-	WRITE_ONCE(r->completed, r->completed + 1);
-	trace_vanity_cqe(shard, user_data, res);
-}
-
-void vanity_ring_wake_cq(struct vanity_ring *r)
-{
-	if (wq_has_sleeper(&r->cq_wq))
-		wake_up_interruptible(&r->cq_wq);
-}
-
-/*
- * Any SQE but a plain NOP: one private copy (nothing read twice), checked
- * by the portable op table, issued from the module's. Out of line, so the
- * NOP loop keeps its registers. Returns the result or VANITY_QUEUED, and
- * the user_data to echo.
- */
-static noinline int ring_issue(struct vanity_ring *r, struct issue_ctx *ic,
-			       const u64 *src, u32 head, u32 cqt, u64 *ud)
-{
-	const struct vanity_issue_def *def;
-	union {
-		struct vanity_sqe sqe;
-		u64 w[VANITY_SQE_WORDS];
-	} c;
-	int res;
-
-	c.w[0] = READ_ONCE(src[0]);
-	c.w[1] = READ_ONCE(src[1]);
-	c.w[2] = READ_ONCE(src[2]);
-	c.w[3] = READ_ONCE(src[3]);
-	c.w[4] = READ_ONCE(src[4]);
-	c.w[5] = READ_ONCE(src[5]);
-	c.w[6] = READ_ONCE(src[6]);
-	c.w[7] = READ_ONCE(src[7]);
-	*ud = c.sqe.user_data;
-	trace_vanity_sqe_issue(ic->shard->index, c.sqe.opcode, c.sqe.user_data);
-	res = vanity_sqe_validate(&c.sqe, &r->ctx);
-	if (res)
-		return res;
-	def = &vanity_issue[c.sqe.opcode];
-	WRITE_ONCE(r->ops[c.sqe.opcode], r->ops[c.sqe.opcode] + 1);
-	/* What completed so far is seen before we may sleep. */
-	if (def->may_block)
-		ring_publish(r, head, cqt);
-	/* A direct call for the op channel loops issue. */
-	return INDIRECT_CALL_1(def->issue, op_notify, &c.sqe, ic);
-}
-
-/* SQEs the shard's tail publishes past @head (vanity_sq_tail_avail). */
-static __always_inline u32 sq_tail_avail(struct vanity_ring *r, u32 head)
-{
-	/* Acquire: the shard's SQE stores before the tail that covers them. */
-	return vanity_sq_tail_avail(smp_load_acquire(r->sq_tail), head,
-				    r->off.sq_entries);
-}
-
-/* Anything to consume: the tail moved past our head, or its SQE's stamp. */
-static __always_inline bool sq_pending(struct vanity_ring *r)
-{
-	u32 head = r->cached_sq_head;
-
-	return READ_ONCE(r->sqes[head & (r->off.sq_entries - 1)].stamp) ==
-	       VANITY_STAMP(head) || sq_tail_avail(r, head);
-}
-
-/*
- * Whether the SQE at @head (@src), past the @avail the tail covered so
- * far, is to be taken; @avail grows when the tail is read (at most once,
- * @tail_read). The poller takes a run's first SQE by its stamp before it
- * reads the tail: that line may still be on its way from the shard, and
- * the first CQE need not wait for it. After that one SQE, the tail says
- * how many more there are, with no stamp to check on each.
- */
-static __always_inline bool sq_take(struct vanity_ring *r,
-				    struct issue_ctx *ic, const u64 *src,
-				    u32 head, u32 left, u32 *avail,
-				    bool *tail_read, u32 done)
-{
-	if (!*tail_read && done) {
-		*tail_read = true;
-		*avail = done + min(sq_tail_avail(r, head), left);
-		if (done < *avail)
-			return true;
-	}
-	if (ic->poller &&
-	    vanity_sqe_stamped((const struct vanity_sqe *)src, head))
-		return true;
-	if (*tail_read)
-		return false;
-	*tail_read = true;
-	*avail = done + min(sq_tail_avail(r, head), left);
-	return done < *avail;
-}
-
-/*
- * Consume up to @max SQEs: those the tail covers, then (the poller) any
- * whose stamp says they are published. Returns how many, or -EBUSY if the
- * CQ is full before any. A plain NOP (vanity_sqe_plain_nop) is eight
- * loads and a CQE's two stores; every other op goes through ring_issue.
- * ENTER's waiters are the caller's to wake (vanity_ring_wake_cq), once
- * the batch is published. Inlined into the poller's loop.
- */
-static __always_inline int __ring_submit(struct vanity_ring *r,
-					 struct issue_ctx *ic, u32 max)
-{
-	u32 sq_mask = r->off.sq_entries - 1, cq_mask = r->off.cq_entries - 1;
-	u32 head = r->cached_sq_head, cqt = r->cached_cq_tail;
-	/* ENTER and fsync take what the tail publishes; see sq_take. */
-	bool tail_read = !ic->poller;
-	u32 avail = tail_read ? min(sq_tail_avail(r, head), max) : 0;
-	u32 done = 0, queued = 0, nops = 0, room, shard = ic->shard->index;
-	const u64 *sqes = (const u64 *)r->sqes;
-	u64 *cqes = (u64 *)r->cqes;
-	bool full = false;
-	u64 ud, slow_ud;
-	const u64 *src;
-	int res;
-
-	/* A ring's worth at most, however a shard keeps stamping. */
-	max = min(max, r->off.sq_entries);
-	room = cq_room(r, cqt, avail ?: 1);
-	while (done < max) {
-		src = &sqes[(head & sq_mask) * VANITY_SQE_WORDS];
-		if (done >= avail &&
-		    !sq_take(r, ic, src, head, max - done, &avail, &tail_read,
-			     done))
-			break;
-		if (!room)
-			room = cq_room(r, cqt, avail > done ? avail - done : 1);
-		if (!room) {
-			/*
-			 * Each refused ENTER counts; the poller counts each
-			 * episode, not every poll that finds the CQ still full.
-			 */
-			if (!ic->poller || !r->cq_full) {
-				WRITE_ONCE(r->overflows, r->overflows + 1);
-				/* Our count: the shard may write the word. */
-				WRITE_ONCE(*r->cq_overflow, ++r->cq_overflow_priv);
-				r->cq_full = true;
-			}
-			full = true;
-			break;
-		}
-		/* Each word read once; a plain NOP needs nothing more. */
-		if (likely(vanity_sqe_plain_nop(src, &ud))) {
-			trace_vanity_sqe_issue(shard, VANITY_OP_NOP, ud);
-			nops++;
-			res = 0;
-		} else {
-			/* Reads the SQE again, for its own private copy. */
-			res = ring_issue(r, ic, src, head, cqt, &slow_ud);
-			ud = slow_ud;
-		}
-		head++;
-		room--;
-		done++;
-		if (res == VANITY_QUEUED) {	/* its CQE slot is reserved */
-			queued++;
-			continue;
-		}
-		vanity_cqe_post(&cqes[(cqt & cq_mask) * 2], cqt, ud, res);
-		trace_vanity_cqe(shard, ud, res);
-		cqt++;
-	}
-	if (done) {
-		r->cq_full = false;
-		ring_publish(r, head, cqt);
-		WRITE_ONCE(r->ops[VANITY_OP_NOP], r->ops[VANITY_OP_NOP] + nops);
-		WRITE_ONCE(r->submitted, r->submitted + done);
-		WRITE_ONCE(r->completed, r->completed + done - queued);
-	}
-	return done || !full ? done : -EBUSY;
-}
-
-/* __ring_submit for ENTER and fsync, which wake ENTER's waiters at once. */
-static noinline int ring_submit(struct vanity_ring *r, struct issue_ctx *ic,
-				u32 max)
-{
-	int n = __ring_submit(r, ic, max);
+	int n = vanity_engine_submit(&r->eng, &vanity_ring_platform, max,
+				     false, ring_issue);
 
 	if (n > 0)
-		vanity_ring_wake_cq(r);
+		vanity_ring_wake_cq(&r->eng);
 	return n;
 }
 
-/* Idle past sq_idle: sleep until ENTER wakes us (or we are stopped). */
+/* Submit under the lock; the batch's YIELDs run once, after it. */
+static int ring_submit_yield(struct vanity_ring *r, u32 max)
+{
+	u32 yields;
+	int n;
+
+	vanity_ring_lock(r);
+	n = ring_submit(r, max);
+	yields = vanity_engine_take_yields(&r->eng);
+	vanity_ring_unlock(r);
+	/*
+	 * Cooperative shards sharing a CPU are plain tasks on it: yield() is
+	 * exactly "run the next one".
+	 */
+	if (yields)
+		yield();
+	return n;
+}
+
+/*
+ * Idle past sq_idle: the engine decides whether to sleep until ENTER
+ * wakes us (or we are stopped), nap while the CQ is full, or go on.
+ */
 static void poller_sleep(struct vanity_ring *r)
 {
-	/* Flag, fence, look again: pairs with the shard's fence. */
+	enum vanity_idle idle;
+	bool slept = false;
+
 	WRITE_ONCE(r->poller_kick, false);
-	WRITE_ONCE(*r->sq_flags, *r->sq_flags | VANITY_SQ_NEED_WAKEUP);
-	/* Flag before the SQ check; the shard fences tail before flag. */
-	smp_mb();
-	if (!sq_pending(r)) {
+	mutex_lock(&r->lock);
+	idle = vanity_engine_idle_begin(&r->eng, r->eng.cq_full);
+	mutex_unlock(&r->lock);
+	if (idle == VANITY_IDLE_SLEEP) {
 		wait_event_interruptible(r->poller_wq,
 					 READ_ONCE(r->poller_kick) ||
 					 kthread_should_stop());
-		WRITE_ONCE(r->poller_wakeups, r->poller_wakeups + 1);
+		slept = true;
+	} else if (idle == VANITY_IDLE_NAP) {
+		wait_event_interruptible_timeout(r->poller_wq,
+			READ_ONCE(r->poller_kick) || kthread_should_stop(),
+			nsecs_to_jiffies(VANITY_CQ_FULL_NAP_NS) ?: 1);
+		slept = true;
 	}
-	WRITE_ONCE(*r->sq_flags, *r->sq_flags & ~VANITY_SQ_NEED_WAKEUP);
+	vanity_engine_idle_end(&r->eng, slept);
 }
 
 static int poller_fn(void *data)
 {
 	struct vanity_shard *s = data;
 	struct vanity_ring *r = s->ring;
-	struct issue_ctx ic = { .sys = s->sys, .shard = s, .poller = true };
+	struct vanity_engine *e = &r->eng;
 	/*
 	 * Idle time on local_clock(), read once per POLLER_SPINS empty polls:
 	 * ktime_get() on every poll can cost more than the poll (here an
 	 * HPET read, an MMIO access), and jiffies are too coarse for an
 	 * sq_idle of microseconds.
 	 */
-	u64 idle_ns = (u64)r->idle_us * NSEC_PER_USEC, last = 0, now;
+	u64 idle_ns = vanity_sqpoll_idle_ns(r->idle_us), last = 0, now;
 	unsigned int spins;
 
 	/*
@@ -464,11 +247,12 @@ static int poller_fn(void *data)
 		 * whole poll.
 		 */
 		for (spins = 0; spins < POLLER_SPINS; spins++)
-			if (sq_pending(r))
+			if (vanity_engine_sq_pending(e))
 				break;
 		if (spins < POLLER_SPINS &&
-		    __ring_submit(r, &ic, r->off.sq_entries) > 0) {
-			vanity_ring_wake_cq(r);
+		    vanity_engine_submit(e, &vanity_ring_platform,
+					 e->sq_entries, true, ring_issue) > 0) {
+			vanity_ring_wake_cq(e);
 			/* The idle window opens at the next look at the clock. */
 			last = 0;
 			if (!atomic_read(&r->lock_wanted) && !need_resched())
@@ -499,10 +283,10 @@ int vanity_ring_attach(struct vanity_shard *s, bool sqpoll, u32 idle_us)
 	struct vanity_ring *r = s->ring;
 	struct task_struct *t;
 
-	ring_reset(r);
+	vanity_engine_reset(&r->eng);
 	if (!sqpoll)
 		return 0;
-	r->idle_us = idle_us ?: SQPOLL_IDLE_US_DEFAULT;
+	r->idle_us = idle_us;
 	r->poller_kick = false;
 	t = kthread_create(poller_fn, s, "vanity-sq/%s", s->desc->name);
 	if (IS_ERR(t))
@@ -539,61 +323,43 @@ static void poller_kick(struct vanity_ring *r)
 int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s)
 {
 	struct vanity_ring *r = s->ring;
-	struct issue_ctx ic = { .sys = sys, .shard = s };
-	int ret;
 
 	if (READ_ONCE(sys->dead))
 		return -ENODEV;
 	if (r->poller) {
-		if (READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP)
+		if (READ_ONCE(*r->eng.sq_flags) & VANITY_SQ_NEED_WAKEUP)
 			poller_kick(r);
 		return 0;
 	}
-	vanity_ring_lock(r);
-	ret = ring_submit(r, &ic, r->off.sq_entries);
-	vanity_ring_unlock(r);
-	return ret;
-}
-
-static u32 cq_unseen(struct vanity_ring *r)
-{
-	/* Our own tail: the shard's copy is its to scribble on. */
-	s32 n = READ_ONCE(r->cached_cq_tail) - READ_ONCE(*r->cq_head);
-
-	/* Negative while a batch's stamped CQEs run ahead of the tail. */
-	return n > 0 ? n : 0;
+	return ring_submit_yield(r, r->eng.sq_entries);
 }
 
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 		       const struct vanity_enter *e)
 {
 	struct vanity_ring *r = s->ring;
-	struct issue_ctx ic = { .sys = sys, .shard = s };
+	struct vanity_enter_plan p;
 	long ret = 0;
+	int w = 0;
 
-	if (e->flags & ~(VANITY_ENTER_GETEVENTS | VANITY_ENTER_SQ_WAKEUP) ||
-	    e->resv[0] || e->resv[1] || e->min_complete > r->off.cq_entries)
+	if (vanity_enter_plan(e, r->eng.cq_entries, r->poller,
+			      READ_ONCE(*r->eng.sq_flags), &p))
 		return -EINVAL;
 	if (READ_ONCE(sys->dead))
 		return -ENODEV;
-	if (r->poller) {
-		if (e->flags & VANITY_ENTER_SQ_WAKEUP ||
-		    (e->flags & VANITY_ENTER_GETEVENTS &&
-		     READ_ONCE(*r->sq_flags) & VANITY_SQ_NEED_WAKEUP))
-			poller_kick(r);
-	} else if (e->to_submit) {
-		vanity_ring_lock(r);
-		ret = ring_submit(r, &ic, e->to_submit);
-		vanity_ring_unlock(r);
+	if (p.kick)
+		poller_kick(r);
+	if (p.submit) {
+		ret = ring_submit_yield(r, p.submit);
 		if (ret < 0)
 			return ret;
 	}
-	if (e->flags & VANITY_ENTER_GETEVENTS) {
-		int w = wait_event_interruptible(r->cq_wq,
-			cq_unseen(r) >= e->min_complete || READ_ONCE(sys->dead));
-
-		if (w && !ret)
-			return w == -ERESTARTSYS ? -EINTR : w;
+	if (p.getevents) {
+		w = wait_event_interruptible(r->cq_wq,
+			vanity_engine_cq_unseen(&r->eng) >= p.min_complete ||
+			READ_ONCE(sys->dead));
+		if (w == -ERESTARTSYS)
+			w = -EINTR;
 	}
-	return ret;
+	return vanity_enter_result(ret, w);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A shard's submission ring in the module: its memory, ENTER, the SQPOLL
- * thread, and the counters debugfs and netlink report.
+ * A shard's submission ring in the module: the module as a platform of
+ * the core's ring engine (core/ring_engine.h). Its memory, ENTER, fsync,
+ * the SQPOLL thread (ring.c) and the armed ops' mechanisms: wait queue
+ * entries, hrtimers and the workqueue that completes them (ring_async.c).
  */
 #ifndef VANITY_RING_H
 #define VANITY_RING_H
@@ -9,10 +11,9 @@
 #include <linux/mutex.h>
 #include <linux/wait.h>
 #include <linux/atomic.h>
-#include <linux/list.h>
 #include <linux/vanity.h>
 
-#include "opdef.h"
+#include "ring_engine.h"
 
 struct vanity_system;
 struct vanity_shard;
@@ -23,35 +24,23 @@ struct vanity_ring {
 	struct vanity_region *region;	/* mapped at VANITY_MMAP_RING */
 	void *va;			/* the module's view of it */
 	struct vanity_ring_offsets off;
-	u32 *sq_head, *sq_tail, *sq_flags, *cq_head, *cq_tail, *cq_overflow;
-	struct vanity_sqe *sqes;
-	struct vanity_cqe *cqes;
-	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
-	struct mutex lock;		/* one consumer of the SQ at a time */
-	atomic_t lock_wanted;		/* vanity_ring_lock callers waiting */
+	struct vanity_system *sys;
+	struct vanity_shard *shard;
 	/*
-	 * Under lock: the module's own indices, published to the shared
-	 * ones and never read back (the shard may scribble on those), and
-	 * the shard's cq_head as last read (only re-read when the CQ looks
-	 * too full for a batch: it is a line the shard keeps writing).
+	 * The engine's state is under @lock: one consumer of the SQ at a
+	 * time, and completions of armed ops between batches.
 	 */
-	u32 cached_sq_head, cached_cq_tail, cached_cq_head;
-	u32 cq_overflow_priv;	/* what *cq_overflow says; never read back */
-	bool cq_full;			/* under lock: in an overflow episode */
-	struct list_head pending;	/* under lock: armed async ops */
-	u32 cq_reserved;		/* under lock: CQE slots they hold */
+	struct mutex lock;
+	atomic_t lock_wanted;		/* vanity_ring_lock callers waiting */
+	struct vanity_engine eng;
+	/* Counters, kept across attachments; racy snapshots for readers. */
+	struct vanity_ring_ctr ctr;
 	wait_queue_head_t cq_wq;	/* ENTER with GETEVENTS */
 	/* SQPOLL */
 	struct task_struct *poller;
 	wait_queue_head_t poller_wq;
 	bool poller_kick;
 	u32 idle_us;
-	/*
-	 * Counters: written only under @lock (or by the poller alone), so
-	 * plain stores; readers (debugfs, GET) take a racy snapshot.
-	 */
-	u64 submitted, completed, overflows, poller_wakeups;
-	u64 ops[VANITY_OP_LAST];
 };
 
 /*
@@ -70,38 +59,42 @@ static inline void vanity_ring_unlock(struct vanity_ring *r)
 	mutex_unlock(&r->lock);
 }
 
-/* Module init: 0 when every opcode has its validator and its issue. */
+/* Module init: 0 when the core's op table is complete. */
 int vanity_ring_ops_check(void);
 int vanity_ring_create(struct vanity_shard *s, u32 entries);
 void vanity_ring_destroy(struct vanity_shard *s);
 /* Fresh indices for a new attachment; starts SQPOLL if asked. */
 int vanity_ring_attach(struct vanity_shard *s, bool sqpoll, u32 idle_us);
-/* Stop the poller (detach, forced DOWN). */
+/* Stop the poller, cancel what is armed (detach, forced DOWN). */
 void vanity_ring_detach(struct vanity_shard *s);
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 		       const struct vanity_enter *e);
-/*
- * What an op's issue returns when it completes later (ring_async.c): no
- * CQE now, one reserved for it.
- */
-#define VANITY_QUEUED (-EIOCBQUEUED)
+/* fsync(2) on the shard's fd: consume every published SQE (see UAPI). */
+int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s);
 
-/* Post one CQE (under ring->lock), then wake ENTER's waiters (not under it). */
-void vanity_ring_post_locked(struct vanity_ring *r, u32 shard, u64 user_data,
-			     int res);
-void vanity_ring_wake_cq(struct vanity_ring *r);
+/* The module's mechanisms for the engine (ring.c). */
+extern const struct vanity_ring_platform vanity_ring_platform;
 
-/* ring_async.c: WAIT and TIMEOUT, armed under ring->lock. */
-int vanity_async_wait(struct vanity_ring *r, struct vanity_system *sys,
-		      struct vanity_shard *s, const struct vanity_sqe *sqe);
-int vanity_async_timeout(struct vanity_ring *r, struct vanity_system *sys,
-			 struct vanity_shard *s, const struct vanity_sqe *sqe);
-/* Cancel every armed op, posting nothing. Not under ring->lock. */
+static inline struct vanity_ring *vanity_ring_of(struct vanity_engine *e)
+{
+	return container_of(e, struct vanity_ring, eng);
+}
+
+void vanity_ring_wake_cq(struct vanity_engine *e);
+
+/* ring_async.c: the armed ops' half of the platform. */
+struct vanity_armed *vanity_async_alloc(struct vanity_engine *e,
+					unsigned int nends);
+void vanity_async_free(struct vanity_engine *e, struct vanity_armed *a);
+int vanity_async_watch(struct vanity_engine *e, struct vanity_armed *a,
+		       unsigned int i);
+void vanity_async_unwatch(struct vanity_engine *e, struct vanity_armed *a,
+			  unsigned int i);
+void vanity_async_timer_start(struct vanity_engine *e, struct vanity_armed *a);
+void vanity_async_timer_cancel(struct vanity_engine *e, struct vanity_armed *a);
+/* Cancel every armed op, posting nothing. Not under the ring's lock. */
 void vanity_async_cancel_all(struct vanity_ring *r);
 int vanity_async_init(void);
 void vanity_async_exit(void);
-
-/* fsync(2) on the shard's fd: consume every published SQE (see UAPI). */
-int vanity_ring_flush(struct vanity_system *sys, struct vanity_shard *s);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "cpus.h"
 #include "region.h"
+#include "ring_engine.h"
 
 struct file;
 struct vanity_system;
@@ -40,8 +41,7 @@ struct vanity_channel {
 	wait_queue_head_t wq_data;	/* consumer waits for data */
 	wait_queue_head_t wq_space;	/* producer waits for space */
 	atomic64_t waits, wakes;	/* doorbell ioctls, for debugfs */
-	atomic64_t notifies;		/* NOTIFY ops that rang it */
-	atomic_t ring_waits[2];		/* armed ring WAITs: [0] producer, [1] consumer */
+	struct vanity_engine_chan eng;	/* the ring engine's: notifies, armed WAITs */
 };
 
 struct vanity_system {

@@ -82,7 +82,8 @@ struct vh_ring_ctl {
 	/* 256: simulator-written, answers */
 	uint32_t done_seq;
 	int32_t done_res;		/* consumed, or -EBUSY */
-	uint32_t resv2[30];
+	uint32_t done_yield;		/* the batch had a YIELD: run it */
+	uint32_t resv2[29];
 	/* 384: simulator-written, state */
 	uint32_t poller_sleeping;	/* ENTER mode: asleep on req_seq */
 	uint32_t dead;			/* no longer served: -ENODEV */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -18,6 +19,7 @@
 
 #include "vanity.h"
 #include "hosted.h"
+#include "enter.h"
 
 /* Spins before a sleep: a NOP batch is answered within them. */
 #define SPINS 2048
@@ -215,33 +217,36 @@ static int wait_cq(struct vanity_ring *r, struct vh_ring_ctl *c, uint32_t min,
 int vanity__hosted_enter(struct vanity_ring *r, uint32_t to_submit,
 			 uint32_t min_complete, uint32_t flags)
 {
+	struct vanity_enter en = {
+		.size = sizeof(en), .flags = flags, .to_submit = to_submit,
+		.min_complete = min_complete,
+	};
 	struct vh_ring_ctl *c = ctl_of(r);
+	struct vanity_enter_plan p;
 	bool interrupted = false;
-	int ret = 0, w;
+	int ret = 0, w = 0;
 
-	if (flags & ~(VANITY_ENTER_GETEVENTS | VANITY_ENTER_SQ_WAKEUP) ||
-	    min_complete > r->cq_mask + 1)
+	/* The module's rules (kmod/core/enter.h), the module's errors. */
+	if (vanity_enter_plan(&en, r->cq_mask + 1, r->sqpoll,
+			      __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED),
+			      &p))
 		return -EINVAL;
 	if (gone(r, false))
 		return -ENODEV;
-	if (r->sqpoll) {
-		if (flags & VANITY_ENTER_SQ_WAKEUP ||
-		    (flags & VANITY_ENTER_GETEVENTS &&
-		     __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) &
-		     VANITY_SQ_NEED_WAKEUP)) {
-			/* A new kick value: the poller's futex compare fails. */
-			__atomic_fetch_add(&c->kick, 1, __ATOMIC_SEQ_CST);
-			wake(&c->kick, 1);
-		}
-	} else if (to_submit) {
-		ret = submit(r, c, to_submit, &interrupted);
+	if (p.kick) {
+		/* A new kick value: the poller's futex compare fails. */
+		__atomic_fetch_add(&c->kick, 1, __ATOMIC_SEQ_CST);
+		wake(&c->kick, 1);
+	}
+	if (p.submit) {
+		ret = submit(r, c, p.submit, &interrupted);
 		if (ret < 0)
 			return ret;
 	}
-	if (flags & VANITY_ENTER_GETEVENTS) {
-		w = wait_cq(r, c, min_complete, interrupted);
-		if (w && !ret)
-			return w;
-	}
-	return ret;
+	if (p.getevents)
+		w = wait_cq(r, c, p.min_complete, interrupted);
+	/* The batch's YIELDs, once, as the module's ENTER runs them. */
+	if (p.submit && __atomic_load_n(&c->done_yield, __ATOMIC_RELAXED))
+		sched_yield();
+	return (int)vanity_enter_result(ret, w);
 }

@@ -30,6 +30,15 @@
  */
 #define VANITY_ATOMIC_OR32(p, v) atomic_or((v), (atomic_t *)(p))
 #define VANITY_ATOMIC_ANDNOT32(p, v) atomic_andnot((v), (atomic_t *)(p))
+/* The same for counters several rings share: new value returned (32). */
+#define VANITY_ATOMIC_ADD32(p, v) atomic_add_return((v), (atomic_t *)(p))
+#define VANITY_ATOMIC_ADD64(p, v) atomic64_add((v), (atomic64_t *)(p))
+/* One store the other side may be reading (no tearing, no caching). */
+#define VANITY_WRITE_ONCE(x, v) WRITE_ONCE(x, v)
+/* Compare and exchange, fully ordered: returns the old value. */
+#define VANITY_CMPXCHG(p, o, n) cmpxchg(p, o, n)
+/* A full barrier: the stores before it are seen before the loads after. */
+#define VANITY_SMP_MB() smp_mb()
 #else
 #include <stdint.h>
 #include <stddef.h>
@@ -60,6 +69,23 @@ typedef int64_t s64;
 #define VANITY_STORE_RELEASE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 #define VANITY_ATOMIC_OR32(p, v) __atomic_fetch_or(p, v, __ATOMIC_RELAXED)
 #define VANITY_ATOMIC_ANDNOT32(p, v) __atomic_fetch_and(p, ~(v), __ATOMIC_RELAXED)
+#define VANITY_ATOMIC_ADD32(p, v) __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST)
+#define VANITY_ATOMIC_ADD64(p, v) __atomic_fetch_add(p, v, __ATOMIC_RELAXED)
+#define VANITY_WRITE_ONCE(x, v) __atomic_store_n(&(x), v, __ATOMIC_RELAXED)
+#define VANITY_CMPXCHG(p, o, n) ({					\
+	__typeof__(*(p)) __vo = (o);					\
+	__atomic_compare_exchange_n(p, &__vo, n, false, __ATOMIC_SEQ_CST,	\
+				    __ATOMIC_SEQ_CST);			\
+	__vo; })
+#define VANITY_SMP_MB() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+/* __always_inline: glibc's <sys/cdefs.h> has it, as the kernel does. */
+#ifndef noinline
+#define noinline __attribute__((__noinline__))
+#endif
 #define check_add_overflow(a, b, d) __builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d) __builtin_mul_overflow(a, b, d)
 #endif

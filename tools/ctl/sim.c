@@ -51,7 +51,7 @@ struct vanity_sim {
 	unsigned int nconns;
 	/* rings: one per attached shard; counters and channels outlive them */
 	struct vanity_sim_ring *ring[VANITY_MAX_SHARDS];
-	struct vanity_sim_ring_ctr ring_ctr[VANITY_MAX_SHARDS];
+	struct vanity_ring_ctr ring_ctr[VANITY_MAX_SHARDS];
 	struct vanity_sim_chan chans[VANITY_MAX_CHANNELS];
 };
 
@@ -165,9 +165,6 @@ int vanity_sim_start(struct vanity_sim **out, const void *img, size_t len,
 		/* What the module writes at UP: identity and seq words. */
 		vanity_chan_init(s->chan_map[i], c->slot_size, c->slots, 0);
 		s->chans[i].hdr = s->chan_map[i];
-		s->chans[i].slots = c->slots;
-		s->chans[i].from = c->from;
-		s->chans[i].to = c->to;
 	}
 	snprintf(s->dir, sizeof(s->dir), "/tmp/vanity-XXXXXX");
 	if (!mkdtemp(s->dir)) {
@@ -262,8 +259,8 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 		} else if ((ret = vanity_sim_ring_start(&s->ring[idx], &ring_fd,
 				&rep.ring, (unsigned int)idx, sh->name,
 				vanity_ring_entries(sh->ring_entries),
-				req->flags, req->sq_idle_us, s->chans,
-				h->channel_count, &s->ring_ctr[idx]))) {
+				req->flags, req->sq_idle_us, s->img, s->chans,
+				&s->ring_ctr[idx]))) {
 			/* No ring (a fresh one per attachment): no attachment. */
 			rep.err = ret;
 		} else {
@@ -384,7 +381,7 @@ static void status_ring(const struct vanity_sim *s, unsigned int i,
 			struct vanity_status_shard *o)
 {
 	const struct vanity_image_shard *d = vanity_image_shard(s->img, i);
-	const struct vanity_sim_ring_ctr *c = &s->ring_ctr[i];
+	const struct vanity_ring_ctr *c = &s->ring_ctr[i];
 	unsigned int op;
 
 	o->ring_entries = vanity_ring_entries(d->ring_entries);
@@ -447,7 +444,7 @@ int vanity_sim_status(const struct vanity_sim *s, struct vanity_status *st)
 		snap.prod.wakeups = __atomic_load_n(&ch->prod.wakeups, __ATOMIC_RELAXED);
 		snap.cons.wakeups = __atomic_load_n(&ch->cons.wakeups, __ATOMIC_RELAXED);
 		vanity_chan_bell_counts(&snap,
-					__atomic_load_n(&s->chans[i].notifies,
+					__atomic_load_n(&s->chans[i].eng.notifies,
 							__ATOMIC_RELAXED),
 					&o->sleeps, &o->wakeups);
 	}

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The simulator's submission rings: each attachment's ring memfd (the
- * module's layout, then the control page of lib/hosted.h) and the poller
- * thread that serves it. Each SQE is copied out once, checked by the
- * portable op table (kmod/core/opdef.c), issued from the issue table
- * below and answered with a CQE, as kmod/ring.c does. WAIT and TIMEOUT
- * complete later, as kmod/ring_async.c's do: one that cannot complete at
- * once is armed on the poller's list with its CQE slot reserved, the
- * ring goes on, and the poller posts its CQE (out of submission order)
- * when a channel turns ready or the deadline passes; its sleeps watch
- * the armed WAITs' channel words and the nearest deadline. Every word the
- * shard can write is read as hostile: indices are masked, counts
- * clipped, and every sleep also watches a private stop word, so no value
- * in the ring can crash, stall or outlive the simulator's hold on it.
+ * The simulator's submission rings, a platform of the core's ring engine
+ * (kmod/core/ring_engine.h), which decides everything an SQE does, as it
+ * does for the module. Here: each attachment's ring memfd (the module's
+ * layout, then the control page of lib/hosted.h) and the poller thread
+ * that serves it, playing ENTER for the shard (enter_loop) or polling the
+ * SQ (sqpoll_loop); the platform's mechanisms (clock, futex doorbells,
+ * membarrier); and the sleeps, which watch the armed WAITs' channel words
+ * and the nearest deadline, so armed ops complete with no call (the
+ * engine's reap decides them at each look). Every word the shard can
+ * write is read as hostile, and every sleep also watches a private stop
+ * word, so no value in the ring can crash, stall or outlive the
+ * simulator's hold on it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,45 +36,15 @@
 #include <vanity/arch.h>
 
 #include "sim_ring.h"
-#include "opdef.h"
-#include "deadline.h"
-#include "bell.h"
+#include "ring_engine.h"
 #include "hosted.h"
 
-#define SQPOLL_IDLE_US_DEFAULT 1000	/* as the module's */
 /* ENTER mode: how long the poller looks for the next request awake. */
 #define ENTER_SPIN_NS 20000
-/* A full CQ under SQPOLL: how often a sleeping poller looks for room. */
-#define CQ_FULL_NAP_NS 1000000
 /* Sleeps without futex_waitv or membarrier: look again this often. */
 #define FALLBACK_NAP_NS 1000000
-/* What an op's issue returns when its CQE comes later (slot reserved). */
-#define QUEUED INT_MIN
 /* Words one sleep watches besides the stop word (futex_waitv's limit). */
 #define SLEEP_WORDS (FUTEX_WAITV_MAX - 1)
-
-/* An armed WAIT's hold on one channel end. */
-struct armed_chan {
-	uint16_t chan;			/* index in r->chans (< VANITY_MAX_CHANNELS) */
-	uint8_t bit;			/* its offset in the SQE's mask */
-	bool consumer;			/* our end: data (to) or room (from) */
-};
-
-/*
- * An armed WAIT or TIMEOUT: the poller's own memory, never shared. At
- * most cq_entries per ring, as each holds a CQE slot.
- */
-struct armed_op {
-	struct armed_op *next;		/* oldest first */
-	uint64_t user_data;
-	int64_t deadline;		/* CLOCK_MONOTONIC ns; < 0: none */
-	bool strong;			/* the peers' barrier ran: futexes suffice */
-	unsigned int n;			/* WAIT: channel ends held; TIMEOUT: 0 */
-	struct armed_chan w[];
-};
-
-#define ARMED_SIZE(n) (offsetof(struct armed_op, w) + \
-		       (n) * sizeof(struct armed_chan))
 
 /* Armed ops alive in every ring of the process. */
 static uint64_t armed_live;
@@ -85,30 +54,22 @@ struct vanity_sim_ring {
 	uint8_t *mem;
 	size_t size;			/* ring + control page */
 	struct vanity_ring_offsets off;
-	uint32_t *sq_head, *sq_tail, *sq_flags;
-	uint32_t *cq_head, *cq_tail, *cq_overflow;
-	struct vanity_sqe *sqes;
-	struct vanity_cqe *cqes;
 	struct vh_ring_ctl *ctl;
-	struct vanity_op_ctx ctx;	/* what validation knows of the shard */
 	struct vanity_sim_chan *chans;
-	struct vanity_sim_ring_ctr *ctr;
-	unsigned int shard;
 	bool sqpoll;
 	int64_t idle_ns;
 	pthread_t thread;
-	/* the poller's own: never read back from shared memory */
-	uint32_t head;			/* SQEs consumed */
-	uint32_t cqt;			/* CQEs posted */
-	bool cq_full;			/* in an overflow episode (SQPOLL) */
-	uint32_t overflow_priv;		/* what *cq_overflow says; never read back */
-	struct armed_op *armed;		/* armed WAITs and TIMEOUTs, oldest first */
-	struct armed_op **armed_end;	/* where the next one is linked */
-	uint32_t reserved;		/* CQE slots they hold */
-	struct armed_op *scratch;	/* a WAIT being issued: 64 channel ends */
+	/* the poller's own: the engine's state, never read back from the ring */
+	struct vanity_engine eng;
 	/* private futex: 1 when the poller must leave */
 	uint32_t stop;
 };
+
+static struct vanity_sim_ring *ring_of(struct vanity_engine *e)
+{
+	return (struct vanity_sim_ring *)((char *)e -
+					  offsetof(struct vanity_sim_ring, eng));
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -134,13 +95,6 @@ static int64_t deadline_after(int64_t ns)
 static uint32_t ld(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-/* Counters: one writer (this shard's poller), relaxed readers (status). */
-static void ctr_add(uint64_t *c, uint64_t n)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
-			 __ATOMIC_RELAXED);
 }
 
 static void wake_shared(uint32_t *word, int n)
@@ -254,186 +208,163 @@ static int64_t nap_until(int64_t deadline)
 	return deadline >= 0 && deadline < nap ? deadline : nap;
 }
 
-/* ----------------------------------------------------------------- ops */
+/* ------------------------------------------------------------ platform */
 
-static int op_nop(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+static s64 plat_now(struct vanity_engine *e)
 {
-	(void)sqe;
-	(void)r;
-	return 0;
+	(void)e;
+	return now_ns();
 }
 
-/* The word the other end of @c sleeps on: head for a consumer, tail else. */
-static uint32_t *peer_word(struct vanity_sim_chan *c, unsigned int me)
+/*
+ * The simulator's DOWN is its stop, which ends the poller before anything
+ * else is issued or decided (and ENTER's -ENODEV is the control page's).
+ */
+static bool plat_dead(struct vanity_engine *e)
 {
-	/* We produce: the peer consumes and sleeps on its word, head. */
-	return vanity_bell_word(c->hdr, c->from == me);
+	(void)e;
+	return false;
 }
 
-static int op_notify(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
+static struct vanity_engine_chan *plat_chan(struct vanity_engine *e, u32 ch)
 {
-	struct vanity_sim_chan *c = &r->chans[sqe->channel];
-
-	__atomic_fetch_add(&c->notifies, 1, __ATOMIC_RELAXED);
-	/* Every sleeper on it: the peer's thread and any WAIT of its poller. */
-	wake_shared(peer_word(c, r->shard), INT_MAX);
-	return 0;
+	return &ring_of(e)->chans[ch].eng;
 }
 
-/* Whether @c is ready for us: data to read (consumer) or room to write. */
-static bool chan_ready(const struct vanity_sim_chan *c, bool consumer)
+/* Every sleeper on the peer's word: its thread and any WAIT of its poller. */
+static void plat_ring(struct vanity_engine *e, u32 ch, bool peer_consumer)
 {
-	uint32_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-	uint32_t tail = __atomic_load_n(&c->hdr->tail, __ATOMIC_ACQUIRE);
-
-	return vanity_bell_ready(head, tail, c->slots, consumer);
+	wake_shared(vanity_bell_word(ring_of(e)->chans[ch].hdr, peer_consumer),
+		    INT_MAX);
 }
 
-/* ------------------------------------------------------- armed ops */
-
-static uint32_t *waiting_flag(struct vanity_sim_chan *c, bool consumer)
+/* Armed ops are the poller's own memory, never shared. */
+static struct vanity_armed *plat_alloc(struct vanity_engine *e,
+				       unsigned int nends)
 {
-	return vanity_bell_flag(c->hdr, consumer);
-}
+	struct vanity_armed *a;
 
-/* The index the peer moves for us (vanity_bell_word). */
-static uint32_t *moved_word(struct vanity_sim_chan *c, bool consumer)
-{
-	return vanity_bell_word(c->hdr, consumer);
-}
-
-/* Raise our end's waiting flag, counted: the peers' fast paths ring. */
-static void hold(struct vanity_sim_ring *r, const struct armed_chan *w)
-{
-	struct vanity_sim_chan *c = &r->chans[w->chan];
-
-	__atomic_fetch_add(&c->ring_waits[w->consumer], 1, __ATOMIC_RELAXED);
-	vanity_bell_raise(waiting_flag(c, w->consumer), VANITY_WAITING_RING);
-}
-
-/* Release every hold of @a; the last armed wait of an end lowers its flag. */
-static void disarm(struct vanity_sim_ring *r, struct armed_op *a)
-{
-	struct vanity_sim_chan *c;
-	unsigned int i;
-
-	for (i = 0; i < a->n; i++) {
-		c = &r->chans[a->w[i].chan];
-		if (!__atomic_sub_fetch(&c->ring_waits[a->w[i].consumer], 1,
-					__ATOMIC_RELAXED))
-			vanity_bell_lower(waiting_flag(c, a->w[i].consumer),
-					  VANITY_WAITING_RING);
-	}
-	a->n = 0;
-}
-
-/* A ready channel's bit in the mask, or -1. */
-static int first_ready(const struct vanity_sim_ring *r,
-		       const struct armed_op *a)
-{
-	unsigned int i;
-
-	for (i = 0; i < a->n; i++)
-		if (chan_ready(&r->chans[a->w[i].chan], a->w[i].consumer))
-			return a->w[i].bit;
-	return -1;
-}
-
-/* Post one CQE at our own tail (the shard's words are never trusted). */
-static void post(struct vanity_sim_ring *r, uint64_t user_data, int res)
-{
-	/* Release (in it): a WAIT's lowered flags before the stamp. */
-	vanity_cqe_post((u64 *)&r->cqes[r->cqt & (r->off.cq_entries - 1)],
-			r->cqt, user_data, res);
-	/* Release: the CQE before the tail. */
-	__atomic_store_n(r->cq_tail, ++r->cqt, __ATOMIC_RELEASE);
-}
-
-/* Put @a on the armed list; its CQE slot stays reserved until it posts. */
-static int arm(struct vanity_sim_ring *r, struct armed_op *a)
-{
-	a->next = NULL;
-	*r->armed_end = a;
-	r->armed_end = &a->next;
-	r->reserved++;
+	(void)e;
+	a = malloc(sizeof(*a) + nends * sizeof(struct vanity_armed_end));
+	if (!a)
+		return NULL;
+	a->w = (struct vanity_armed_end *)(a + 1);
 	__atomic_fetch_add(&armed_live, 1, __ATOMIC_RELAXED);
-	return QUEUED;
+	return a;
 }
 
-/* Unlink the op at *@pp and free it; its slot is no longer reserved. */
-static void unlink_armed(struct vanity_sim_ring *r, struct armed_op **pp)
+static void plat_free(struct vanity_engine *e, struct vanity_armed *a)
 {
-	struct armed_op *a = *pp;
-
-	*pp = a->next;
-	if (r->armed_end == &a->next)
-		r->armed_end = pp;
-	r->reserved--;
-	disarm(r, a);
+	(void)e;
 	free(a);
 	__atomic_fetch_sub(&armed_live, 1, __ATOMIC_RELAXED);
 }
 
-/* Wake a shard sleeping for CQEs (ENTER with GETEVENTS). */
-static void wake_cq(struct vanity_sim_ring *r)
+/* The poller's sleeps watch the channel's word (sleep_armed). */
+static int plat_watch(struct vanity_engine *e, struct vanity_armed *a,
+		      unsigned int i)
 {
+	a->w[i].hdr = ring_of(e)->chans[a->w[i].chan].hdr;
+	return 0;
+}
+
+static void plat_unwatch(struct vanity_engine *e, struct vanity_armed *a,
+			 unsigned int i)
+{
+	(void)e;
+	(void)a;
+	(void)i;
+}
+
+static bool plat_peer_barrier(struct vanity_engine *e, u32 peer)
+{
+	(void)e;
+	(void)peer;
+	return peers_barrier();
+}
+
+/* Deadlines need no timer: the poller's sleeps end at the nearest. */
+static void plat_timer(struct vanity_engine *e, struct vanity_armed *a)
+{
+	(void)e;
+	(void)a;
+}
+
+/* Wake a shard sleeping for CQEs (ENTER with GETEVENTS). */
+static void plat_wake_cq(struct vanity_engine *e)
+{
+	struct vanity_sim_ring *r = ring_of(e);
+
 	/* Our cq_tail before its flag; pairs with the shard's fence. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&r->ctl->cq_waiting, __ATOMIC_RELAXED))
-		wake_shared(r->cq_tail, INT_MAX);
+		wake_shared(e->cq_tail, INT_MAX);
+}
+
+static const struct vanity_ring_platform sim_platform = {
+	.now = plat_now,
+	.dead = plat_dead,
+	.chan = plat_chan,
+	.ring = plat_ring,
+	.alloc = plat_alloc,
+	.free = plat_free,
+	.watch = plat_watch,
+	.unwatch = plat_unwatch,
+	.peer_barrier = plat_peer_barrier,
+	.timer_start = plat_timer,
+	.timer_cancel = plat_timer,
+	.wake_cq = plat_wake_cq,
+};
+
+int vanity_sim_ring_ops_check(void)
+{
+	return vanity_engine_ops_check();
+}
+
+/* Any SQE but a plain NOP, out of line as the module's. */
+static noinline int ring_issue(struct vanity_engine *e, const u64 *src,
+			       bool poller, u64 *ud)
+{
+	return vanity_engine_issue(e, &sim_platform, src, poller, ud);
+}
+
+/* Consume up to @max SQEs (the engine's rules) and wake CQ sleepers. */
+static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool poller)
+{
+	int n = vanity_engine_submit(&r->eng, &sim_platform, max, poller,
+				     ring_issue);
+
+	if (n > 0)
+		plat_wake_cq(&r->eng);
+	return n;
 }
 
 /*
- * Complete every armed op whose channel is ready (its bit) or whose
- * deadline passed (a ready bit if one turned ready, else -ETIME), oldest
- * first, into the slots they reserved. *@next (if given): the nearest
- * deadline of those left, < 0 for none. Returns how many posted.
+ * Complete every armed op the engine decides on now; the nearest deadline
+ * left in *@next (< 0: none) if asked for.
  */
 static unsigned int armed_reap(struct vanity_sim_ring *r, int64_t *next)
 {
-	int64_t t = -1, near = -1;
-	struct armed_op **pp = &r->armed, *a;
-	unsigned int posted = 0;
-	uint64_t ud;
-	int res;
+	int64_t near;
+	unsigned int n = vanity_engine_reap(&r->eng, &sim_platform, now_ns(),
+					    &near);
 
-	while ((a = *pp)) {
-		res = first_ready(r, a);
-		if (res < 0 && a->deadline >= 0) {
-			if (t < 0)
-				t = now_ns();
-			if (t >= a->deadline)
-				res = -ETIME;
-		}
-		if (res == -1) {
-			if (a->deadline >= 0 && (near < 0 || a->deadline < near))
-				near = a->deadline;
-			pp = &a->next;
-			continue;
-		}
-		/*
-		 * Flags down and the op gone before the CQE that says the
-		 * WAIT is over: whoever reaps it sees nothing of it left.
-		 */
-		ud = a->user_data;
-		unlink_armed(r, pp);
-		post(r, ud, res);
-		posted++;
-	}
-	if (posted) {
-		ctr_add(&r->ctr->completed, posted);
-		wake_cq(r);
-	}
+	if (n)
+		plat_wake_cq(&r->eng);
 	if (next)
-		*next = near;
-	return posted;
+		*next = near == VANITY_NEVER ? -1 : near;
+	return n;
 }
 
 /* Detach, stop: every armed op goes, flags down, no CQE posted. */
 static void armed_cancel_all(struct vanity_sim_ring *r)
 {
-	while (r->armed)
-		unlink_armed(r, &r->armed);
+	struct vanity_armed *a;
+	bool busy;
+
+	/* Nothing claims an op but this thread: never busy here. */
+	while ((a = vanity_engine_cancel_next(&r->eng, &busy)))
+		vanity_engine_discard(&r->eng, &sim_platform, a);
 }
 
 /*
@@ -450,18 +381,19 @@ static void sleep_armed(struct vanity_sim_ring *r, uint32_t *word,
 {
 	uint64_t seen[VANITY_MAX_CHANNELS * 2 / 64] = { 0 };
 	uint32_t *words[SLEEP_WORDS], vals[SLEEP_WORDS];
-	struct vanity_sim_chan *c;
+	const struct vanity_armed_end *w;
+	struct vanity_armed *a;
 	unsigned int n = 0, i, k;
-	struct armed_op *a;
 	bool nap = false;
 	int64_t near;
 
 	words[n] = word;
 	vals[n++] = val;
-	for (a = r->armed; a && !nap; a = a->next) {
+	for (a = r->eng.armed; a && !nap; a = a->next) {
 		nap = !a->strong;
 		for (i = 0; i < a->n && !nap; i++) {
-			k = a->w[i].chan * 2u + a->w[i].consumer;
+			w = &a->w[i];
+			k = w->chan * 2u + w->consumer;
 			if ((seen[k / 64] >> (k % 64)) & 1)
 				continue;
 			if (n == SLEEP_WORDS) {
@@ -469,8 +401,7 @@ static void sleep_armed(struct vanity_sim_ring *r, uint32_t *word,
 				break;
 			}
 			seen[k / 64] |= 1ULL << (k % 64);
-			c = &r->chans[a->w[i].chan];
-			words[n] = moved_word(c, a->w[i].consumer);
+			words[n] = vanity_bell_word(w->hdr, w->consumer);
 			vals[n] = ld(words[n]);
 			n++;
 		}
@@ -483,206 +414,6 @@ static void sleep_armed(struct vanity_sim_ring *r, uint32_t *word,
 		deadline = nap_until(deadline);
 	if (sleep_on(r, words, vals, n, deadline) != -EINTR)
 		armed_reap(r, NULL);
-}
-
-/* ------------------------------------------- WAIT, YIELD, TIMEOUT */
-
-/*
- * WAIT: level-triggered over the channels of @mask, as the module's.
- * Raise our waiting flag in each header (so the peers' fast paths ring),
- * make it and the peers' stores mutually visible, look once: a ready
- * channel's bit, or -ETIME for a poll (timeout 0), completes now; else
- * the op is armed with the deadline fixed here and completes from the
- * poller's sleeps (sleep_armed, armed_reap).
- */
-static int op_wait(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
-{
-	int64_t deadline = sqe->timeout_ns < 0 ? -1 :
-			   deadline_after(sqe->timeout_ns);
-	struct armed_op *a = r->scratch, *q;
-	unsigned int i;
-	int bit;
-
-	a->n = 0;
-	for (i = 0; i < 64; i++) {
-		if (!((sqe->mask >> i) & 1))
-			continue;
-		/* Validated: the channel exists and this shard is an end. */
-		a->w[a->n].chan = (uint16_t)(sqe->channel + i);
-		a->w[a->n].bit = (uint8_t)i;
-		a->w[a->n].consumer = r->chans[sqe->channel + i].to == r->shard;
-		hold(r, &a->w[a->n]);
-		a->n++;
-	}
-	/* Our flags before the peers' barrier; their stores before our look. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	a->strong = peers_barrier();
-	bit = first_ready(r, a);
-	if (bit >= 0 || !sqe->timeout_ns) {
-		disarm(r, a);
-		return bit >= 0 ? bit : -ETIME;
-	}
-	q = malloc(ARMED_SIZE(a->n));
-	if (!q) {
-		disarm(r, a);
-		return -ENOMEM;
-	}
-	memcpy(q, a, ARMED_SIZE(a->n));
-	q->user_data = sqe->user_data;
-	q->deadline = deadline;
-	return arm(r, q);
-}
-
-static int op_yield(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
-{
-	/* The poller is not the shard: nothing to give up, as the module's. */
-	(void)sqe;
-	(void)r;
-	return 0;
-}
-
-/* TIMEOUT: -ETIME after @timeout_ns (0: at once), armed meanwhile. */
-static int op_timeout(const struct vanity_sqe *sqe, struct vanity_sim_ring *r)
-{
-	struct armed_op *a;
-
-	if (!sqe->timeout_ns)
-		return -ETIME;
-	a = malloc(ARMED_SIZE(0));
-	if (!a)
-		return -ENOMEM;
-	a->user_data = sqe->user_data;
-	a->deadline = deadline_after(sqe->timeout_ns);
-	a->strong = true;
-	a->n = 0;
-	return arm(r, a);
-}
-
-/* The issue half of the op table; validation lives in core/opdef.c. */
-static int (*const issue_table[])(const struct vanity_sqe *sqe,
-				  struct vanity_sim_ring *r) = {
-	[VANITY_OP_NOP] = op_nop,
-	[VANITY_OP_NOTIFY] = op_notify,
-	[VANITY_OP_WAIT] = op_wait,
-	[VANITY_OP_YIELD] = op_yield,
-	[VANITY_OP_TIMEOUT] = op_timeout,
-};
-_Static_assert(sizeof(issue_table) / sizeof(issue_table[0]) == VANITY_OP_LAST,
-	       "issue_table: one entry per opcode");
-
-int vanity_sim_ring_ops_check(void)
-{
-	unsigned int i;
-
-	if (vanity_opdefs_check())
-		return -EINVAL;
-	for (i = 0; i < VANITY_OP_LAST; i++)
-		if (!issue_table[i])
-			return -EINVAL;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- ring */
-
-/*
- * Free CQEs: cq_entries less those unseen (re-reading the shard's head,
- * which it may have corrupted) less those armed ops hold.
- */
-static uint32_t cq_room(const struct vanity_sim_ring *r)
-{
-	uint32_t cqn = r->off.cq_entries, used = r->cqt - ld(r->cq_head);
-
-	if (used >= cqn || r->reserved >= cqn - used)
-		return 0;
-	return cqn - used - r->reserved;
-}
-
-/* SQEs the shard's tail publishes past our head (vanity_sq_tail_avail). */
-static uint32_t sq_tail_avail(const struct vanity_sim_ring *r)
-{
-	/* Acquire: the SQEs before the tail that covers them. */
-	return vanity_sq_tail_avail(ld(r->sq_tail), r->head, r->off.sq_entries);
-}
-
-/* Anything to consume: the tail moved past our head, or its SQE's stamp. */
-static bool sq_pending(const struct vanity_sim_ring *r)
-{
-	return sq_tail_avail(r) ||
-	       vanity_sqe_stamped(&r->sqes[r->head & (r->off.sq_entries - 1)],
-				  r->head);
-}
-
-/*
- * Consume up to @max SQEs, those the tail covers and then (SQPOLL) any
- * whose stamp publishes them: how many, or -EBUSY when the CQ (unseen and reserved
- * slots) is full before any. @episodes: count an overflow once per
- * full-CQ episode (SQPOLL), not once per refusal (ENTER).
- */
-static int ring_submit(struct vanity_sim_ring *r, uint32_t max, bool episodes)
-{
-	uint32_t sqn = r->off.sq_entries;
-	uint32_t avail = sq_tail_avail(r), done = 0, queued = 0;
-	uint32_t room = cq_room(r);
-	const struct vanity_sqe *src;
-	struct vanity_sqe sqe;
-	bool full = false;
-	u64 ud;
-	int res;
-
-	/* A ring's worth at most, however the shard keeps stamping. */
-	if (max > sqn)
-		max = sqn;
-	if (avail > max)
-		avail = max;
-	while (done < max) {
-		src = &r->sqes[r->head & (sqn - 1)];
-		/* Past the tail, a stamp publishes an SQE to the poller. */
-		if (done >= avail &&
-		    !(r->sqpoll && vanity_sqe_stamped(src, r->head)))
-			break;
-		if (!room)
-			room = cq_room(r);
-		if (!room) {
-			if (!episodes || !r->cq_full) {
-				ctr_add(&r->ctr->overflows, 1);
-				/* Our count: the shard may write the word. */
-				__atomic_store_n(r->cq_overflow, ++r->overflow_priv,
-						 __ATOMIC_RELAXED);
-				r->cq_full = true;
-			}
-			full = true;
-			break;
-		}
-		r->cq_full = false;
-		if (vanity_sqe_plain_nop((const u64 *)src, &ud)) {
-			/* The module's fast test: nothing more to check. */
-			ctr_add(&r->ctr->ops[VANITY_OP_NOP], 1);
-			res = 0;
-		} else {
-			/* One read for the copy; everything after uses it. */
-			memcpy(&sqe, src, sizeof(sqe));
-			ud = sqe.user_data;
-			res = vanity_sqe_validate(&sqe, &r->ctx);
-			if (!res) {
-				ctr_add(&r->ctr->ops[sqe.opcode], 1);
-				res = issue_table[sqe.opcode](&sqe, r);
-			}
-		}
-		room--;
-		done++;
-		if (res == QUEUED)
-			queued++;	/* its CQE slot is reserved */
-		else
-			post(r, ud, res);
-		/* Release: our read of the SQE before its slot is reused. */
-		__atomic_store_n(r->sq_head, ++r->head, __ATOMIC_RELEASE);
-	}
-	if (done) {
-		ctr_add(&r->ctr->submitted, done);
-		ctr_add(&r->ctr->completed, done - queued);
-		wake_cq(r);
-	}
-	return done || !full ? (int)done : -EBUSY;
 }
 
 /* ENTER mode: serve each request the shard numbers in req_seq. */
@@ -698,7 +429,7 @@ static void enter_loop(struct vanity_sim_ring *r)
 		/* Acquire: the request's fields after its number. */
 		seq = ld(&c->req_seq);
 		if (seq == last) {
-			if (r->armed)
+			if (r->eng.armed)
 				armed_reap(r, NULL);
 			/* Awake a while: back-to-back ENTERs need no futex. */
 			if (++i % 64 || now_ns() < spin_end) {
@@ -718,6 +449,10 @@ static void enter_loop(struct vanity_sim_ring *r)
 		n = __atomic_load_n(&c->req_to_submit, __ATOMIC_RELAXED);
 		res = n ? ring_submit(r, n, false) : 0;
 		__atomic_store_n(&c->done_res, res, __ATOMIC_RELAXED);
+		/* The batch's YIELDs: the shard runs them once, after ENTER. */
+		__atomic_store_n(&c->done_yield,
+				 !!vanity_engine_take_yields(&r->eng),
+				 __ATOMIC_RELAXED);
 		/* Release: the CQEs and the result before the answer's number. */
 		__atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -728,72 +463,63 @@ static void enter_loop(struct vanity_sim_ring *r)
 	}
 }
 
-static void set_need_wakeup(struct vanity_sim_ring *r, bool on)
-{
-	uint32_t f = __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED);
-
-	__atomic_store_n(r->sq_flags, on ? f | VANITY_SQ_NEED_WAKEUP :
-			 f & ~VANITY_SQ_NEED_WAKEUP, __ATOMIC_RELAXED);
-}
-
 /*
- * SQPOLL: consume without ENTER; after idle_ns without work raise
- * NEED_WAKEUP, fence, look at the SQ once more and sleep until ENTER
- * bumps kick. The shard publishes its tail, fences and reads the flag:
- * one of the two sees the other, so no SQE is stranded, and each is
- * consumed once because only this thread moves head. Armed ops complete
- * between polls and from the sleeps, which never end for them alone.
+ * SQPOLL: consume without ENTER; after idle_ns without work the engine
+ * raises NEED_WAKEUP and says whether to sleep until ENTER bumps kick,
+ * nap while the CQ is full (the shard frees room without a call), or go
+ * on. Each SQE is consumed once because only this thread moves head.
+ * Armed ops complete between polls and from the sleeps, which never end
+ * for them alone.
  */
 static void sqpoll_loop(struct vanity_sim_ring *r)
 {
 	struct vh_ring_ctl *c = r->ctl;
+	struct vanity_engine *e = &r->eng;
 	int64_t last = now_ns();
-	unsigned int idle = 0;
+	enum vanity_idle idle;
+	unsigned int spins = 0;
 	uint32_t k;
 	bool slept;
 	int n;
 
 	while (!stopping(r)) {
 		n = ring_submit(r, r->off.sq_entries, true);
-		if (r->armed)
+		if (e->armed)
 			armed_reap(r, NULL);
 		if (n > 0) {
 			last = now_ns();
-			idle = 0;
+			spins = 0;
 			continue;
 		}
 		/* n < 0: the CQ is full; nothing to do until the shard reaps. */
 		if (now_ns() - last < r->idle_ns) {
 			/* Spinning, but never hogging a CPU from the shards. */
-			if (++idle % 256 == 0)
+			if (++spins % 256 == 0)
 				sched_yield();
 			else
 				vanity_cpu_relax();
 			continue;
 		}
 		k = __atomic_load_n(&c->kick, __ATOMIC_ACQUIRE);
-		set_need_wakeup(r, true);
-		/* Flag before the SQ check; the shard fences tail before flag. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		idle = vanity_engine_idle_begin(e, n < 0);
 		slept = false;
-		if (n < 0) {
-			/* Reaping makes no call: look for room every nap too. */
-			while (!stopping(r) && ld(&c->kick) == k && !cq_room(r)) {
+		if (idle == VANITY_IDLE_NAP) {
+			/* Reaping makes no call: look for room every nap. */
+			while (!stopping(r) && ld(&c->kick) == k &&
+			       !vanity_engine_cq_room(e, e->cqt, 1)) {
 				sleep_armed(r, &c->kick, k,
-					    deadline_after(CQ_FULL_NAP_NS));
+					    deadline_after(VANITY_CQ_FULL_NAP_NS));
 				slept = true;
 			}
-		} else if (!sq_pending(r)) {
+		} else if (idle == VANITY_IDLE_SLEEP) {
 			while (!stopping(r) && ld(&c->kick) == k) {
 				sleep_armed(r, &c->kick, k, -1);
 				slept = true;
 			}
 		}
-		if (slept)
-			ctr_add(&r->ctr->poller_wakeups, 1);
-		set_need_wakeup(r, false);
+		vanity_engine_idle_end(e, slept);
 		last = now_ns();
-		idle = 0;
+		spins = 0;
 	}
 }
 
@@ -827,34 +553,26 @@ static int sealed_memfd(const char *name, size_t size)
 int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
 			  struct vanity_ring_offsets *off, unsigned int shard,
 			  const char *name, uint32_t entries, uint32_t flags,
-			  uint32_t idle_us, struct vanity_sim_chan *chans,
-			  unsigned int nchans, struct vanity_sim_ring_ctr *ctr)
+			  uint32_t idle_us, const void *img,
+			  struct vanity_sim_chan *chans,
+			  struct vanity_ring_ctr *ctr)
 {
 	struct vanity_sim_ring *r;
 	sigset_t all, old;
 	char comm[16];
-	unsigned int i;
 	uint8_t *p;
 	int ret;
 
 	if (flags & ~VANITY_ATTACH_SQPOLL || !entries ||
-	    entries & (entries - 1) || entries > VANITY_RING_ENTRIES_MAX ||
-	    nchans > VANITY_MAX_CHANNELS)
+	    entries & (entries - 1) || entries > VANITY_RING_ENTRIES_MAX)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->scratch = malloc(ARMED_SIZE(64));
-	if (!r->scratch) {
-		free(r);
-		return -ENOMEM;
-	}
-	r->armed_end = &r->armed;
 	r->size = vanity_ring_layout(entries, &r->off) + VH_CTL_SIZE;
 	*fd = sealed_memfd("vanity-ring", r->size);
 	if (*fd < 0) {
 		ret = *fd;
-		free(r->scratch);
 		free(r);
 		return ret;
 	}
@@ -864,24 +582,11 @@ int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
 		goto err_fd;
 	}
 	r->mem = p;
-	r->sq_head = (uint32_t *)(p + r->off.sq_head);
-	r->sq_tail = (uint32_t *)(p + r->off.sq_tail);
-	r->sq_flags = (uint32_t *)(p + r->off.sq_flags);
-	r->cq_head = (uint32_t *)(p + r->off.cq_head);
-	r->cq_tail = (uint32_t *)(p + r->off.cq_tail);
-	r->cq_overflow = (uint32_t *)(p + r->off.cq_overflow);
-	r->sqes = (struct vanity_sqe *)(p + r->off.sqes);
-	r->cqes = (struct vanity_cqe *)(p + r->off.cqes);
 	r->ctl = (struct vh_ring_ctl *)(p + r->off.size);
-	r->ctx.nchannels = nchans;
-	for (i = 0; i < nchans; i++)
-		if (chans[i].from == shard || chans[i].to == shard)
-			r->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
+	vanity_engine_init(&r->eng, p, &r->off, img, shard, ctr);
 	r->chans = chans;
-	r->ctr = ctr;
-	r->shard = shard;
 	r->sqpoll = flags & VANITY_ATTACH_SQPOLL;
-	r->idle_ns = (int64_t)(idle_us ? idle_us : SQPOLL_IDLE_US_DEFAULT) * 1000;
+	r->idle_ns = vanity_sqpoll_idle_ns(idle_us);
 	/* Signals are the main thread's: block them all in the poller. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -899,7 +604,6 @@ err_map:
 err_fd:
 	close(*fd);
 	*fd = -1;
-	free(r->scratch);
 	free(r);
 	return ret;
 }
@@ -916,9 +620,8 @@ void vanity_sim_ring_stop(struct vanity_sim_ring *r)
 	/* A shard still waiting in ENTER gets -ENODEV, not a hang. */
 	__atomic_store_n(&r->ctl->dead, 1, __ATOMIC_RELEASE);
 	wake_shared(&r->ctl->done_seq, INT_MAX);
-	wake_shared(r->cq_tail, INT_MAX);
+	wake_shared(r->eng.cq_tail, INT_MAX);
 	munmap(r->mem, r->size);
-	free(r->scratch);
 	free(r);
 }
 

@@ -10,42 +10,34 @@
 #include <stdint.h>
 #include <linux/vanity.h>
 
-/* What the ops know of a channel: set up at start, read-only after. */
+#include "ring_engine.h"
+
+/* What the ring sees of a channel: set up at start. */
 struct vanity_sim_chan {
 	struct vanity_chan_hdr *hdr;	/* the simulator's own mapping */
-	uint32_t slots;
-	uint32_t from, to;		/* shard indices */
-	uint64_t notifies;		/* NOTIFY ops that rang it (atomic) */
-	/*
-	 * Armed ring WAITs holding each end's waiting flag, [0] producer,
-	 * [1] consumer: the last one disarmed takes the flag down.
-	 */
-	uint32_t ring_waits[2];
-};
-
-/* A shard's ring counters, kept across attachments as the module's are. */
-struct vanity_sim_ring_ctr {
-	uint64_t submitted, completed, overflows, poller_wakeups;
-	uint64_t ops[VANITY_OP_LAST];
+	struct vanity_engine_chan eng;	/* the engine's: notifies, armed WAITs */
 };
 
 struct vanity_sim_ring;
+
+/* 0 when the core's op table is complete (the simulator's start checks). */
+int vanity_sim_ring_ops_check(void);
 
 /*
  * Create shard @shard's ring of @entries SQEs (a power of two) and start
  * its poller, thread "vsq/@name" (the module's is "vanity-sq/@name").
  * @flags are VANITY_ATTACH_* (SQPOLL with @idle_us, 0: the module's
- * default). On success *@fd is the memfd to hand to the shard (the
- * caller closes it) and *@off its layout. 0 or -errno.
+ * default). @img is the system's checked image, @chans its channels
+ * (both outlive the ring), @ctr the shard's counters. On success *@fd is
+ * the memfd to hand to the shard (the caller closes it) and *@off its
+ * layout. 0 or -errno.
  */
-/* 0 when every opcode has its validator and its issue (the start checks). */
-int vanity_sim_ring_ops_check(void);
-
 int vanity_sim_ring_start(struct vanity_sim_ring **out, int *fd,
 			  struct vanity_ring_offsets *off, unsigned int shard,
 			  const char *name, uint32_t entries, uint32_t flags,
-			  uint32_t idle_us, struct vanity_sim_chan *chans,
-			  unsigned int nchans, struct vanity_sim_ring_ctr *ctr);
+			  uint32_t idle_us, const void *img,
+			  struct vanity_sim_chan *chans,
+			  struct vanity_ring_ctr *ctr);
 
 /*
  * Stop the poller, cancel every armed WAIT and TIMEOUT (their flags come

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ring engine's cold half: a ring's setup and reset, and the armed
+ * ops of WAIT and TIMEOUT from issue to completion or cancellation. The
+ * hot half (the submit loop, issue, CQ posting) is inline in
+ * ring_engine.h.
+ */
+#include "ring_engine.h"
+#include "image.h"
+
+/* vanity_engine_issue has a case for each opcode; a new one fails here. */
+_Static_assert(VANITY_OP_LAST == 5, "vanity_engine_issue: one case per opcode");
+
+void vanity_engine_init(struct vanity_engine *e, void *mem,
+			const struct vanity_ring_offsets *off, const void *img,
+			u32 shard, struct vanity_ring_ctr *ctr)
+{
+	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+	u8 *p = mem;
+	unsigned int i;
+
+	memset(e, 0, sizeof(*e));
+	e->sq_head = (u32 *)(p + off->sq_head);
+	e->sq_tail = (u32 *)(p + off->sq_tail);
+	e->sq_flags = (u32 *)(p + off->sq_flags);
+	e->cq_head = (u32 *)(p + off->cq_head);
+	e->cq_tail = (u32 *)(p + off->cq_tail);
+	e->cq_overflow = (u32 *)(p + off->cq_overflow);
+	e->sqes = (const u64 *)(p + off->sqes);
+	e->cqes = (u64 *)(p + off->cqes);
+	e->sq_entries = off->sq_entries;
+	e->cq_entries = off->cq_entries;
+	e->shard = shard;
+	e->img = img;
+	e->ctr = ctr;
+	e->ctx.nchannels = h->channel_count;
+	for (i = 0; i < h->channel_count; i++) {
+		const struct vanity_image_channel *c =
+			vanity_image_channel(img, i);
+
+		if (c->from == shard)
+			e->produces[i / 64] |= 1ULL << (i % 64);
+		if (c->from == shard || c->to == shard)
+			e->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
+	}
+	e->armed_end = &e->armed;
+	vanity_engine_reset(e);
+}
+
+void vanity_engine_reset(struct vanity_engine *e)
+{
+	e->head = 0;
+	e->cqt = 0;
+	e->cq_head_seen = 0;
+	e->overflow_priv = 0;
+	e->yields = 0;
+	e->cq_full = false;
+	e->closing = false;
+	VANITY_WRITE_ONCE(*e->sq_head, 0);
+	VANITY_WRITE_ONCE(*e->sq_tail, 0);
+	VANITY_WRITE_ONCE(*e->sq_flags, 0);
+	VANITY_WRITE_ONCE(*e->cq_head, 0);
+	VANITY_WRITE_ONCE(*e->cq_tail, 0);
+	VANITY_WRITE_ONCE(*e->cq_overflow, 0);
+	/* No stamp of the last attachment may match one of this one's. */
+	memset((void *)e->sqes, 0,
+	       (size_t)e->sq_entries * sizeof(struct vanity_sqe));
+	memset(e->cqes, 0, (size_t)e->cq_entries * sizeof(struct vanity_cqe));
+}
+
+int vanity_engine_ops_check(void)
+{
+	return vanity_opdefs_check();
+}
+
+/* ------------------------------------------------------------- armed ops */
+
+/* Onto the list, oldest first, holding a CQE slot until it posts. */
+static void armed_link(struct vanity_engine *e, struct vanity_armed *a)
+{
+	a->next = NULL;
+	a->pprev = e->armed_end;
+	*e->armed_end = a;
+	e->armed_end = &a->next;
+	e->reserved++;
+}
+
+static void armed_unlink(struct vanity_engine *e, struct vanity_armed *a)
+{
+	*a->pprev = a->next;
+	if (a->next)
+		a->next->pprev = a->pprev;
+	else
+		e->armed_end = a->pprev;
+	e->reserved--;
+}
+
+/*
+ * Release every hold of @a: its timer, then each end's watch; the last
+ * armed WAIT of an end takes the ring's bit of its flag down.
+ */
+static void armed_disarm(struct vanity_engine *e,
+			 const struct vanity_ring_platform *plat,
+			 struct vanity_armed *a)
+{
+	struct vanity_armed_end *w;
+	unsigned int i;
+
+	if (a->timed)
+		plat->timer_cancel(e, a);
+	a->timed = false;
+	for (i = 0; i < a->n; i++) {
+		w = &a->w[i];
+		plat->unwatch(e, a, i);
+		if (!VANITY_ATOMIC_ADD32(&w->c->ring_waits[w->consumer], -1))
+			vanity_bell_lower(vanity_bell_flag(w->hdr, w->consumer),
+					  VANITY_WAITING_RING);
+	}
+	a->n = 0;
+}
+
+void vanity_engine_complete(struct vanity_engine *e,
+			    const struct vanity_ring_platform *plat,
+			    struct vanity_armed *a)
+{
+	/*
+	 * Flags down and the op gone before the CQE that says it is over:
+	 * whoever reaps it sees nothing of it left.
+	 */
+	armed_unlink(e, a);
+	armed_disarm(e, plat, a);
+	if (!e->closing) {
+		vanity_engine_post(e, plat, a->user_data, a->res);
+		vanity_ctr_add(&e->ctr->completed, 1);
+	}
+	plat->free(e, a);
+}
+
+unsigned int vanity_engine_reap(struct vanity_engine *e,
+				const struct vanity_ring_platform *plat,
+				s64 now, s64 *next)
+{
+	struct vanity_armed *a = e->armed, *nx;
+	bool dead = plat->dead(e);
+	s64 near = VANITY_NEVER;
+	unsigned int done = 0;
+	int d;
+
+	for (; a; a = nx) {
+		nx = a->next;
+		d = vanity_armed_decide(a, dead, a->deadline != VANITY_NEVER &&
+					now >= a->deadline);
+		if (!d) {
+			vanity_engine_complete(e, plat, a);
+			done++;
+		} else if (d > 0 && a->deadline < near) {
+			near = a->deadline;
+		}
+	}
+	if (next)
+		*next = near;
+	return done;
+}
+
+struct vanity_armed *vanity_engine_cancel_next(struct vanity_engine *e,
+					       bool *busy)
+{
+	struct vanity_armed *a = e->armed;
+
+	e->closing = true;
+	*busy = false;
+	if (!a)
+		return NULL;
+	if (!vanity_armed_claim(a, -ECANCELED)) {
+		*busy = true;
+		return NULL;
+	}
+	armed_unlink(e, a);
+	return a;
+}
+
+void vanity_engine_discard(struct vanity_engine *e,
+			   const struct vanity_ring_platform *plat,
+			   struct vanity_armed *a)
+{
+	armed_disarm(e, plat, a);
+	plat->free(e, a);
+}
+
+/*
+ * Queue @a, which did not complete at submission: on the list with its
+ * slot reserved, and its timer started for a deadline. A doorbell may
+ * have claimed it already: its completion takes the ring lock we hold,
+ * so finds it on the list.
+ */
+static int armed_queue(struct vanity_engine *e,
+		       const struct vanity_ring_platform *plat,
+		       struct vanity_armed *a, bool timer)
+{
+	armed_link(e, a);
+	if (timer && a->deadline != VANITY_NEVER) {
+		a->timed = true;
+		plat->timer_start(e, a);
+	}
+	return VANITY_QUEUED;
+}
+
+static struct vanity_armed *armed_new(struct vanity_engine *e,
+				      const struct vanity_ring_platform *plat,
+				      const struct vanity_sqe *sqe,
+				      unsigned int nends)
+{
+	struct vanity_armed *a = plat->alloc(e, nends);
+
+	if (!a)
+		return NULL;
+	a->next = NULL;
+	a->pprev = NULL;
+	a->user_data = sqe->user_data;
+	a->state = VANITY_ARMED_LIVE;
+	a->res = 0;
+	a->strong = true;
+	a->timed = false;
+	a->op = sqe->opcode;
+	a->n = 0;
+	a->deadline = sqe->timeout_ns > 0 ?
+		vanity_deadline_after(plat->now(e), sqe->timeout_ns) :
+		VANITY_NEVER;
+	return a;
+}
+
+/*
+ * WAIT: level-triggered over the channels of the mask. The op's memory
+ * first (nothing to undo if there is none); then, for each end, the
+ * platform's watch and the ring's bit of the end's waiting flag, so the
+ * peer's fast path rings; a full barrier, and one on each distinct peer's
+ * CPUs, so the flags and the peers' stores are mutually visible; then one
+ * look. A ready channel's bit (the lowest), or -ETIME for a poll (timeout
+ * 0), completes now; else the op stays armed with its deadline.
+ */
+int vanity_engine_wait(struct vanity_engine *e,
+		       const struct vanity_ring_platform *plat,
+		       const struct vanity_sqe *sqe)
+{
+	const struct vanity_image_channel *d;
+	struct vanity_armed_end *w;
+	unsigned int n = 0, bit, i, j;
+	struct vanity_armed *a;
+	int ret;
+
+	if (plat->dead(e))
+		return -ENODEV;
+	for (bit = 0; bit < 64; bit++)
+		n += (sqe->mask >> bit) & 1;
+	a = armed_new(e, plat, sqe, n);
+	if (!a)
+		return -ENOMEM;
+	for (bit = 0; bit < 64; bit++) {
+		if (!((sqe->mask >> bit) & 1))
+			continue;
+		/* Validated: the channel exists and the shard is an end. */
+		w = &a->w[a->n];
+		w->chan = (u16)(sqe->channel + bit);
+		d = vanity_image_channel(e->img, w->chan);
+		w->bit = (u8)bit;
+		w->consumer = d->to == e->shard;
+		w->peer = w->consumer ? d->from : d->to;
+		w->slots = d->slots;
+		w->c = plat->chan(e, w->chan);
+		w->hdr = NULL;
+		ret = plat->watch(e, a, a->n);
+		if (ret)
+			goto out;
+		VANITY_ATOMIC_ADD32(&w->c->ring_waits[w->consumer], 1);
+		vanity_bell_raise(vanity_bell_flag(w->hdr, w->consumer),
+				  VANITY_WAITING_RING);
+		a->n++;
+	}
+	/* Our flags visible before the peers run their barrier. */
+	VANITY_SMP_MB();
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < i; j++)
+			if (a->w[j].peer == a->w[i].peer)
+				break;
+		if (j == i && !plat->peer_barrier(e, a->w[i].peer))
+			a->strong = false;
+	}
+	ret = VANITY_QUEUED;	/* nothing ready yet */
+	if (plat->dead(e))
+		ret = -ENODEV;
+	for (i = 0; ret == VANITY_QUEUED && i < a->n; i++)
+		if (vanity_armed_end_ready(&a->w[i]))
+			ret = a->w[i].bit;
+	if (ret == VANITY_QUEUED && sqe->timeout_ns)
+		return armed_queue(e, plat, a, true);
+	if (ret == VANITY_QUEUED)
+		ret = -ETIME;		/* a poll: nothing is ready */
+out:
+	/* A doorbell claimed it meanwhile: its completion is on its way. */
+	if (!vanity_armed_claim(a, ret))
+		return armed_queue(e, plat, a, false);
+	vanity_engine_discard(e, plat, a);
+	return ret;
+}
+
+/* TIMEOUT: -ETIME after timeout_ns (0: at once), armed meanwhile. */
+int vanity_engine_timeout(struct vanity_engine *e,
+			  const struct vanity_ring_platform *plat,
+			  const struct vanity_sqe *sqe)
+{
+	struct vanity_armed *a;
+
+	if (!sqe->timeout_ns)
+		return -ETIME;
+	a = armed_new(e, plat, sqe, 0);
+	if (!a)
+		return -ENOMEM;
+	/* A deadline past the clock's end: armed until detach, no timer. */
+	return armed_queue(e, plat, a, true);
+}
