@@ -57,7 +57,9 @@ LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.
 	    lib/log.c lib/hosted_ring.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tools/ctl/json.c \
 	    tools/ctl/sim.c tools/ctl/sim_ring.c \
-	    tools/ctl/cmd_run.c \
+	    tools/ctl/backend.c \
+	    tools/ctl/cmd_run.c tools/ctl/run_supervise.c tools/ctl/run_logs.c \
+	    tools/ctl/run_rates.c tools/ctl/run_table.c \
 	    tools/ctl/runlog.c \
 	    tools/ctl/nl.c tools/ctl/cmd_events.c
 CTL_MAIN := tools/ctl/main.c

@@ -455,6 +455,7 @@ Test(manifest, no_shards)
 	expect_one("[system]\nname = s\n", 0, "no shards");
 }
 
+/* The image validator's refusal of the whole image: line 0. */
 Test(manifest, totals_over_the_limit)
 {
 	expect_one("[system]\nname = s\n"
@@ -463,7 +464,7 @@ Test(manifest, totals_over_the_limit)
 		   "[shard c]\ncpus = 1\nmemory = 1G\n"
 		   "[shard d]\ncpus = 1\nmemory = 1G\n"
 		   "[channel x]\nfrom = a\nto = b\nslot_size = 8\nslots = 2\n",
-		   0, "total 4294975488 bytes, over the 4G limit");
+		   0, "regions total 4294975488 bytes, over the 4294967296 limit");
 }
 
 Test(manifest, messages_come_out_in_line_order)
@@ -1017,10 +1018,26 @@ Test(manifest, channel_endpoint_names_a_refused_shard_once)
 	load_free(&l);
 }
 
+/* The image validator's refusals of a channel: at the channel's header. */
 Test(manifest, channel_endpoints_equal)
 {
-	expect_one(TWO "from = b\nto = b\nslot_size = 8\nslots = 2\n", 9,
-		   "channel 'c': from and to are both shard 'b'");
+	expect_one(TWO "from = b\nto = b\nslot_size = 8\nslots = 2\n", 7,
+		   "channel 'c': both ends are shard 'b'");
+}
+
+Test(manifest, image_refusal_names_the_line_of_its_channel)
+{
+	/* Channels c (line 7) and d (line 12); the image's channel 1 is d. */
+	expect_one(TWO "from = a\nto = b\nslot_size = 8\nslots = 2\n"
+		   "[channel d]\nfrom = a\nto = a\nslot_size = 8\nslots = 2\n",
+		   12, "channel 'd': both ends are shard 'a'");
+}
+
+Test(manifest, image_refusals_wait_for_the_manifests_own)
+{
+	/* The validator sees only an image, so only a manifest without errors. */
+	expect_one(TWO "from = b\nto = b\nslot_size = 8\nslots = 3\n", 11,
+		   "channel 'c': slots 3 is not a power of two");
 }
 
 Test(manifest, channel_before_its_shards)
@@ -1087,12 +1104,10 @@ Test(manifest, slots_above_maximum)
 		   "slots 2097152 exceeds the maximum 1048576");
 }
 
-Test(manifest, channel_data_over_the_limit_at_the_later_key)
+Test(manifest, channel_data_over_the_limit)
 {
-	expect_one(TWO "from = a\nto = b\nslots = 8192\nslot_size = 65536\n", 11,
-		   "channel 'c': 8192 slots of 65536 bytes exceed the 256M channel limit");
-	expect_one(TWO "slot_size = 65536\nslots = 8192\nfrom = a\nto = b\n", 9,
-		   "exceed the 256M");
+	expect_one(TWO "from = a\nto = b\nslots = 8192\nslot_size = 65536\n", 7,
+		   "channel 'c': 536870912 bytes of slots exceed 268435456");
 }
 
 Test(manifest, channel_data_at_the_limit)

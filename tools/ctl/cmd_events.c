@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "cmd.h"
 #include "json.h"
 #include "nl.h"
@@ -104,6 +105,7 @@ int vanity_cmd_events(int argc, char **argv)
 	};
 	struct events_ctx ctx = { .json = false };
 	double timeout = -1;
+	struct vanity_backend b;
 	struct vanity_nl *nl;
 	int c, ret, ms;
 	char *end;
@@ -143,15 +145,10 @@ int vanity_cmd_events(int argc, char **argv)
 		return 1;
 	}
 
-	ret = vanity_nl_open(&nl);
-	if (ret == -ENODEV) {
-		fprintf(stderr, PROG ": the vanity module is not loaded (insmod vanity.ko)\n");
+	/* Only the module has an events group. */
+	if (vanity_backend_open(&b, &vanity_backends[VANITY_BACKEND_MODULE], PROG))
 		return 1;
-	}
-	if (ret) {
-		fprintf(stderr, PROG ": cannot open generic netlink: %s\n", strerror(-ret));
-		return 1;
-	}
+	nl = b.nl;
 	ret = vanity_nl_subscribe(nl);
 	if (ret == -ENOENT)
 		fprintf(stderr, PROG ": this vanity module has no events group (older than vanityctl)\n");
@@ -160,13 +157,13 @@ int vanity_cmd_events(int argc, char **argv)
 	else if (ret)
 		fprintf(stderr, PROG ": cannot join the events group: %s\n", strerror(-ret));
 	if (ret) {
-		vanity_nl_close(nl);
+		vanity_backend_close(&b);
 		return 1;
 	}
 
 	ms = timeout < 0 ? -1 : (int)(timeout * 1000 + 0.5);
 	ret = vanity_nl_events(nl, ms, on_event, &ctx);
-	vanity_nl_close(nl);
+	vanity_backend_close(&b);
 	if (ret == 1 || (ret == 0 && !ctx.count))
 		return 0;
 	if (ret == 0)

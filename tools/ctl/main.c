@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cmd.h"
 #include "json.h"
 #include "nl.h"
@@ -37,34 +38,6 @@ static void usage(FILE *f)
 		"  events [-j] [--count N]     print ups and downs as they happen\n"
 		"\n"
 		"Run '%s COMMAND --help' for a command's options.\n", prog, prog);
-}
-
-static int nl_fail(const char *cmd, struct vanity_nl *nl, int err)
-{
-	const char *m = vanity_nl_msg(nl);
-
-	if (m && *m)
-		fprintf(stderr, "%s: %s: %s (%s)\n", prog, cmd, m, strerror(-err));
-	else
-		fprintf(stderr, "%s: %s: %s\n", prog, cmd, strerror(-err));
-	return 1;
-}
-
-static int nl_connect(const char *cmd, struct vanity_nl **nl)
-{
-	int ret = vanity_nl_open(nl);
-
-	if (ret == -ENODEV) {
-		fprintf(stderr, "%s: %s: the vanity module is not loaded (insmod vanity.ko)\n",
-			prog, cmd);
-		return 1;
-	}
-	if (ret) {
-		fprintf(stderr, "%s: %s: cannot open generic netlink: %s\n",
-			prog, cmd, strerror(-ret));
-		return 1;
-	}
-	return 0;
 }
 
 /* Read an image file, or compile a manifest when it is not an image. */
@@ -118,7 +91,7 @@ static int load_image(const char *path, void **img, size_t *len)
 
 static int cmd_up(int argc, char **argv)
 {
-	struct vanity_nl *nl;
+	struct vanity_backend b;
 	void *img;
 	size_t len;
 	int ret;
@@ -135,15 +108,17 @@ static int cmd_up(int argc, char **argv)
 	}
 	if (load_image(argv[1], &img, &len))
 		return 1;
-	if (nl_connect("up", &nl)) {
+	/* Only the module keeps a system up after this command exits. */
+	if (vanity_backend_open(&b, &vanity_backends[VANITY_BACKEND_MODULE],
+				"vanityctl: up")) {
 		free(img);
 		return 1;
 	}
-	ret = vanity_nl_up(nl, img, len);
+	ret = b.ops->up(&b, img, len);
 	free(img);
 	if (ret)
-		ret = nl_fail("up", nl, ret);
-	vanity_nl_close(nl);
+		ret = vanity_backend_fail(&b, NULL, ret);
+	vanity_backend_close(&b);
 	return ret;
 }
 
@@ -154,7 +129,7 @@ static int cmd_down(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vanity_nl *nl;
+	struct vanity_backend b;
 	bool force = false;
 	int c, ret;
 
@@ -178,12 +153,13 @@ static int cmd_down(int argc, char **argv)
 		fprintf(stderr, "usage: %s down [--force]\n", prog);
 		return 1;
 	}
-	if (nl_connect("down", &nl))
+	if (vanity_backend_open(&b, &vanity_backends[VANITY_BACKEND_MODULE],
+				"vanityctl: down"))
 		return 1;
-	ret = vanity_nl_down(nl, force);
+	ret = b.ops->down(&b, force);
 	if (ret)
-		ret = nl_fail("down", nl, ret);
-	vanity_nl_close(nl);
+		ret = vanity_backend_fail(&b, NULL, ret);
+	vanity_backend_close(&b);
 	return ret;
 }
 
@@ -308,8 +284,9 @@ static int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const struct vanity_backend_ops *ops;
 	struct vanity_status *st;
-	struct vanity_nl *nl;
+	struct vanity_backend b;
 	bool json = false;
 	int c, ret;
 
@@ -322,7 +299,9 @@ static int cmd_status(int argc, char **argv)
 		case 'h':
 			printf("usage: %s status [-j]\n\n"
 			       "Show the system that is up: shards (cpus, memory, attached\n"
-			       "pid) and channels. -j prints one JSON object.\n", prog);
+			       "pid) and channels. -j prints one JSON object. The backend is\n"
+			       "run's: $VANITY_BACKEND, else the module when /dev/vanity\n"
+			       "exists; a hosted system is seen only by its vanityctl run.\n", prog);
 			return 0;
 		default:
 			fprintf(stderr, "usage: %s status [-j]\n", prog);
@@ -333,14 +312,15 @@ static int cmd_status(int argc, char **argv)
 		fprintf(stderr, "usage: %s status [-j]\n", prog);
 		return 1;
 	}
-	if (nl_connect("status", &nl))
+	ops = vanity_backend_choose(NULL, "vanityctl: status");
+	if (!ops || vanity_backend_open(&b, ops, "vanityctl: status"))
 		return 1;
 	st = malloc(sizeof(*st));
 	if (!st) {
-		vanity_nl_close(nl);
+		vanity_backend_close(&b);
 		return 1;
 	}
-	ret = vanity_nl_get(nl, st);
+	ret = b.ops->get(&b, st);
 	if (ret == -ENOENT) {
 		if (json)
 			printf("{\"system\":null}\n");
@@ -348,14 +328,14 @@ static int cmd_status(int argc, char **argv)
 			printf("no system is up\n");
 		ret = 0;
 	} else if (ret) {
-		ret = nl_fail("status", nl, ret);
+		ret = vanity_backend_fail(&b, NULL, ret);
 	} else if (json) {
 		status_json(st);
 	} else {
 		status_text(st);
 	}
 	free(st);
-	vanity_nl_close(nl);
+	vanity_backend_close(&b);
 	return ret;
 }
 

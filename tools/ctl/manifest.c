@@ -782,42 +782,19 @@ static int shard_index(const struct mf *m, const char *name)
 	return -1;
 }
 
-static void check_channel(struct mf *m, struct mf_channel *ch, uint64_t *total)
+/*
+ * Names to shard indices; everything else about a channel and its ends is
+ * the image validator's to refuse, at the channel's header (emit()).
+ */
+static void check_endpoints(struct mf *m, const struct mf_channel *ch)
 {
-	struct vanity_image_channel c = { 0 };
-	struct section *s = &ch->sec;
-	int from = -1, to = -1, line;
+	const struct section *s = &ch->sec;
 
-	if (s->key_ok[KEY_FROM]) {
-		from = shard_index(m, ch->from);
-		if (from < 0)
-			report_in(m, s, s->key_line[KEY_FROM],
-				  "from: no shard '%s'", ch->from);
-	}
-	if (s->key_ok[KEY_TO]) {
-		to = shard_index(m, ch->to);
-		if (to < 0)
-			report_in(m, s, s->key_line[KEY_TO], "to: no shard '%s'",
-				  ch->to);
-	}
-	if (from >= 0 && from == to)
-		report_in(m, s, s->key_line[KEY_TO],
-			  "from and to are both shard '%s'", ch->to);
-	if (!s->key_ok[KEY_SLOT_SIZE] || !s->key_ok[KEY_SLOTS])
-		return;
-	if ((uint64_t)ch->slot_size * ch->slots > VANITY_CHANNEL_DATA_MAX) {
-		line = s->key_line[KEY_SLOTS] > s->key_line[KEY_SLOT_SIZE] ?
-		       s->key_line[KEY_SLOTS] : s->key_line[KEY_SLOT_SIZE];
-		report_in(m, s, line,
-			  "%u slots of %u bytes exceed the %lluM channel limit",
-			  ch->slots, ch->slot_size,
-			  VANITY_CHANNEL_DATA_MAX >> 20);
-		return;
-	}
-	c.slot_size = ch->slot_size;
-	c.slots = ch->slots;
-	if (check_add_overflow(*total, vanity_channel_region_size(&c), total))
-		*total = UINT64_MAX;
+	if (s->key_ok[KEY_FROM] && shard_index(m, ch->from) < 0)
+		report_in(m, s, s->key_line[KEY_FROM], "from: no shard '%s'",
+			  ch->from);
+	if (s->key_ok[KEY_TO] && shard_index(m, ch->to) < 0)
+		report_in(m, s, s->key_line[KEY_TO], "to: no shard '%s'", ch->to);
 }
 
 /*
@@ -847,7 +824,6 @@ static void check_runner(struct mf *m, const struct mf_shard *sh)
 
 static void check_all(struct mf *m)
 {
-	uint64_t total = 0;
 	unsigned int i;
 
 	if (!m->have_system)
@@ -859,20 +835,31 @@ static void check_all(struct mf *m)
 	for (i = 0; i < m->nshards; i++) {
 		check_required(m, &m->shards[i].sec);
 		check_runner(m, &m->shards[i]);
-		if (check_add_overflow(total, m->shards[i].memory, &total))
-			total = UINT64_MAX;
 	}
 	for (i = 0; i < m->nchannels; i++) {
 		check_required(m, &m->channels[i].sec);
-		check_channel(m, &m->channels[i], &total);
+		check_endpoints(m, &m->channels[i]);
 	}
-	if (total > VANITY_TOTAL_MAX)
-		report(m, 0,
-		       "shard memory and channels total %llu bytes, over the %lluG limit",
-		       (unsigned long long)total, VANITY_TOTAL_MAX >> 30);
 }
 
-/* Only called on a manifest without errors: every value is valid. */
+/*
+ * The line of the section an image refusal names: a shard's and a
+ * channel's index in the image are their order in the manifest.
+ */
+static int diag_line(const struct mf *m, const struct vanity_diag *d)
+{
+	if (d->shard >= 0 && (unsigned int)d->shard < m->nshards)
+		return m->shards[d->shard].sec.line;
+	if (d->channel >= 0 && (unsigned int)d->channel < m->nchannels)
+		return m->channels[d->channel].sec.line;
+	return 0;
+}
+
+/*
+ * Only called on a manifest without errors: every value is valid. What
+ * relates entries to each other (a channel's ends, its slots, the totals)
+ * the image validator checks, one truth with the module's.
+ */
 static void emit(struct mf *m, struct vanity_imgw *w)
 {
 	struct vanity_diag d;
@@ -914,7 +901,7 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 	}
 	ret = vanity_image_check(img, len, &d);
 	if (ret)
-		report(m, 0, "image rejected: %s", d.msg);
+		report(m, diag_line(m, &d), "%s", d.msg);
 	free(img);
 }
 

@@ -16,6 +16,10 @@
  * valid and @w serialises to an image vanity_image_check() accepts, or -1
  * after printing every problem found to @errs, one per line as
  * "PATH:LINE: message" (LINE 0 for problems of the file as a whole).
+ * What relates entries to each other (a channel's two ends, its slots'
+ * bytes, the regions' total) is vanity_image_check()'s to refuse, once
+ * the manifest has no other problem: its message, at the line of the
+ * shard or channel section it names.
  * Not thread-safe: libinih's line limit is a process-wide setting.
  */
 int vanity_manifest_load(const char *path, struct vanity_imgw *w, FILE *errs);
