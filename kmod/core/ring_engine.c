@@ -123,17 +123,20 @@ void vanity_engine_complete(struct vanity_engine *e,
 			    const struct vanity_ring_platform *plat,
 			    struct vanity_armed *a)
 {
+	u64 ud = a->user_data;
+	int res = a->res;
+
 	/*
 	 * Flags down and the op gone before the CQE that says it is over:
 	 * whoever reaps it sees nothing of it left.
 	 */
 	armed_unlink(e, a);
 	armed_disarm(e, plat, a);
+	plat->free(e, a);
 	if (!e->closing) {
-		vanity_engine_post(e, plat, a->user_data, a->res);
+		vanity_engine_post(e, plat, ud, res);
 		vanity_ctr_add(&e->ctr->completed, 1);
 	}
-	plat->free(e, a);
 }
 
 unsigned int vanity_engine_reap(struct vanity_engine *e,
