@@ -43,7 +43,7 @@ NL_LIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 2>/dev/null)
 INIH_LIBS := $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -Ilib -Itools/ctl -D_GNU_SOURCE
+CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -Ilib -Itools/ctl -Itools/sim -D_GNU_SOURCE
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fPIC -pthread
 LDFLAGS += -pthread
@@ -55,8 +55,10 @@ CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
 	     kmod/core/chan.c kmod/core/opdef.c kmod/core/ring_engine.c
 LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
 	    lib/log.c lib/hosted_ring.c
+# The simulator: its server, its ring platform, its wire protocol (wire.h).
+SIM_SRCS := tools/sim/server.c tools/sim/ring.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tools/ctl/json.c \
-	    tools/ctl/sim.c tools/ctl/sim_ring.c \
+	    $(SIM_SRCS) \
 	    tools/ctl/backend.c \
 	    tools/ctl/cmd_run.c tools/ctl/run_supervise.c tools/ctl/run_logs.c \
 	    tools/ctl/run_rates.c tools/ctl/run_table.c \

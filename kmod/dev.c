@@ -83,6 +83,9 @@ static int copy_versioned(void *dst, size_t ksize, const void __user *src,
 	return copy_struct_from_user(dst, ksize, src, usize) ?: (int)usize;
 }
 
+/* A command without its size bits: each struct says its size itself. */
+#define IOC_NOSIZE(cmd)	((cmd) & ~(unsigned int)IOCSIZE_MASK)
+
 static long dev_attach(struct file *file, struct vanity_file *vf,
 		       struct vanity_attach __user *ua)
 {
@@ -90,6 +93,7 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	struct vanity_shard *s;
 	struct vanity_attach a;
 	cpumask_var_t old;
+	u32 ring_off_size;
 	int usize, idx;
 	long ret;
 
@@ -97,9 +101,11 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 			       offsetofend(struct vanity_attach, shard));
 	if (usize < 0)
 		return usize;
-	if (a.flags & ~VANITY_ATTACH_SQPOLL || a.resv ||
-	    !memchr(a.shard, '\0', sizeof(a.shard)))
+	if (a.flags & ~VANITY_ATTACH_SQPOLL || a.resv || a.resv2 ||
+	    !memchr(a.shard, '\0', sizeof(a.shard)) ||
+	    a.ring_off_size > PAGE_SIZE || !a.ring_off != !a.ring_off_size)
 		return -EINVAL;
+	ring_off_size = a.ring_off_size;
 	if (!alloc_cpumask_var(&old, GFP_KERNEL))
 		return -ENOMEM;
 	cpumask_copy(old, current->cpus_ptr);
@@ -144,10 +150,13 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	a.memory_offset = VANITY_MMAP_PRIVATE;
 	memcpy(a.cpus, s->desc->cpus, sizeof(a.cpus));
 	a.ring = s->ring->off;
+	a.ring_off_size = sizeof(a.ring);
 	ret = 0;
 out:
 	mutex_unlock(&vanity_lock);
-	if (!ret && !copy_to_user(ua, &a, min_t(size_t, usize, sizeof(a)))) {
+	if (!ret && !copy_to_user(ua, &a, min_t(size_t, usize, sizeof(a))) &&
+	    !copy_to_user(u64_to_user_ptr(a.ring_off), &a.ring,
+			  min_t(size_t, ring_off_size, sizeof(a.ring)))) {
 		/* Release: vf->sys and vf->shard before the fast paths see them. */
 		smp_store_release(&vf->ready, true);
 	} else if (!ret) {
@@ -239,7 +248,7 @@ static long dev_doorbell(struct vanity_file *vf, unsigned int cmd,
 	sys = attached_sys(vf, &shard);
 	if (!sys)
 		return -ENOTCONN;
-	if (cmd == VANITY_IOC_WAIT)
+	if (cmd == IOC_NOSIZE(VANITY_IOC_WAIT))
 		ret = vanity_doorbell_wait(sys, shard, &db);
 	else
 		ret = vanity_doorbell_wake(sys, shard, &db);
@@ -323,17 +332,18 @@ static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct vanity_file *vf = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case VANITY_IOC_ATTACH:
+	/* The size is the struct's own word (see the UAPI): not matched. */
+	switch (IOC_NOSIZE(cmd)) {
+	case IOC_NOSIZE(VANITY_IOC_ATTACH):
 		return dev_attach(file, vf, uarg);
-	case VANITY_IOC_CHANNEL:
+	case IOC_NOSIZE(VANITY_IOC_CHANNEL):
 		return dev_channel(vf, uarg);
-	case VANITY_IOC_WAIT:
-	case VANITY_IOC_WAKE:
-		return dev_doorbell(vf, cmd, uarg);
-	case VANITY_IOC_ENTER:
+	case IOC_NOSIZE(VANITY_IOC_WAIT):
+	case IOC_NOSIZE(VANITY_IOC_WAKE):
+		return dev_doorbell(vf, IOC_NOSIZE(cmd), uarg);
+	case IOC_NOSIZE(VANITY_IOC_ENTER):
 		return dev_enter(vf, uarg);
-	case VANITY_IOC_PROBE:
+	case IOC_NOSIZE(VANITY_IOC_PROBE):
 		return dev_probe(uarg);
 	default:
 		return -ENOTTY;

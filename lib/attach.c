@@ -135,6 +135,7 @@ int vanity_attach(const char *name, struct vanity **out)
 int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
 			struct vanity **out)
 {
+	struct vanity_ring_offsets ro;
 	struct vanity_attach a;
 	struct vanity *v;
 	int ret;
@@ -170,6 +171,10 @@ int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
 	a.flags = flags;
 	a.sq_idle_us = sq_idle_us;
 	strncpy(a.shard, name, sizeof(a.shard) - 1);
+	/* The offsets as the module has them, however they grow. */
+	memset(&ro, 0, sizeof(ro));
+	a.ring_off = (uintptr_t)&ro;
+	a.ring_off_size = sizeof(ro);
 	if (ioctl(v->fd, VANITY_IOC_ATTACH, &a) < 0) {
 		ret = -errno;
 		goto err_close;
@@ -188,7 +193,9 @@ int vanity_attach_flags(const char *name, uint32_t flags, uint32_t sq_idle_us,
 		}
 		v->mem_len = a.memory_size;
 	}
-	ret = map_ring(v, &a.ring, flags);
+	/* A module that predates ring_off answers with @ring alone. */
+	ret = map_ring(v, a.ring_off_size >= sizeof(a.ring) ? &ro : &a.ring,
+		       flags);
 	if (ret)
 		goto err_unmap;
 	*out = v;

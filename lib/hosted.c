@@ -31,22 +31,30 @@ bool vanity__use_hosted(void)
 	return access("/dev/vanity", F_OK) != 0 && getenv(VANITY_SOCKET_ENV);
 }
 
-/* One request, one reply with up to two fds (*fd, then *fd2). */
-static int call2(int sock, const struct vh_req *req, struct vh_rep *rep,
-		 int *fd, int *fd2)
+/*
+ * One request, one reply with up to two fds (*fd, then *fd2). The reply
+ * is the server's words: its size must be its length, its version ours;
+ * a success must carry everything up to the ring's offsets, whose size
+ * says how much of them the server filled (the rest reads as zero).
+ */
+static int call2(int sock, struct vh_req *req, struct vh_rep *rep, int *fd,
+		 int *fd2)
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
-	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	uint8_t msg[VH_MSG_MAX];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *cm;
-	int fds[2] = { -1, -1 }, got;
+	int fds[2] = { -1, -1 }, got, ret;
 	unsigned int i, n, k = 0;
 	ssize_t r;
 
 	*fd = *fd2 = -1;
+	req->size = sizeof(*req);
+	req->version = VH_VERSION;
 	if (send(sock, req, sizeof(*req), MSG_NOSIGNAL) != sizeof(*req))
 		return -ECONNRESET;
 	r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
@@ -62,21 +70,54 @@ static int call2(int sock, const struct vh_req *req, struct vh_rep *rep,
 				close(got);	/* more than any reply carries */
 		}
 	}
-	if (r != sizeof(*rep) || rep->err) {
+	ret = vanity__hosted_reply(msg, r < 0 ? 0 : (size_t)r,
+				   mh.msg_flags & MSG_TRUNC, req->op, rep);
+	if (ret) {
 		for (i = 0; i < 2; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-		return r != sizeof(*rep) ? -ECONNRESET : rep->err;
+		return ret;
 	}
 	*fd = fds[0];
 	*fd2 = fds[1];
 	return 0;
 }
 
+int vanity__hosted_reply(const void *msg, size_t len, bool truncated,
+			 uint16_t op, struct vh_rep *rep)
+{
+	const struct vh_rep *in = msg;
+	uint32_t ring_size;
+
+	if (!len)
+		return -ECONNRESET;	/* the simulator hung up */
+	if (truncated || len < VH_REP_SIZE_MIN || in->size != len ||
+	    in->version != VH_VERSION || in->op != op)
+		return -EPROTO;
+	if (in->err > 0 || in->err < -4095)
+		return -EPROTO;
+	if (in->err)
+		return in->err;
+	if (vh_read(rep, sizeof(*rep), msg, len,
+		    offsetof(struct vh_rep, ring) +
+		    sizeof(struct vanity_ring_offsets), 0))
+		return -EPROTO;
+	/* Offsets the server did not fill read as zero (an older server). */
+	ring_size = rep->ring_size;
+	if (op == VH_ATTACH && ring_size < sizeof(rep->ring)) {
+		if (ring_size < offsetof(struct vanity_ring_offsets, features) +
+				sizeof(uint32_t))
+			return -EPROTO;
+		memset((uint8_t *)&rep->ring + ring_size, 0,
+		       sizeof(rep->ring) - ring_size);
+	}
+	return 0;
+}
+
 static int call(int sock, uint32_t op, const char *name, struct vh_rep *rep,
 		int *fd)
 {
-	struct vh_req req = { .op = op };
+	struct vh_req req = { .op = (uint16_t)op };
 	int fd2, ret;
 
 	strncpy(req.name, name, sizeof(req.name) - 1);
@@ -123,8 +164,8 @@ int vanity__hosted_attach_flags(struct vanity *v, const char *name,
 	v->nchannels = rep.nchannels;
 	memcpy(v->cpus, rep.cpus, sizeof(v->cpus));
 	strncpy(v->name, name, sizeof(v->name) - 1);
-	if (rep.size && fd >= 0) {
-		v->mem = mmap(NULL, rep.size, PROT_READ | PROT_WRITE,
+	if (rep.map_size && fd >= 0) {
+		v->mem = mmap(NULL, rep.map_size, PROT_READ | PROT_WRITE,
 			      MAP_SHARED, fd, 0);
 		close(fd);
 		if (v->mem == MAP_FAILED) {
@@ -133,8 +174,8 @@ int vanity__hosted_attach_flags(struct vanity *v, const char *name,
 			close(ring_fd);
 			goto err;
 		}
-		v->mem_len = rep.size;
-	} else if (rep.size) {
+		v->mem_len = rep.map_size;
+	} else if (rep.map_size) {
 		ret = -EPROTO;
 		close(ring_fd);
 		goto err;
@@ -178,7 +219,7 @@ int vanity__hosted_probe_decode(const struct vh_rep *rep,
 	out->ops_len = (uint8_t)rep->nchannels;
 	for (i = 0; i < VANITY_PROBE_OPS_MAX; i++) {
 		out->ops[i].op = (uint8_t)i;
-		out->ops[i].flags = i < out->ops_len && (rep->size >> i & 1) ?
+		out->ops[i].flags = i < out->ops_len && (rep->map_size >> i & 1) ?
 				    VANITY_PROBE_OP_SUPPORTED : 0;
 	}
 	return 0;
@@ -213,7 +254,7 @@ int vanity__hosted_lookup(struct vanity *v, const char *name,
 	out->role = rep.role;
 	out->slot_size = rep.slot_size;
 	out->slots = rep.slots;
-	out->region_size = rep.size;
+	out->region_size = rep.map_size;
 	out->from = rep.from;
 	out->to = rep.to;
 	return 0;
@@ -236,14 +277,14 @@ int vanity__hosted_channel(struct vanity *v, const char *name,
 	}
 	if (fd < 0)
 		return -EPROTO;
-	p = mmap(NULL, rep.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, rep.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
 		return -errno;
-	ret = vanity_channel_bind(&m->ch, p, rep.size, rep.role,
+	ret = vanity_channel_bind(&m->ch, p, rep.map_size, rep.role,
 				  &vanity__futex_bell, v);
 	if (ret) {
-		munmap(p, rep.size);
+		munmap(p, rep.map_size);
 		return ret;
 	}
 	m->ch.index = rep.index;

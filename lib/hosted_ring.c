@@ -2,8 +2,8 @@
 /*
  * The shard side of the hosted ring: maps the ring memfd the simulator
  * sent at attach, and plays the ENTER ioctl through the control page
- * (lib/hosted.h) with futexes on words of that memory: no socket round
- * trip per ENTER. The poller serving it is tools/ctl/sim_ring.c.
+ * (tools/sim/wire.h) with futexes on words of that memory: no socket round
+ * trip per ENTER. The poller serving it is tools/sim/ring.c.
  */
 #include <errno.h>
 #include <limits.h>

@@ -115,7 +115,7 @@ stress-inject: $(STRESS_BIN)
 # ARM64_CC and ARM64_OBJDUMP: mk/arm64.mk (CROSS_COMPILE with ARCH=arm64).
 ARM64_RUN ?= qemu-aarch64
 ARM64_BUILD := $(BUILD)/arm64
-ARM64_CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -D_GNU_SOURCE
+ARM64_CPPFLAGS := -Iinclude/uapi -Ikmod/core -Ilib/include -Itools/sim -D_GNU_SOURCE
 ARM64_CFLAGS := -O2 -g -std=gnu11 $(WARN) -pthread
 ARM64_STRESS_BIN := $(ARM64_BUILD)/tests/stress/chan_stress
 ARM64_ORDERS_OBJ := $(ARM64_BUILD)/tests/stress/orders.o

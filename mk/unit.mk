@@ -10,7 +10,7 @@ UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
 # carries the netlink client, and these tests need neither it nor libnl.
 UNIT_UNDER_TEST := $(CORE_OBJS) \
 	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tools/ctl/json.c \
-		tools/ctl/sim.c tools/ctl/sim_ring.c tools/ctl/runlog.c) \
+		$(SIM_SRCS) tools/ctl/runlog.c) \
 	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
 		lib/log.c lib/attach.c lib/hosted_ring.c)
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose

@@ -11,7 +11,7 @@
 _Static_assert(sizeof(struct vanity_image_hdr) == 128, "hdr");
 _Static_assert(sizeof(struct vanity_image_shard) == 200, "shard");
 _Static_assert(sizeof(struct vanity_image_channel) == 64, "chan");
-_Static_assert(sizeof(struct vanity_attach) == 264, "attach");
+_Static_assert(sizeof(struct vanity_attach) == 280, "attach");
 _Static_assert(sizeof(struct vanity_channel_info) == 112, "chinfo");
 _Static_assert(sizeof(struct vanity_doorbell) == 40, "bell");
 _Static_assert(sizeof(struct vanity_sqe) == 64, "sqe");
@@ -44,6 +44,8 @@ _Static_assert(__builtin_offsetof(struct vanity_image_section, entry_size) == 12
 _Static_assert(__builtin_offsetof(struct vanity_image_shard, cpus) == 40, "shcpus");
 _Static_assert(__builtin_offsetof(struct vanity_image_channel, slot_size) == 36, "chslot");
 _Static_assert(__builtin_offsetof(struct vanity_attach, ring) == 192, "attring");
+_Static_assert(__builtin_offsetof(struct vanity_attach, ring_off) == 264,
+	       "attringoff");
 _Static_assert(__builtin_offsetof(struct vanity_channel_info, mmap_offset) == 64, "cimmap");
 _Static_assert(__builtin_offsetof(struct vanity_sqe, user_data) == 24, "sqeud");
 _Static_assert(__builtin_offsetof(struct vanity_cqe, res) == 8, "cqeres");

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -169,6 +171,84 @@ TEST_F(up, attach_newer_struct_with_zero_tail_is_accepted)
 	big.future[3] = 0;
 	EXPECT_EQ(0, ioctl(self->fd, VANITY_IOC_ATTACH, &big));
 	EXPECT_EQ(0, big.a.shard_index);
+}
+
+/*
+ * The ring's offsets as they grow: written into the caller's buffer up to
+ * the smaller of its size and the module's, which comes back in
+ * ring_off_size; a buffer past the module's keeps its tail; bad buffer
+ * arguments are refused and attach nothing.
+ */
+TEST_F(up, ring_offsets_reach_a_buffer_of_any_size)
+{
+	struct vanity_attach a;
+	uint8_t buf[128];
+	unsigned int i;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	strcpy(a.shard, "producer");
+	a.ring_off = (uintptr_t)buf;
+	a.ring_off_size = 4097;
+	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.ring_off_size = 0;		/* a pointer without a size */
+	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.ring_off = 0;
+	a.ring_off_size = 16;		/* a size without a pointer */
+	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.ring_off_size = 0;
+	a.resv2 = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.resv2 = 0;
+	/* A buffer larger than the module's struct: its tail untouched. */
+	memset(buf, 0xa5, sizeof(buf));
+	a.ring_off = (uintptr_t)buf;
+	a.ring_off_size = sizeof(buf);
+	ASSERT_EQ(0, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
+	EXPECT_EQ(sizeof(struct vanity_ring_offsets), a.ring_off_size);
+	EXPECT_EQ(0, memcmp(buf, &a.ring, sizeof(a.ring)));
+	for (i = sizeof(a.ring); i < sizeof(buf); i++)
+		ASSERT_EQ(0xa5, buf[i]) TH_LOG("byte %u written", i);
+	close(self->fd);
+	/* A smaller one: only its own bytes. */
+	self->fd = open("/dev/vanity", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	memset(buf, 0xa5, sizeof(buf));
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	strcpy(a.shard, "producer");
+	a.ring_off = (uintptr_t)buf;
+	a.ring_off_size = 16;
+	ASSERT_EQ(0, ioctl(self->fd, VANITY_IOC_ATTACH, &a));
+	EXPECT_EQ(sizeof(struct vanity_ring_offsets), a.ring_off_size);
+	EXPECT_EQ(0, memcmp(buf, &a.ring, 16));
+	EXPECT_EQ(0xa5, buf[16]);
+}
+
+/*
+ * A command is matched without its size bits: a caller compiled against
+ * an older (shorter) struct vanity_attach, whose command number carries
+ * that size, attaches all the same; another number is still ENOTTY.
+ */
+TEST_F(up, a_command_of_an_older_struct_size_still_attaches)
+{
+	struct vanity_attach a;
+	const size_t v1 = offsetof(struct vanity_attach, ring_off);
+
+	memset(&a, 0, sizeof(a));
+	a.size = v1;
+	strcpy(a.shard, "producer");
+	ASSERT_EQ(0, ioctl(self->fd, _IOC(_IOC_READ | _IOC_WRITE,
+					  VANITY_IOC_MAGIC, 0x01, v1), &a));
+	EXPECT_EQ(0, a.shard_index);
+	EXPECT_EQ(0, a.ring_off_size) TH_LOG("past the caller's size");
+	EXPECT_EQ(-1, ioctl(self->fd, _IOC(_IOC_READ | _IOC_WRITE,
+					   VANITY_IOC_MAGIC, 0x7e, v1), &a));
+	EXPECT_EQ(ENOTTY, errno);
 }
 
 TEST_F(up, close_detaches_and_status_shows_pid)

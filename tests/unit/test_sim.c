@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The hosted simulator's server (tools/ctl/sim.c) against raw requests:
+ * The hosted simulator's server (tools/sim/server.c) against raw requests:
  * each refusal carries the module's errno, and a refused request changes
  * nothing (EACCES for a foreign channel is in integration_test, on both
  * backends). The server is polled from a thread of the test.
@@ -108,12 +108,11 @@ static int dial(void)
 }
 
 /*
- * One request of @len bytes (a whole struct vh_req, or an older client's
- * shorter one): the reply's errno; *@rep and the fds received (up to 2,
- * then closed) for the caller to look at.
+ * One raw message of @len bytes: the reply's length (0 when the simulator
+ * hung up instead), *@rep (zeroed first) and the fds received (closed).
  */
-static int ask_raw(int fd, const struct vh_req *req, size_t len,
-		   struct vh_rep *rep, int *nfds)
+static ssize_t send_raw(int fd, const void *msg, size_t len,
+			struct vh_rep *rep, int *nfds)
 {
 	char cbuf[CMSG_SPACE(4 * sizeof(int))];
 	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
@@ -121,11 +120,14 @@ static int ask_raw(int fd, const struct vh_req *req, size_t len,
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
 	unsigned int i, n = 0;
+	ssize_t r;
 	int got;
 
-	cr_assert_eq(send(fd, req, len, 0), (ssize_t)len);
-	cr_assert_eq(recvmsg(fd, &mh, 0), (ssize_t)sizeof(*rep));
-	cr_assert_eq(mh.msg_flags & MSG_CTRUNC, 0);
+	memset(rep, 0, sizeof(*rep));
+	cr_assert_eq(send(fd, msg, len, 0), (ssize_t)len);
+	r = recvmsg(fd, &mh, 0);
+	cr_assert_geq(r, 0);
+	cr_assert_eq(mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC), 0);
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		for (i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
 			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(got));
@@ -135,17 +137,33 @@ static int ask_raw(int fd, const struct vh_req *req, size_t len,
 	}
 	if (nfds)
 		*nfds = (int)n;
+	return r;
+}
+
+/*
+ * One well-formed request (this protocol's size and version): the reply's
+ * errno; *@rep and the fds received (closed) for the caller to look at.
+ */
+static int ask_raw(int fd, struct vh_req *req, struct vh_rep *rep, int *nfds)
+{
+	req->size = sizeof(*req);
+	req->version = VH_VERSION;
+	cr_assert_eq(send_raw(fd, req, sizeof(*req), rep, nfds),
+		     (ssize_t)sizeof(*rep));
+	cr_assert_eq(rep->size, sizeof(*rep));
+	cr_assert_eq(rep->version, VH_VERSION);
+	cr_assert_eq(rep->op, req->op);
 	return rep->err;
 }
 
 /* One request; the reply's errno, any fd closed. */
 static int ask(int fd, uint32_t op, uint32_t flags, const char *name)
 {
-	struct vh_req req = { .op = op, .flags = flags };
+	struct vh_req req = { .op = (uint16_t)op, .flags = flags };
 	struct vh_rep rep;
 
 	memcpy(req.name, name, strnlen(name, sizeof(req.name)));
-	return ask_raw(fd, &req, sizeof(req), &rep, NULL);
+	return ask_raw(fd, &req, &rep, NULL);
 }
 
 /* The shards are the owner's, this test's user, so these run as anyone. */
@@ -187,26 +205,83 @@ Test(sim, attach_reply_carries_the_ring_then_the_memory, .init = start_owned,
 
 	/* "a" has 1 MiB of memory: two fds; "b" has none: the ring's only. */
 	strcpy(req.name, "a");
-	cr_assert_eq(ask_raw(a, &req, sizeof(req), &rep, &nfds), 0);
+	cr_assert_eq(ask_raw(a, &req, &rep, &nfds), 0);
 	cr_expect_eq(nfds, 2);
-	cr_expect_eq(rep.size, 1 << 20);
+	cr_expect_eq(rep.map_size, 1 << 20);
 	vanity_ring_layout(VANITY_RING_ENTRIES_DEFAULT, &o);
+	cr_expect_eq(rep.ring_size, sizeof(o), "the server's offsets' size");
 	cr_expect_eq(memcmp(&rep.ring, &o, sizeof(o)), 0, "the module's offsets");
-	/* An older client's request, without sq_idle_us: read as zero. */
 	strcpy(req.name, "b");
-	cr_assert_eq(ask_raw(b, &req, VH_REQ_SIZE_V0, &rep, &nfds), 0);
+	cr_assert_eq(ask_raw(b, &req, &rep, &nfds), 0);
 	cr_expect_eq(nfds, 1);
 	/* Reserved and misplaced fields are refused. */
-	req.resv = 1;
-	cr_expect_eq(ask_raw(c, &req, sizeof(req), &rep, &nfds), -EINVAL);
+	req.resv[1] = 1;
+	cr_expect_eq(ask_raw(c, &req, &rep, &nfds), -EINVAL);
 	cr_expect_eq(nfds, 0);
-	req.resv = 0;
+	req.resv[1] = 0;
 	req.op = VH_CHANNEL;
 	req.sq_idle_us = 5;
-	cr_expect_eq(ask_raw(a, &req, sizeof(req), &rep, &nfds), -EINVAL);
+	cr_expect_eq(ask_raw(a, &req, &rep, &nfds), -EINVAL);
 	close(a);
 	close(b);
 	close(c);
+}
+
+/*
+ * The wire protocol is versioned and size-checked as the UAPI: a request
+ * of another version gets this one's in the least reply; a size that is
+ * not the message's length, or a message shorter than a request, is
+ * hung up on; a newer (longer) request is served when its unknown tail
+ * is zero and refused with -E2BIG when it is not; an older (shorter) one
+ * down to its name reads as zero-extended.
+ */
+Test(sim, the_wire_protocol_is_versioned_and_size_checked,
+     .init = start_owned, .fini = finish)
+{
+	uint8_t big[sizeof(struct vh_req) + 8] = { 0 };
+	struct vh_req req = { .op = VH_PROBE };
+	struct vh_rep rep;
+	int fd = dial(), nfds;
+
+	req.size = sizeof(req);
+	req.version = VH_VERSION + 1;
+	cr_assert_eq(send_raw(fd, &req, sizeof(req), &rep, &nfds),
+		     (ssize_t)VH_REP_SIZE_MIN, "the least reply");
+	cr_expect_eq(rep.size, VH_REP_SIZE_MIN);
+	cr_expect_eq(rep.version, VH_VERSION, "says which version it speaks");
+	cr_expect_eq(rep.op, VH_PROBE);
+	cr_expect_eq(rep.err, -EPROTONOSUPPORT);
+	/* Newer, longer, zero tail: served. */
+	req.version = VH_VERSION;
+	req.size = sizeof(big);
+	memcpy(big, &req, sizeof(req));
+	cr_assert_eq(send_raw(fd, big, sizeof(big), &rep, &nfds),
+		     (ssize_t)sizeof(rep));
+	cr_expect_eq(rep.err, 0);
+	big[sizeof(req) + 3] = 1;
+	cr_assert_eq(send_raw(fd, big, sizeof(big), &rep, &nfds),
+		     (ssize_t)sizeof(rep));
+	cr_expect_eq(rep.err, -E2BIG, "a tail this server does not know");
+	/* Older, shorter: its name is the least a request carries. */
+	req.size = VH_REQ_SIZE_MIN;
+	cr_assert_eq(send_raw(fd, &req, VH_REQ_SIZE_MIN, &rep, &nfds),
+		     (ssize_t)sizeof(rep));
+	cr_expect_eq(rep.err, 0);
+	/* A size that is not the length: hung up on. */
+	req.size = sizeof(req) - 4;
+	cr_expect_eq(send_raw(fd, &req, sizeof(req), &rep, &nfds), 0);
+	close(fd);
+	fd = dial();
+	req.size = VH_REQ_SIZE_MIN - 4;
+	cr_expect_eq(send_raw(fd, &req, VH_REQ_SIZE_MIN - 4, &rep, &nfds), 0,
+		     "shorter than any request");
+	close(fd);
+	/* The unversioned protocol (its first word an op): hung up on too. */
+	fd = dial();
+	memset(big, 0, sizeof(big));
+	big[0] = VH_ATTACH;
+	cr_expect_eq(send_raw(fd, big, 48, &rep, &nfds), 0);
+	close(fd);
 }
 
 Test(sim, attach_by_another_uid_is_eperm, .init = start, .fini = finish)
@@ -235,7 +310,9 @@ Test(sim, attach_by_another_uid_is_eperm, .init = start, .fini = finish)
 static int attach_is(const char *name, int want)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct vh_req req = { .op = VH_ATTACH };
+	struct vh_req req = {
+		.size = sizeof(req), .version = VH_VERSION, .op = VH_ATTACH,
+	};
 	struct vh_rep rep;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), ret = 1;
 
@@ -330,4 +407,72 @@ Test(sim, bad_image_is_refused_with_a_message)
 	cr_expect_null(s);
 	cr_expect(strstr(msg, "bad magic") != NULL, "%s", msg);
 	free(img);
+}
+
+/*
+ * The client's side of the protocol (vanity__hosted_reply): the server's
+ * words are checked as any reply: a size that is not the length, another
+ * version, another op, an errno out of range or a truncated message is
+ * -EPROTO; a refusal is its errno; a success shorter than the ring's
+ * first offsets is -EPROTO; an older server's shorter ring offsets read
+ * as zero past what it filled; a newer server's longer reply is read up
+ * to what this side knows.
+ */
+Test(sim, the_client_checks_every_reply)
+{
+	uint8_t big[sizeof(struct vh_rep) + 16];
+	struct vh_rep in, out;
+	size_t n = sizeof(in);
+
+	memset(&in, 0, sizeof(in));
+	in.size = sizeof(in);
+	in.version = VH_VERSION;
+	in.op = VH_ATTACH;
+	in.ring_size = sizeof(in.ring);
+	vanity_ring_layout(VANITY_RING_ENTRIES_DEFAULT, &in.ring);
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), 0);
+	cr_expect_eq(memcmp(&out.ring, &in.ring, sizeof(in.ring)), 0);
+	cr_expect_eq(vanity__hosted_reply(&in, 0, false, VH_ATTACH, &out),
+		     -ECONNRESET, "hung up");
+	cr_expect_eq(vanity__hosted_reply(&in, n, true, VH_ATTACH, &out), -EPROTO);
+	cr_expect_eq(vanity__hosted_reply(&in, n - 8, false, VH_ATTACH, &out),
+		     -EPROTO, "size is not the length");
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_PROBE, &out), -EPROTO,
+		     "another op's reply");
+	in.version = VH_VERSION + 1;
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), -EPROTO);
+	in.version = VH_VERSION;
+	in.err = -EPERM;
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), -EPERM);
+	in.err = 5;
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), -EPROTO);
+	in.err = -5000;
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), -EPROTO);
+	in.err = 0;
+	/* A refusal may be the least reply; a success may not. */
+	in.size = VH_REP_SIZE_MIN;
+	cr_expect_eq(vanity__hosted_reply(&in, VH_REP_SIZE_MIN, false, VH_ATTACH,
+					  &out), -EPROTO);
+	in.err = -ENOENT;
+	cr_expect_eq(vanity__hosted_reply(&in, VH_REP_SIZE_MIN, false, VH_ATTACH,
+					  &out), -ENOENT);
+	in.err = 0;
+	in.size = sizeof(in);
+	/* An older server's offsets, 48 bytes of them: the rest reads as 0. */
+	in.ring_size = 52;
+	in.ring.resv[0] = 9;
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), 0);
+	cr_expect_eq(out.ring.features, in.ring.features);
+	cr_expect_eq(out.ring.resv[0], 0, "past what the server filled");
+	in.ring_size = 40;
+	cr_expect_eq(vanity__hosted_reply(&in, n, false, VH_ATTACH, &out), -EPROTO,
+		     "not even the features word");
+	in.ring_size = sizeof(in.ring);
+	/* A newer server's longer reply: what this side knows of it. */
+	memset(big, 0x5a, sizeof(big));
+	in.size = sizeof(big);
+	memcpy(big, &in, sizeof(in));
+	cr_expect_eq(vanity__hosted_reply(big, sizeof(big), false, VH_ATTACH, &out),
+		     0);
+	cr_expect_eq(memcmp(&out.ring, &in.ring, sizeof(in.ring)), 0);
 }

@@ -312,7 +312,7 @@ Test(sim_ring, client_refuses_a_malformed_probe_reply)
 	memset(&rep, 0, sizeof(rep));
 	rep.index = VANITY_OP_LAST - 1;
 	rep.nchannels = VANITY_OP_LAST;
-	rep.size = (1ULL << VANITY_OP_LAST) - 1;
+	rep.map_size = (1ULL << VANITY_OP_LAST) - 1;
 	cr_assert_eq(vanity__hosted_probe_decode(&rep, &p), 0);
 	cr_expect(vanity_op_supported(&p, VANITY_OP_LAST - 1));
 	cr_expect(!vanity_op_supported(&p, VANITY_OP_LAST));

@@ -344,6 +344,12 @@ struct vanity_enter {
 #define VANITY_IOC_MAGIC	0xBA
 
 /*
+ * Every ioctl's argument starts with its size, the caller's sizeof: the
+ * kernel reads smaller (older) structs as zero-extended and larger
+ * (newer) ones when their tail is zero, and matches a command by its
+ * type, number and direction only, so a struct that grows keeps its
+ * command.
+ *
  * Attach the calling process to a shard by name. size is the caller's
  * sizeof(struct vanity_attach): the kernel accepts smaller (older) and
  * larger (newer, tail zero) structs. Errors: ENOENT unknown shard or no
@@ -362,6 +368,17 @@ struct vanity_attach {
 	struct vanity_ring_offsets ring;	/* out: the submission ring */
 	__u32 sq_idle_us;		/* in, SQPOLL: idle time before sleeping */
 	__u32 resv;			/* in: must be 0 */
+	/*
+	 * The ring's offsets as they grow past @ring (which keeps the first
+	 * 64 bytes): in, a buffer of ring_off_size bytes (at most 4096) at
+	 * ring_off, or 0 and 0 for none; out, ring_off_size is this
+	 * backend's sizeof(struct vanity_ring_offsets), and the smaller of
+	 * the two sizes was written there. Fields past what the backend
+	 * wrote are unknown to it: the caller reads them as absent.
+	 */
+	__u64 ring_off;			/* in: user pointer */
+	__u32 ring_off_size;		/* in: buffer bytes; out: the backend's */
+	__u32 resv2;			/* in: must be 0 */
 };
 
 /* Look a channel up by name, or by index with VANITY_CHANNEL_F_INDEX. */

@@ -4,7 +4,7 @@
  * creates each region as a memfd, and answers attach and channel requests
  * with the module's errno rules (ENOENT, EPERM by peer uid, EBUSY,
  * ENOTCONN, EACCES). A connection is an attachment, with a fresh
- * submission ring served by its own poller (sim_ring.c). A shard whose
+ * submission ring served by its own poller (ring.c). A shard whose
  * manifest named no user belongs to the user the simulator runs as.
  */
 #include <errno.h>
@@ -24,7 +24,7 @@
 #include "image.h"
 #include "chan.h"
 #include "cpulist.h"
-#include "hosted.h"
+#include "wire.h"
 #include "opdef.h"
 
 #define MAX_CONNS 256
@@ -202,16 +202,25 @@ static uid_t shard_owner(const struct vanity_sim *s,
 	return d->flags & VANITY_SHARD_F_SYSTEM_OWNER ? s->owner : d->uid;
 }
 
-/* The reply with fds @pass[0..1] (those >= 0), in that order. */
-static void reply(int fd, struct vh_rep *rep, const int pass[2])
+/*
+ * The reply to @op with fds @pass[0..1] (those >= 0), in that order: the
+ * whole struct, or its least (@len) for a refusal of the version.
+ */
+static void reply(int fd, uint16_t op, struct vh_rep *rep, size_t len,
+		  const int pass[2])
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
-	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct iovec iov = { .iov_base = rep, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 	int fds[2];
 	unsigned int n = 0, i;
 
+	rep->size = (uint32_t)len;
+	rep->version = VH_VERSION;
+	rep->op = op;
+	if (len == sizeof(*rep))
+		rep->ring_size = sizeof(rep->ring);
 	for (i = 0; i < 2; i++)
 		if (pass[i] >= 0)
 			fds[n++] = pass[i];
@@ -239,7 +248,8 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 
 	if ((req->op == VH_ATTACH ? req->flags & ~VANITY_ATTACH_SQPOLL :
 				    req->flags | req->sq_idle_us) ||
-	    req->resv || !memchr(req->name, '\0', sizeof(req->name))) {
+	    req->resv[0] || req->resv[1] ||
+	    !memchr(req->name, '\0', sizeof(req->name))) {
 		rep.err = -EINVAL;
 	} else if (req->op == VH_ATTACH) {
 		const struct vanity_image_shard *sh;
@@ -268,7 +278,7 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 			c->pid = cred.pid;
 			s->attached[idx] = (int)ci;
 			rep.index = idx;
-			rep.size = sh->memory_size;
+			rep.map_size = sh->memory_size;
 			rep.nchannels = h->channel_count;
 			memcpy(rep.cpus, sh->cpus, sizeof(rep.cpus));
 			pass[0] = ring_fd;
@@ -284,7 +294,7 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 		rep.nchannels = p.ops_len;
 		for (i = 0; i < p.ops_len; i++)
 			if (p.ops[i].flags & VANITY_PROBE_OP_SUPPORTED)
-				rep.size |= 1ULL << i;
+				rep.map_size |= 1ULL << i;
 	} else if (req->op == VH_CHANNEL) {
 		struct vanity_channel_info ci;
 
@@ -297,7 +307,7 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 			if (!rep.err) {
 				rep.index = ci.index;
 				rep.role = ci.role;
-				rep.size = s->chan_size[ci.index];
+				rep.map_size = s->chan_size[ci.index];
 				rep.from = ci.from;
 				rep.to = ci.to;
 				rep.slot_size = ci.slot_size;
@@ -309,7 +319,7 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 	} else {
 		rep.err = -EINVAL;
 	}
-	reply(c->fd, &rep, pass);
+	reply(c->fd, req->op, &rep, sizeof(rep), pass);
 	/* The shard has its own fd now; the ring lives in our mapping. */
 	if (ring_fd >= 0)
 		close(ring_fd);
@@ -334,10 +344,52 @@ static void drop(struct vanity_sim *s, unsigned int ci)
 	}
 }
 
+/*
+ * One received message of @len bytes on connection @ci: served, refused
+ * in a reply, or (malformed: no size, a size that is not its length, less
+ * than a request) the connection hung up. Returns whether it stays.
+ */
+static bool receive(struct vanity_sim *s, unsigned int ci, const uint8_t *msg,
+		    size_t len)
+{
+	static const int none[2] = { -1, -1 };
+	struct vh_req req;
+	struct vh_rep rep;
+	uint32_t size;
+	uint16_t version, op;
+	int ret;
+
+	if (len < offsetof(struct vh_req, flags))
+		return false;
+	memcpy(&size, msg, sizeof(size));
+	memcpy(&version, msg + offsetof(struct vh_req, version),
+	       sizeof(version));
+	memcpy(&op, msg + offsetof(struct vh_req, op), sizeof(op));
+	if (size != len)
+		return false;
+	memset(&rep, 0, sizeof(rep));
+	if (version != VH_VERSION) {
+		/* Another protocol: say which one we speak, in the least reply. */
+		rep.err = -EPROTONOSUPPORT;
+		reply(s->conns[ci].fd, op, &rep, VH_REP_SIZE_MIN, none);
+		return true;
+	}
+	ret = vh_read(&req, sizeof(req), msg, len, VH_REQ_SIZE_MIN, 1);
+	if (ret == -EINVAL)
+		return false;
+	if (ret) {
+		rep.err = ret;		/* a newer client's tail we do not know */
+		reply(s->conns[ci].fd, op, &rep, sizeof(rep), none);
+		return true;
+	}
+	serve(s, ci, &req);
+	return true;
+}
+
 void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
 {
 	struct pollfd pfd[MAX_CONNS + 1];
-	struct vh_req req;
+	uint8_t msg[VH_MSG_MAX];
 	unsigned int i, n;
 	ssize_t r;
 	int fd;
@@ -355,15 +407,15 @@ void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
 	for (i = n; i-- > 0;) {
 		if (!pfd[i + 1].revents)
 			continue;
-		/* An older client's shorter request reads as zero-extended. */
-		memset(&req, 0, sizeof(req));
-		r = recv(s->conns[i].fd, &req, sizeof(req), MSG_DONTWAIT);
-		if (r == sizeof(req) || r == VH_REQ_SIZE_V0)
-			serve(s, i, &req);
-		else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-			drop(s, i);	/* closed or died: detached */
-		else if (r > 0)
-			drop(s, i);	/* malformed: hang up */
+		/* MSG_TRUNC: the real length of a message longer than any. */
+		r = recv(s->conns[i].fd, msg, sizeof(msg),
+			 MSG_DONTWAIT | MSG_TRUNC);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		/* Closed or died (detached), or malformed: hang up. */
+		if (r <= 0 || (size_t)r > sizeof(msg) ||
+		    !receive(s, i, msg, (size_t)r))
+			drop(s, i);
 	}
 	if (pfd[0].revents & POLLIN) {
 		while (s->nconns < MAX_CONNS &&

@@ -3,7 +3,7 @@
  * The simulator's submission rings, a platform of the core's ring engine
  * (kmod/core/ring_engine.h), which decides everything an SQE does, as it
  * does for the module. Here: each attachment's ring memfd (the module's
- * layout, then the control page of lib/hosted.h) and the poller thread
+ * layout, then the control page of wire.h) and the poller thread
  * that serves it, playing ENTER for the shard (enter_loop) or polling the
  * SQ (sqpoll_loop); the platform's mechanisms (clock, futex doorbells,
  * membarrier); and the sleeps, which watch the armed WAITs' channel words
@@ -37,7 +37,7 @@
 
 #include "sim_ring.h"
 #include "ring_engine.h"
-#include "hosted.h"
+#include "wire.h"
 
 /* ENTER mode: how long the poller looks for the next request awake. */
 #define ENTER_SPIN_NS 20000
