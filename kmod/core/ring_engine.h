@@ -484,9 +484,10 @@ vanity_engine_submit(struct vanity_engine *e,
 		if (!room) {
 			/*
 			 * Each refused ENTER counts; the poller counts each
-			 * episode, not every poll that finds the CQ still full.
+			 * episode, not every poll that finds the CQ still full
+			 * (room found in this batch ended the last one).
 			 */
-			if (!poller || !e->cq_full) {
+			if (!poller || !e->cq_full || done) {
 				vanity_ctr_add(&e->ctr->overflows, 1);
 				/* Our count: the shard may write the word. */
 				VANITY_WRITE_ONCE(*e->cq_overflow,
@@ -518,7 +519,7 @@ vanity_engine_submit(struct vanity_engine *e,
 		cqt++;
 	}
 	if (done) {
-		e->cq_full = false;
+		e->cq_full = full;
 		e->head = head;
 		VANITY_WRITE_ONCE(e->cqt, cqt);
 		/* Release: the CQEs before the tail that posts them. */
