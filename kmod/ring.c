@@ -314,6 +314,11 @@ void vanity_ring_detach(struct vanity_shard *s)
 	vanity_async_cancel_all(r);
 }
 
+void vanity_ring_wake_dead(struct vanity_shard *s)
+{
+	wake_up_all(&s->ring->cq_wq);
+}
+
 static void poller_kick(struct vanity_ring *r)
 {
 	WRITE_ONCE(r->poller_kick, true);
@@ -360,6 +365,9 @@ long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 			READ_ONCE(sys->dead));
 		if (w == -ERESTARTSYS)
 			w = -EINTR;
+		/* Woken by DOWN, not by CQEs: the system is gone. */
+		else if (vanity_engine_cq_unseen(&r->eng) < p.min_complete)
+			w = -ENODEV;
 	}
 	return vanity_enter_result(ret, w);
 }

@@ -67,6 +67,8 @@ void vanity_ring_destroy(struct vanity_shard *s);
 int vanity_ring_attach(struct vanity_shard *s, bool sqpoll, u32 idle_us);
 /* Stop the poller, cancel what is armed (detach, forced DOWN). */
 void vanity_ring_detach(struct vanity_shard *s);
+/* DOWN: wake every ENTER asleep for CQEs, to find the system dead. */
+void vanity_ring_wake_dead(struct vanity_shard *s);
 long vanity_ring_enter(struct vanity_system *sys, struct vanity_shard *s,
 		       const struct vanity_enter *e);
 /* fsync(2) on the shard's fd: consume every published SQE (see UAPI). */

@@ -296,6 +296,9 @@ int vanity_system_down(bool force, char *msg)
 		wake_up_all(&sys->channels[i].wq_data);
 		wake_up_all(&sys->channels[i].wq_space);
 	}
+	/* An ENTER asleep for CQEs ends with -ENODEV too. */
+	for (i = 0; i < sys->nshards; i++)
+		vanity_ring_wake_dead(&sys->shards[i]);
 	system_retire_regions(sys);
 	vanity_cpus_release(&sys->cpus);
 	vanity_sys = NULL;

@@ -162,7 +162,9 @@ $(ARM64_OUT)/libvanityctl.a: $(ARM64_CTL_OBJS) $(ARM64_CORE_OBJS)
 $(ARM64_ST_DIR)/%: $(ARM64_OBJ)/tests/selftests/%.o $(call a64obj,tests/selftests/common.c) \
 		$(ARM64_OUT)/libvanityctl.a $(ARM64_LIBA)
 	@mkdir -p $(@D)
-	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^ $(ARM64_U_LIBS)
+	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(ARM64_U_LIBS)
+$(addprefix $(ARM64_ST_DIR)/,$(ST_RING_TESTS)): \
+	$(call a64obj,tests/selftests/ring_backend.c)
 
 $(ARM64_TREE)/tools/vanityctl: $(call a64obj,$(CTL_MAIN)) $(ARM64_CTL_OBJS) $(ARM64_CORE_OBJS)
 	@mkdir -p $(@D)

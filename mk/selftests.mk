@@ -19,16 +19,21 @@ $(KSFT_HDR):
 ST_SRCS := $(sort $(wildcard tests/selftests/*_test.c))
 ST_BINS := $(patsubst tests/selftests/%.c,$(BUILD)/tests/selftests/%,$(ST_SRCS))
 ST_COMMON := $(call obj,tests/selftests/common.c)
+# The ring tests' backend layer (module or hosted simulator), only theirs.
+ST_RING_TESTS := ring_test ring_module_test
 ST_CPPFLAGS := -isystem $(KSFT_DIR) -Itests/selftests
 
 $(BUILD)/tests/selftests/%.o: tests/selftests/%.c $(KSFT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ST_CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# Statically linked to libvanity so the VM needs no library path.
+# Statically linked to libvanity so the VM needs no library path. Objects
+# before archives: a binary's extra objects (below) come last in $^.
 $(BUILD)/tests/selftests/%: $(BUILD)/tests/selftests/%.o $(ST_COMMON) \
 		$(BUILD)/libvanityctl.a lib/libvanity.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(NL_LIBS) $(INIH_LIBS)
+$(addprefix $(BUILD)/tests/selftests/,$(ST_RING_TESTS)): \
+	$(call obj,tests/selftests/ring_backend.c)
 
 .PHONY: selftests-build
 selftests-build: $(ST_BINS)

@@ -10,7 +10,8 @@
 # failing result, or no report at all, is one more failure); (b) the selftests against the real module in the VM, through
 # `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
 # splat, hung or crashed guest always makes the failed count positive).
-# (b2) the integration tests natively on the hosted simulator; (b3') the
+# (b2) the integration and ring selftests natively on the hosted
+# simulator (VANITY_BACKEND=hosted, one TAP each in build/check/); (b3') the
 # build's, the dependency step's and the README's promises (tests/build,
 # tests/deps, tests/hosted: one "NAME: ok|FAIL CHECK" line each);
 # (b3) the same selftests on Debian's stock arm64 kernel (make check-arm64);
@@ -81,32 +82,43 @@ fi
 echo "check: unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped" >&2
 
 # ---------------------------------------------------------------- hosted
-# The integration tests that also run in the VM against the module, here
-# natively on the hosted simulator: same test binary, same shard binaries.
+# The selftests that also run in the VM against the module, here natively
+# on the hosted simulator: the integration tests (same shard binaries) and
+# the submission ring's tests (the simulator in a thread of each test).
 h_pass=0
 h_fail=0
 h_skip=0
-hbin=$build/tests/selftests/integration_test
-echo "==== integration tests on the hosted simulator: $hbin" >&2
-if [ ! -x "$hbin" ]; then
-	echo "check: FAIL: no $hbin" >&2
-	h_fail=1
-else
+for hname in integration_test ring_test; do
+	hbin=$build/tests/selftests/$hname
+	htap=$out/hosted-$hname.tap
+	echo "==== $hname on the hosted simulator: $hbin" >&2
+	if [ ! -x "$hbin" ]; then
+		echo "check: FAIL: no $hbin" >&2
+		h_fail=$((h_fail + 1))
+		continue
+	fi
 	h_rc=0
-	VANITY_BACKEND=hosted "$hbin" >"$out/hosted.tap" 2>&1 || h_rc=$?
-	grep -E '^(not )?ok |^# ' "$out/hosted.tap" >&2 || true
-	h_skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out/hosted.tap" || true)
-	h_pass=$(($(grep -cE '^ok [0-9]+' "$out/hosted.tap" || true) - h_skip))
-	h_fail=$(grep -cE '^not ok [0-9]+' "$out/hosted.tap" || true)
-	if [ "$h_skip" != 0 ] && [ "$as_root" = 1 ]; then
-		echo "check: $h_skip hosted test(s) skipped as root, counted as failed" >&2
-		h_fail=$((h_fail + h_skip))
+	VANITY_BACKEND=hosted "$hbin" >"$htap" 2>&1 || h_rc=$?
+	grep -E '^(not )?ok |^# ' "$htap" >&2 || true
+	skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$htap" || true)
+	pass=$(($(grep -cE '^ok [0-9]+' "$htap" || true) - skip))
+	fail=$(grep -cE '^not ok [0-9]+' "$htap" || true)
+	if [ "$skip" != 0 ] && [ "$as_root" = 1 ]; then
+		echo "check: $skip hosted test(s) of $hname skipped as root, counted as failed" >&2
+		fail=$((fail + skip))
 	fi
-	if [ "$h_rc" != 0 ] && [ "$h_fail" = 0 ]; then
+	if [ "$h_rc" != 0 ] && [ "$fail" = 0 ]; then
 		echo "check: FAIL: $hbin exited $h_rc" >&2
-		h_fail=1
+		fail=1
 	fi
-fi
+	if [ $((pass + fail + skip)) = 0 ]; then
+		echo "check: FAIL: $hbin ran no tests" >&2
+		fail=1
+	fi
+	h_pass=$((h_pass + pass))
+	h_fail=$((h_fail + fail))
+	h_skip=$((h_skip + skip))
+done
 echo "check: hosted: $h_pass passed, $h_fail failed, $h_skip skipped" >&2
 
 # ---------------------------------------------------------------- scripts

@@ -221,8 +221,8 @@ int vt_wait(pid_t pid, int timeout_ms)
 	return 128 + WTERMSIG(status);
 }
 
-/* Whether @pid sleeps interruptibly inside ioctl(2): in a doorbell WAIT. */
-bool vt_sleeps_in_ioctl(pid_t pid)
+/* Whether @pid sleeps interruptibly inside system call @nr. */
+bool vt_sleeps_in(pid_t pid, long want)
 {
 	char path[64], buf[512], *p;
 	long nr = -1;
@@ -243,7 +243,12 @@ bool vt_sleeps_in_ioctl(pid_t pid)
 	if (fscanf(f, "%ld", &nr) != 1)
 		nr = -1;
 	fclose(f);
-	return nr == SYS_ioctl;
+	return nr == want;
+}
+
+bool vt_sleeps_in_ioctl(pid_t pid)
+{
+	return vt_sleeps_in(pid, SYS_ioctl);
 }
 
 int vt_load_module(void)

@@ -62,6 +62,8 @@ int vt_load_module(void);
 int vt_unload_module(void);
 /* Whether @pid sleeps interruptibly inside ioctl(2): in a doorbell WAIT. */
 bool vt_sleeps_in_ioctl(pid_t pid);
+/* Whether @pid sleeps interruptibly inside system call @nr (SYS_*). */
+bool vt_sleeps_in(pid_t pid, long nr);
 
 /* Run a shell command, its stdout+stderr into @out: exit status or -1. */
 int vt_sh(const char *cmd, char *out, size_t len);
