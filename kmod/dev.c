@@ -18,6 +18,7 @@
 #include "image.h"
 #include "doorbell.h"
 #include "ring.h"
+#include "attach.h"
 #include "mmap.h"
 #include "opdef.h"
 
@@ -86,12 +87,30 @@ static int copy_versioned(void *dst, size_t ksize, const void __user *src,
 /* A command without its size bits: each struct says its size itself. */
 #define IOC_NOSIZE(cmd)	((cmd) & ~(unsigned int)IOCSIZE_MASK)
 
+/* The facts of vanity_attach_decide, under vanity_lock. */
+static bool attach_owns(const void *ctx, unsigned int index)
+{
+	const struct vanity_system *sys = ctx;
+
+	return uid_eq(current_euid(), sys->shards[index].uid);
+}
+
+static bool attach_taken(const void *ctx, unsigned int index)
+{
+	const struct vanity_system *sys = ctx;
+
+	return sys->shards[index].attached;
+}
+
 static long dev_attach(struct file *file, struct vanity_file *vf,
 		       struct vanity_attach __user *ua)
 {
 	struct vanity_system *sys;
 	struct vanity_shard *s;
 	struct vanity_attach a;
+	struct vanity_attacher who = {
+		.owns = attach_owns, .taken = attach_taken,
+	};
 	cpumask_var_t old;
 	u32 ring_off_size;
 	int usize, idx;
@@ -101,9 +120,9 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 			       offsetofend(struct vanity_attach, shard));
 	if (usize < 0)
 		return usize;
-	if (a.flags & ~VANITY_ATTACH_SQPOLL || a.resv || a.resv2 ||
-	    !memchr(a.shard, '\0', sizeof(a.shard)) ||
-	    a.ring_off_size > PAGE_SIZE || !a.ring_off != !a.ring_off_size)
+	if (vanity_attach_args(a.flags, a.shard, sizeof(a.shard)) ||
+	    a.resv || a.resv2 || a.ring_off_size > PAGE_SIZE ||
+	    !a.ring_off != !a.ring_off_size)
 		return -EINVAL;
 	ring_off_size = a.ring_off_size;
 	if (!alloc_cpumask_var(&old, GFP_KERNEL))
@@ -115,20 +134,18 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	ret = -ENOENT;
 	if (!sys)
 		goto out;
-	ret = -EBUSY;
-	if (vf->sys)
-		goto out;
-	idx = vanity_image_find_shard(sys->image, a.shard);
+	who.attached = vf->sys;
+	who.ctx = sys;
+	/* Asked only when the caller is not the owner (audit as EPERM's). */
+	idx = vanity_attach_decide(sys->image, a.shard, &who);
+	if (idx == -EPERM && capable(CAP_SYS_ADMIN)) {
+		who.admin = true;
+		idx = vanity_attach_decide(sys->image, a.shard, &who);
+	}
 	ret = idx;
 	if (idx < 0)
 		goto out;
 	s = &sys->shards[idx];
-	ret = -EPERM;
-	if (!uid_eq(current_euid(), s->uid) && !capable(CAP_SYS_ADMIN))
-		goto out;
-	ret = -EBUSY;
-	if (s->attached)
-		goto out;
 	ret = set_cpus_allowed_ptr(current, s->cpus);
 	if (ret)
 		goto out;

@@ -13,6 +13,7 @@
 #include <linux/vmalloc.h>
 
 #include "system.h"
+#include "attach.h"
 #include "dev.h"
 #include "image.h"
 #include "chan.h"
@@ -79,7 +80,10 @@ static int build_shard(struct vanity_system *sys, unsigned int i, char *msg)
 	s->desc = d;
 	if (!zalloc_cpumask_var(&s->cpus, GFP_KERNEL))
 		return -ENOMEM;
-	s->uid = make_kuid(current_user_ns(), d->uid);
+	/* A shard that named no user is the one who brings the system up's. */
+	s->uid = make_kuid(current_user_ns(),
+			   vanity_shard_owner(d, from_kuid_munged(current_user_ns(),
+								   current_euid())));
 	if (!uid_valid(s->uid)) {
 		snprintf(msg, VANITY_MSG_LEN, "shard '%s': uid %u is not mapped",
 			 d->name, d->uid);

@@ -26,6 +26,7 @@
 #include "cpulist.h"
 #include "wire.h"
 #include "opdef.h"
+#include "attach.h"
 
 #define MAX_CONNS 256
 
@@ -199,7 +200,27 @@ const char *vanity_sim_socket(const struct vanity_sim *s)
 static uid_t shard_owner(const struct vanity_sim *s,
 			 const struct vanity_image_shard *d)
 {
-	return d->flags & VANITY_SHARD_F_SYSTEM_OWNER ? s->owner : d->uid;
+	return vanity_shard_owner(d, s->owner);
+}
+
+/* The facts of vanity_attach_decide for the peer of one connection. */
+struct attacher {
+	const struct vanity_sim *s;
+	uid_t uid;
+};
+
+static bool attach_owns(const void *ctx, unsigned int index)
+{
+	const struct attacher *a = ctx;
+
+	return a->uid == shard_owner(a->s, vanity_image_shard(a->s->img, index));
+}
+
+static bool attach_taken(const void *ctx, unsigned int index)
+{
+	const struct attacher *a = ctx;
+
+	return a->s->attached[index] >= 0;
 }
 
 /*
@@ -246,27 +267,29 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 	socklen_t cl = sizeof(cred);
 	int idx, pass[2] = { -1, -1 }, ring_fd = -1, ret;
 
-	if ((req->op == VH_ATTACH ? req->flags & ~VANITY_ATTACH_SQPOLL :
-				    req->flags | req->sq_idle_us) ||
-	    req->resv[0] || req->resv[1] ||
-	    !memchr(req->name, '\0', sizeof(req->name))) {
+	if (vanity_attach_args(req->op == VH_ATTACH ? req->flags : 0,
+			       req->name, sizeof(req->name)) ||
+	    (req->op != VH_ATTACH && (req->flags || req->sq_idle_us)) ||
+	    req->resv[0] || req->resv[1]) {
 		rep.err = -EINVAL;
 	} else if (req->op == VH_ATTACH) {
 		const struct vanity_image_shard *sh;
+		struct attacher who = { .s = s };
+		struct vanity_attacher facts = {
+			.attached = c->shard >= 0,
+			.owns = attach_owns, .taken = attach_taken, .ctx = &who,
+		};
 
-		idx = vanity_image_find_shard(s->img, req->name);
-		if (c->shard >= 0) {
-			rep.err = -EBUSY;
-		} else if (idx < 0) {
-			rep.err = -ENOENT;
-		} else if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl)) {
-			rep.err = -EPERM;
+		/* Credentials we cannot read own nothing. */
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
+			cred.uid = (uid_t)-1;
+		who.uid = cred.uid;
+		facts.admin = cred.uid == 0;
+		idx = vanity_attach_decide(s->img, req->name, &facts);
+		if (idx < 0) {
+			rep.err = idx;
 		} else if ((sh = vanity_image_shard(s->img, idx),
-			    cred.uid != shard_owner(s, sh) && cred.uid != 0)) {
-			rep.err = -EPERM;
-		} else if (s->attached[idx] >= 0) {
-			rep.err = -EBUSY;
-		} else if ((ret = vanity_sim_ring_start(&s->ring[idx], &ring_fd,
+			    ret = vanity_sim_ring_start(&s->ring[idx], &ring_fd,
 				&rep.ring, (unsigned int)idx, sh->name,
 				vanity_ring_entries(sh->ring_entries),
 				req->flags, req->sq_idle_us, s->img, s->chans,
