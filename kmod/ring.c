@@ -69,12 +69,14 @@ void vanity_ring_wake_cq(struct vanity_engine *e)
 		wake_up_interruptible(&r->cq_wq);
 }
 
-static void plat_trace_sqe(struct vanity_engine *e, u8 op, u64 user_data)
+static __always_inline void plat_trace_sqe(struct vanity_engine *e, u8 op,
+					   u64 user_data)
 {
 	trace_vanity_sqe_issue(e->shard, op, user_data);
 }
 
-static void plat_trace_cqe(struct vanity_engine *e, u64 user_data, int res)
+static __always_inline void plat_trace_cqe(struct vanity_engine *e,
+					   u64 user_data, int res)
 {
 	trace_vanity_cqe(e->shard, user_data, res);
 }
