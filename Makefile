@@ -127,6 +127,7 @@ include mk/bench-ring.mk
 include mk/stress.mk
 include mk/bench.mk
 include mk/bench-pipeline.mk
+include mk/bench-ab.mk
 include mk/vm.mk
 include mk/arm64.mk
 include mk/riscv64.mk

@@ -243,7 +243,16 @@ struct vanity_chan_hdr {
  * twice the SQ's entries; when it is full the module stops consuming (the
  * op is not dropped) and counts an overflow. WAIT and TIMEOUT complete
  * asynchronously: they hold a CQE slot while armed and the ring goes on,
- * so CQEs can arrive out of submission order; detach cancels them.
+ * so CQEs can arrive out of submission order; detach cancels them and
+ * posts nothing for them. An armed WAIT completes no later than the
+ * first doorbell ring after one of its channels is ready (its result:
+ * the lowest bit of @mask whose channel is ready then), or at its
+ * deadline (-ETIME, or a bit if one turned ready as time ran out), or at
+ * a forced DOWN (-ENODEV); a backend may complete it sooner, as soon as
+ * it sees the channel ready without a ring. YIELD gives the CPU up once,
+ * when the ENTER (or fsync) that issued it returns; from the SQPOLL
+ * thread, which is not the shard, it does nothing. Timed ops answer
+ * -ETIME; a timeout too large for the clock never fires.
  *
  * Stamps (VANITY_RING_F_STAMPS): the module stores VANITY_STAMP(index)
  * in each CQE it posts, and a shard under SQPOLL may do the same in each
