@@ -251,9 +251,21 @@ bool vt_sleeps_in_ioctl(pid_t pid)
 	return vt_sleeps_in(pid, SYS_ioctl);
 }
 
+/*
+ * The module the VM booted with ($VANITY_KO, exported by tools/vm/init:
+ * another kernel's build when the VM boots another kernel), else the
+ * tree's.
+ */
+const char *vt_module_path(void)
+{
+	const char *ko = getenv("VANITY_KO");
+
+	return ko && *ko && strcmp(ko, "none") ? ko : VT_MODULE;
+}
+
 int vt_load_module(void)
 {
-	int fd = open(VT_MODULE, O_RDONLY | O_CLOEXEC);
+	int fd = open(vt_module_path(), O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)

@@ -57,7 +57,9 @@ long vt_meminfo(const char *key);
 pid_t vt_spawn(int (*fn)(void *arg), void *arg);
 /* Wait for @pid: exit status, or 128 + signal; -1 on timeout (child killed). */
 int vt_wait(pid_t pid, int timeout_ms);
-/* Load the module from the tree (VT_MODULE), or unload it: 0 or -errno. */
+/* The module to load: the one the VM booted with, else the tree's. */
+const char *vt_module_path(void);
+/* Load the module (vt_module_path), or unload it: 0 or -errno. */
 int vt_load_module(void);
 int vt_unload_module(void);
 /* Whether @pid sleeps interruptibly inside ioctl(2): in a doorbell WAIT. */

@@ -7,7 +7,8 @@
 #
 # Input:  VM_ARCH (default: the host's, i.e. x86_64 here), KVER (optional),
 #         VM_ARM64_ROOT (arm64: the unpacked packages; default
-#         TREE/build/arm64/root).
+#         TREE/build/arm64/root), VM_KROOT (x86_64: boot a kernel unpacked
+#         there instead of this machine's /boot).
 # Output: the VM_A_* variables below, set by vm_arch_setup; for arm64 also
 #         VANITY_KO (TREE/build/arm64/vanity.ko) when unset and present.
 #
@@ -24,12 +25,13 @@ vm_die() {
 	exit 125
 }
 
-# vm_newest_kver SUFFIX: newest /boot/vmlinuz-*-SUFFIX release, by version.
+# vm_newest_kver SUFFIX [DIR]: newest DIR/vmlinuz-*-SUFFIX release (DIR:
+# /boot), by version.
 vm_newest_kver() {
-	local suffix=$1 k best=""
-	for k in /boot/vmlinuz-*-"$suffix"; do
+	local suffix=$1 dir=${2:-/boot} k best=""
+	for k in "$dir"/vmlinuz-*-"$suffix"; do
 		[ -e "$k" ] || continue
-		best+="${k#/boot/vmlinuz-}"$'\n'
+		best+="${k#"$dir"/vmlinuz-}"$'\n'
 	done
 	printf '%s' "$best" | sort -V | tail -n 1
 }
@@ -54,9 +56,20 @@ vm_arch_setup() {
 			VM_A_CMDLINE_ARCH=""
 		fi
 		VM_A_CONSOLE=ttyS0
-		KVER=${KVER:-$(vm_newest_kver amd64)}
-		[ -n "$KVER" ] || vm_die "no /boot/vmlinuz-*-amd64: apt-get install linux-image-amd64"
-		VM_A_KERNEL=/boot/vmlinuz-$KVER
+		# Another kernel than this machine's: Debian's packages
+		# unpacked under VM_KROOT (e.g. Debian 13's 6.12 by `make
+		# deps`), its newest -amd64 image unless KVER names one.
+		if [ -n "${VM_KROOT:-}" ]; then
+			[ -d "$VM_KROOT/boot" ] || vm_die "no $VM_KROOT/boot (VM_KROOT): run 'make deps'"
+			case "${KVER:-}" in *-amd64) ;; *) KVER="" ;; esac
+			KVER=${KVER:-$(vm_newest_kver amd64 "$VM_KROOT/boot")}
+			[ -n "$KVER" ] || vm_die "no $VM_KROOT/boot/vmlinuz-*-amd64"
+			VM_A_KERNEL=$VM_KROOT/boot/vmlinuz-$KVER
+		else
+			KVER=${KVER:-$(vm_newest_kver amd64)}
+			[ -n "$KVER" ] || vm_die "no /boot/vmlinuz-*-amd64: apt-get install linux-image-amd64"
+			VM_A_KERNEL=/boot/vmlinuz-$KVER
+		fi
 		VM_A_BUSYBOX=${VM_BUSYBOX:-/bin/busybox}
 		# Host and guest share the ABI, so the host's ldd answers
 		# for the guest too.
