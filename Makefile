@@ -131,6 +131,7 @@ include mk/bench-ab.mk
 include mk/vm.mk
 include mk/arm64.mk
 include mk/riscv64.mk
+include mk/kernels.mk
 
 tools: tools/vanityctl $(EXAMPLES)
 examples: $(EXAMPLES)
@@ -170,17 +171,18 @@ DEPS := tools/deps.sh
 
 .PHONY: deps-demo
 # Everything (what `make check` and the benchmarks need), including the
-# downloads for the arm64 VM and the riscv64 libraries.
+# downloads for the arm64 VM, the riscv64 libraries and Debian 13's
+# kernels and toolchain (mk/kernels.mk).
 deps:
 	+@$(DEPS) --install all
-	+@$(MAKE) --no-print-directory deps-arm64 deps-riscv64
+	+@$(MAKE) --no-print-directory deps-arm64 deps-riscv64 deps-trixie
 
 deps-demo:
 	+@$(DEPS) --install demo
 
 check:
 	+@$(DEPS) --install check
-	+@$(MAKE) --no-print-directory deps-arm64 deps-riscv64
+	+@$(MAKE) --no-print-directory deps-arm64 deps-riscv64 deps-trixie
 	+@$(MAKE) --no-print-directory all
 	tools/check.sh
 

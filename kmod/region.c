@@ -9,6 +9,7 @@
 #include <linux/pfn_t.h>
 #include <linux/sched.h>
 
+#include "compat.h"
 #include "region.h"
 
 static void region_free_pages(struct vanity_region *r)
@@ -143,8 +144,8 @@ static const struct vm_operations_struct region_vm_ops = {
 void vanity_region_mmap(struct vanity_region *r, struct vm_area_struct *vma)
 {
 	/* Not inherited across fork, never grown, not in core dumps. */
-	vma->vm_flags |= VM_MIXEDMAP | VM_DONTCOPY | VM_DONTEXPAND |
-			 VM_DONTDUMP;
+	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTCOPY | VM_DONTEXPAND |
+			  VM_DONTDUMP);
 	vma->vm_ops = &region_vm_ops;
 	vma->vm_private_data = r;
 	kref_get(&r->ref);

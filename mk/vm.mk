@@ -7,6 +7,7 @@
 #                             125 VM/insmod/rmmod failure, 126 kernel splat)
 #   make vm-selftests         one boot running every build/tests/selftests
 #                             binary; counts in build/vm/selftests.counts
+#   make vm-selftests-6.12    the same on Debian 13's 6.12 (build/vm-6.12/)
 #   make vm-shell             interactive shell in the VM (Ctrl-A x quits)
 #   make vm-initramfs         only build build/vm/initramfs.cpio
 # Knobs (environment or make variables): VM_TIMEOUT, VM_TEST_TIMEOUT,
@@ -23,7 +24,7 @@ VM_KVER ?= $(or $(if $(wildcard /boot/vmlinuz-$(KVER)),$(KVER)),$(VM_UTS_RELEASE
 
 VM_ENV = KVER='$(VM_KVER)'
 
-.PHONY: vm-run vm-selftests vm-shell vm-initramfs
+.PHONY: vm-run vm-selftests vm-selftests-6.12 vm-shell vm-initramfs
 
 # CMD is taken verbatim ($(value)), so `$VAR` and quotes reach the guest.
 vm-run: export VM_CMD = $(value CMD)
@@ -33,6 +34,13 @@ vm-run: all
 
 vm-selftests: all selftests-build
 	$(VM_ENV) tools/vm/selftests.sh $(BUILD)/tests/selftests
+
+# The same selftests in one boot of Debian 13's stock 6.12 kernel (x86_64),
+# unpacked by `make deps-trixie`, with the module built against its
+# headers (mk/kernels.mk); counts in build/vm-6.12/selftests.counts.
+vm-selftests-6.12: all selftests-build kmod-6.12-amd64
+	VM_KROOT='$(TRIXIE_ROOT)' VANITY_KO='$(CURDIR)/$(KERNELS_OUT)/6.12-amd64/vanity.ko' \
+		VM_OUT='$(BUILD)/vm-6.12' tools/vm/selftests.sh $(BUILD)/tests/selftests
 
 vm-shell: all
 	$(VM_ENV) VM_INTERACTIVE=1 tools/vm/run.sh sh

@@ -9,7 +9,9 @@
 # as root, so no skip hides a failure there; a non-zero exit with no
 # failing result, or no report at all, is one more failure); (b) the selftests against the real module in the VM, through
 # `make vm-selftests` (counts from build/vm/selftests.counts; a kernel
-# splat, hung or crashed guest always makes the failed count positive).
+# splat, hung or crashed guest always makes the failed count positive);
+# (b1) the same selftests in one boot of Debian 13's stock 6.12 kernel
+# (make vm-selftests-6.12, counts in build/vm-6.12/).
 # (b2) the integration and ring selftests natively on the hosted
 # simulator (VANITY_BACKEND=hosted, one TAP each in build/check/); (b3') the
 # build's, the dependency step's and the README's promises (tests/build,
@@ -123,15 +125,16 @@ echo "check: hosted: $h_pass passed, $h_fail failed, $h_skip skipped" >&2
 
 # ---------------------------------------------------------------- scripts
 # The build's and the README's own promises, as scripts that print one
-# "NAME: ok CHECK" or "NAME: FAIL CHECK" line each: the top-level make
-# and the module's kernel style, checkpatch and sparse (tests/build), the
+# "NAME: ok CHECK" or "NAME: FAIL CHECK" line each: the top-level make,
+# the module's kernel style, checkpatch and sparse, and its warning-free
+# build against each supported kernel, 6.1 and 6.12 (tests/build), the
 # dependency step (tests/deps), the README's hosted
 # commands run as an unprivileged user (tests/hosted). A script that
 # exits non-zero without a FAIL line counts one failure.
 sc_pass=0
 sc_fail=0
-for script in tests/build/build_test.sh tests/build/kstyle.sh tests/build/ynl_test.sh \
-	tests/deps/deps_test.sh tests/hosted/readme.sh; do
+for script in tests/build/build_test.sh tests/build/kstyle.sh tests/build/kernels_test.sh \
+	tests/build/ynl_test.sh tests/deps/deps_test.sh tests/hosted/readme.sh; do
 	echo "==== $script" >&2
 	log=$out/$(basename "$script" .sh).log
 	rc=0
@@ -154,40 +157,61 @@ done
 echo "check: scripts: $sc_pass passed, $sc_fail failed" >&2
 
 # ---------------------------------------------------------------- VM
+# vm_selftests TARGET VM_OUT: run `make TARGET` (one boot running every
+# selftest) and print "PASSED FAILED" from VM_OUT/selftests.counts; a
+# kernel splat, a hung or crashed guest, a failed insmod or rmmod, no
+# counts or a failing target with no failing test each count a failure.
+vm_selftests() {
+	local target=$1 vmout=$2 counts=$2/selftests.counts result=$2/run.result
+	local p=0 f=0 rc=0 status=none
+	rm -f "$counts" "$result"
+	"$MAKE" --no-print-directory "$target" >&2 || rc=$?
+	if [ -f "$counts" ]; then
+		p=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' "$counts")
+		f=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$counts")
+		p=${p:-0} f=${f:-1}
+	else
+		echo "check: FAIL: make $target wrote no $counts (exit $rc)" >&2
+		f=1
+	fi
+	[ ! -f "$result" ] || status=$(sed -n 's/^status=//p' "$result")
+	case "$status" in
+	splat | hung | crashed | insmod-failed | rmmod-failed)
+		echo "check: FAIL: the VM run ended as: $status (see $vmout/)" >&2
+		[ "$f" -gt 0 ] || f=1
+		;;
+	esac
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "check: FAIL: make $target exited $rc" >&2
+		f=1
+	fi
+	echo "$p $f"
+}
+
 st_pass=0
 st_fail=0
-counts=$build/vm/selftests.counts
-result=$build/vm/run.result
 if [ "${CHECK_SKIP_VM:-0}" = 1 ]; then
 	echo "check: FAIL: VM selftests skipped (CHECK_SKIP_VM=1)" >&2
 	st_fail=1
 else
 	echo "==== selftests in the VM" >&2
-	rm -f "$counts" "$result"
-	st_rc=0
-	"$MAKE" --no-print-directory vm-selftests || st_rc=$?
-	if [ -f "$counts" ]; then
-		st_pass=$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' "$counts")
-		st_fail=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$counts")
-		st_pass=${st_pass:-0} st_fail=${st_fail:-1}
-	else
-		echo "check: FAIL: make vm-selftests wrote no $counts (exit $st_rc)" >&2
-		st_fail=1
-	fi
-	vm_status=none
-	[ ! -f "$result" ] || vm_status=$(sed -n 's/^status=//p' "$result")
-	case "$vm_status" in
-	splat | hung | crashed | insmod-failed | rmmod-failed)
-		echo "check: FAIL: the VM run ended as: $vm_status (see build/vm/)" >&2
-		[ "$st_fail" -gt 0 ] || st_fail=1
-		;;
-	esac
-	if [ "$st_rc" != 0 ] && [ "$st_fail" = 0 ]; then
-		echo "check: FAIL: make vm-selftests exited $st_rc" >&2
-		st_fail=1
-	fi
+	read -r st_pass st_fail < <(vm_selftests vm-selftests "$build/vm")
 fi
 echo "check: selftests: $st_pass passed, $st_fail failed" >&2
+
+# ---------------------------------------------------------------- 6.12
+# The same selftests in one boot of Debian 13's stock 6.12 kernel (x86_64),
+# the module built against its headers (make vm-selftests-6.12).
+k_pass=0
+k_fail=0
+if [ "${CHECK_SKIP_VM:-0}" = 1 ]; then
+	echo "check: FAIL: 6.12 selftests skipped (CHECK_SKIP_VM=1)" >&2
+	k_fail=1
+else
+	echo "==== selftests in the VM on Debian 13's 6.12" >&2
+	read -r k_pass k_fail < <(vm_selftests vm-selftests-6.12 "$build/vm-6.12")
+fi
+echo "check: 6.12 selftests: $k_pass passed, $k_fail failed" >&2
 
 # ---------------------------------------------------------------- arm64
 # The same selftests, cross built, in one boot of Debian's stock arm64
@@ -264,8 +288,8 @@ if [ "$rc" != 0 ] && [ "$r_fail" = 0 ]; then
 fi
 echo "check: riscv64: $r_pass passed, $r_fail failed" >&2
 
-passed=$((unit_pass + h_pass + sc_pass + st_pass + a_pass + stress_pass + r_pass))
-failed=$((unit_fail + h_fail + sc_fail + st_fail + a_fail + stress_fail + r_fail))
+passed=$((unit_pass + h_pass + sc_pass + st_pass + k_pass + a_pass + stress_pass + r_pass))
+failed=$((unit_fail + h_fail + sc_fail + st_fail + k_fail + a_fail + stress_fail + r_fail))
 skipped=$((unit_skip + h_skip))
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -21,8 +21,12 @@
 #            riscv64  `make ARCH=riscv64`: the cross compiler and C library,
 #                     bison and flex (libnl's configure), dpkg-source and
 #                     the archive keyring (`make deps-riscv64`)
+#            trixie   `make deps-trixie` (Debian 13's kernels and gcc-14,
+#                     unpacked into build/): the archive keyring,
+#                     dpkg-architecture, readelf and depmod
 #            bench    the benchmarks: DPDK, liburing
-#            check    build vm arm64 riscv64: all that `make check` needs
+#            check    build vm arm64 riscv64 trixie: all that `make check`
+#                     needs
 #            all      check bench: `make deps`
 #   --install  (default) nothing missing: exit 0 at once, silently. Else,
 #              as root: apt-get install what is missing (dpkg
@@ -41,7 +45,8 @@
 #
 # The one command named is a make target rather than an apt-get line: it
 # covers the steps that are not apt-get install (dpkg's arm64 architecture,
-# the downloads into build/ for the arm64 VM and the riscv64 libraries),
+# the downloads into build/ for the arm64 VM, the riscv64 libraries and
+# Debian 13's kernels),
 # runs this same list, and hands what it leaves in build/ back to the tree's
 # owner. Runs dpkg-query, dpkg, apt-get and id from PATH
 # (tests/deps/deps_test.sh puts fakes there).
@@ -52,7 +57,7 @@ tree=$(cd "$here/.." && pwd)
 
 usage() {
 	echo "usage: tools/deps.sh [--install|--check|--list] PURPOSE... | --give-back DIR..." >&2
-	echo "       PURPOSE: demo build vm arm64 riscv64 bench check all" >&2
+	echo "       PURPOSE: demo build vm arm64 riscv64 trixie bench check all" >&2
 	exit 2
 }
 
@@ -78,8 +83,9 @@ pkgs() {
 		printf '%s\n' gcc-riscv64-linux-gnu libc6-dev-riscv64-cross bison flex dpkg-dev \
 			debian-archive-keyring
 		;;
+	trixie) printf '%s\n' debian-archive-keyring dpkg-dev binutils kmod ;;
 	bench) printf '%s\n' dpdk-dev liburing-dev ;;
-	check) pkgs build; pkgs vm; pkgs arm64; pkgs riscv64 ;;
+	check) pkgs build; pkgs vm; pkgs arm64; pkgs riscv64; pkgs trixie ;;
 	all) pkgs check; pkgs bench ;;
 	esac
 }
@@ -90,6 +96,7 @@ target() {
 	demo) echo deps-demo ;;
 	arm64) echo deps-arm64 ;;
 	riscv64) echo deps-riscv64 ;;
+	trixie) echo deps-trixie ;;
 	bench) echo bench-deps ;;
 	*) echo deps ;;
 	esac
@@ -152,7 +159,7 @@ esac
 
 for purpose in "$@"; do
 	case "$purpose" in
-	demo | build | vm | arm64 | riscv64 | bench | check | all) ;;
+	demo | build | vm | arm64 | riscv64 | trixie | bench | check | all) ;;
 	*) echo "tools/deps.sh: unknown purpose '$purpose'" >&2; usage ;;
 	esac
 done

@@ -203,6 +203,16 @@ expect has 'tools/check.sh'
 expect log_is ""
 verdict check_proceeds_without_root_when_nothing_is_missing
 
+# `make deps` fetches Debian 13's kernels and compiler too, which the
+# kernels test (tests/build/kernels_test.sh) builds with.
+state 1000
+run make --no-print-directory -n deps
+expect test "$rc" = 0
+expect has 'tools/deps.sh --install trixie'
+expect has 'tools/trixie/deps.sh build/vm-trixie'
+expect log_is ""
+verdict deps_fetches_debian_13s_kernels_and_compiler
+
 # ---------------------------------------------------------------- missing, not root
 state 1000 libinih-dev
 run make --no-print-directory demo

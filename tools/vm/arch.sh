@@ -61,7 +61,8 @@ vm_arch_setup() {
 		# deps`), its newest -amd64 image unless KVER names one.
 		if [ -n "${VM_KROOT:-}" ]; then
 			[ -d "$VM_KROOT/boot" ] || vm_die "no $VM_KROOT/boot (VM_KROOT): run 'make deps'"
-			case "${KVER:-}" in *-amd64) ;; *) KVER="" ;; esac
+			# This machine's KVER is not one of VM_KROOT's.
+			[ -e "$VM_KROOT/boot/vmlinuz-${KVER:-none}" ] || KVER=""
 			KVER=${KVER:-$(vm_newest_kver amd64 "$VM_KROOT/boot")}
 			[ -n "$KVER" ] || vm_die "no $VM_KROOT/boot/vmlinuz-*-amd64"
 			VM_A_KERNEL=$VM_KROOT/boot/vmlinuz-$KVER

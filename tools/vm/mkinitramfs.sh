@@ -96,8 +96,9 @@ fi
 
 # ---------------------------------------------------------------- the tree
 # Everything except .git, VM output directories (build/vm, build/vm-*,
-# $VM_OUT) and object/build intermediates (the module's *.o, *.cmd, *.mod,
-# *.mod.c, .tmp*; userspace *.o, build/**/*.d).
+# $VM_OUT), the module's builds for other kernels (build/kernels,
+# mk/kernels.mk) and object/build intermediates (the module's *.o, *.cmd,
+# *.mod, *.mod.c, .tmp*; userspace *.o, build/**/*.d).
 tree_rel=${tree#/}
 out_rel=${VM_OUT#/}
 tree_list=$VM_OUT/tree.list
@@ -113,7 +114,8 @@ tree_list=$VM_OUT/tree.list
 	[ ${#anc[@]} -eq 0 ] || printf '%s\n' "${anc[@]}"
 	find "$tree_rel" \
 		\( -path "$tree_rel/.git" -o -path "$out_rel" -o -path "$tree_rel/build/vm" \
-		-o -path "$tree_rel/build/vm-*" -o -name '.tmp*' \) -prune -o \
+		-o -path "$tree_rel/build/vm-*" -o -path "$tree_rel/build/kernels" \
+		-o -name '.tmp*' \) -prune -o \
 		\( -type f \( -name '*.o' -o -name '*.cmd' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -path "$tree_rel/build/*.d" \) \) -o -print
 ) >"$tree_list"
