@@ -213,7 +213,8 @@ static long dev_channel(struct vanity_file *vf,
 
 	mutex_lock(&vanity_lock);
 	sys = vf->sys;
-	if (!sys) {
+	/* Acquire: pairs with the attach's release of ready (see mmap). */
+	if (!sys || !smp_load_acquire(&vf->ready)) {
 		ret = -ENOTCONN;
 		goto out;
 	}
@@ -378,7 +379,11 @@ static struct vanity_region *dev_mmap_region(struct vanity_file *vf,
 	u32 kind, idx;
 	int ret;
 
-	if (!sys)
+	/*
+	 * Only once the attach completed: an attach that fails at its last
+	 * copy is undone, and a mapping made meanwhile would outlive it.
+	 */
+	if (!sys || !smp_load_acquire(&vf->ready))
 		return ERR_PTR(-ENOTCONN);
 	if (sys->dead)
 		return ERR_PTR(-ENODEV);

@@ -52,8 +52,12 @@ static void async_work(struct work_struct *work)
 	vanity_ring_lock(r);
 	/* Frees @op. */
 	vanity_engine_complete(&r->eng, &vanity_ring_platform, &op->a);
-	vanity_ring_unlock(r);
+	/*
+	 * Under the lock: once it is dropped, detach may find nothing armed
+	 * and the ring be freed before this work returns.
+	 */
 	vanity_ring_wake_cq(&r->eng);
+	vanity_ring_unlock(r);
 }
 
 /* Ask the engine at an event; the one that claims queues the CQE. */

@@ -43,11 +43,13 @@ static void system_free(struct vanity_system *sys)
 {
 	unsigned int i;
 
+	/* The rings first: their armed ops hold channels' wait queues. */
+	for (i = 0; sys->shards && i < sys->nshards; i++)
+		vanity_ring_destroy(&sys->shards[i]);
 	system_retire_regions(sys);
 	kfree(sys->channels);
 	if (sys->shards) {
 		for (i = 0; i < sys->nshards; i++) {
-			vanity_ring_destroy(&sys->shards[i]);
 			put_pid(sys->shards[i].pid);
 			free_cpumask_var(sys->shards[i].cpus);
 		}

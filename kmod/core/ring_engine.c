@@ -111,12 +111,13 @@ static void armed_disarm(struct vanity_engine *e,
 	a->timed = false;
 	for (i = 0; i < a->n; i++) {
 		w = &a->w[i];
-		plat->unwatch(e, a, i);
+		/* The flag first: unwatch lets the header's page go. */
 		if (!VANITY_ATOMIC_ADD32(&w->c->ring_waits[w->consumer], -1))
 			vanity_bell_lower(vanity_bell_flag(w->hdr, w->consumer),
 					  VANITY_WAITING_RING);
+		plat->unwatch(e, a, i);
 	}
-	a->n = 0;
+	VANITY_WRITE_ONCE(a->n, 0);
 }
 
 void vanity_engine_complete(struct vanity_engine *e,
@@ -251,7 +252,8 @@ int vanity_engine_wait(struct vanity_engine *e,
 	struct vanity_armed *a;
 	int ret;
 
-	if (plat->dead(e))
+	/* Down, or detaching: cancel_all has run, nothing may arm after it. */
+	if (plat->dead(e) || e->closing)
 		return -ENODEV;
 	for (bit = 0; bit < 64; bit++)
 		n += (sqe->mask >> bit) & 1;
@@ -277,7 +279,8 @@ int vanity_engine_wait(struct vanity_engine *e,
 		VANITY_ATOMIC_ADD32(&w->c->ring_waits[w->consumer], 1);
 		vanity_bell_raise(vanity_bell_flag(w->hdr, w->consumer),
 				  VANITY_WAITING_RING);
-		a->n++;
+		/* Release: a doorbell's decide sees the end before n covers it. */
+		VANITY_STORE_RELEASE(&a->n, a->n + 1);
 	}
 	/* Our flags visible before the peers run their barrier. */
 	VANITY_SMP_MB();
@@ -315,6 +318,8 @@ int vanity_engine_timeout(struct vanity_engine *e,
 
 	if (!sqe->timeout_ns)
 		return -ETIME;
+	if (e->closing)
+		return -ENODEV;
 	a = armed_new(e, plat, sqe, 0);
 	if (!a)
 		return -ENOMEM;

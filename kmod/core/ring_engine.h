@@ -218,12 +218,13 @@ static inline int vanity_armed_decide(struct vanity_armed *a, bool dead,
 				      bool expired)
 {
 	int res = VANITY_QUEUED;	/* undecided */
-	unsigned int i;
+	/* Acquire: pairs with the release that added each end while arming. */
+	unsigned int n = VANITY_LOAD_ACQUIRE(&a->n), i;
 
 	if (dead)
 		res = -ENODEV;
 	/* The ends are in bit order: the first ready one is the lowest. */
-	for (i = 0; res == VANITY_QUEUED && i < a->n; i++)
+	for (i = 0; res == VANITY_QUEUED && i < n; i++)
 		if (vanity_armed_end_ready(&a->w[i]))
 			res = a->w[i].bit;
 	if (res == VANITY_QUEUED && expired)
