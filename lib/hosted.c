@@ -11,6 +11,7 @@
 #include <string.h>
 #include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -81,6 +82,14 @@ static int call2(int sock, struct vh_req *req, struct vh_rep *rep, int *fd,
 	*fd = fds[0];
 	*fd2 = fds[1];
 	return 0;
+}
+
+bool vanity__fd_holds(int fd, uint64_t len)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_size >= 0 &&
+	       (uint64_t)st.st_size >= len;
 }
 
 int vanity__hosted_reply(const void *msg, size_t len, bool truncated,
@@ -164,7 +173,12 @@ int vanity__hosted_attach_flags(struct vanity *v, const char *name,
 	v->nchannels = rep.nchannels;
 	memcpy(v->cpus, rep.cpus, sizeof(v->cpus));
 	strncpy(v->name, name, sizeof(v->name) - 1);
-	if (rep.map_size && fd >= 0) {
+	if (rep.map_size && fd >= 0 && !vanity__fd_holds(fd, rep.map_size)) {
+		ret = -EPROTO;		/* a touch past its end would SIGBUS */
+		close(fd);
+		close(ring_fd);
+		goto err;
+	} else if (rep.map_size && fd >= 0) {
 		v->mem = mmap(NULL, rep.map_size, PROT_READ | PROT_WRITE,
 			      MAP_SHARED, fd, 0);
 		close(fd);
@@ -275,8 +289,11 @@ int vanity__hosted_channel(struct vanity *v, const char *name,
 			close(fd);
 		return -EACCES;		/* known, not ours to map */
 	}
-	if (fd < 0)
+	if (fd < 0 || !vanity__fd_holds(fd, rep.map_size)) {
+		if (fd >= 0)
+			close(fd);
 		return -EPROTO;
+	}
 	p = mmap(NULL, rep.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)

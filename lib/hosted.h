@@ -24,6 +24,9 @@ extern const struct vanity_bell_ops vanity__futex_bell;
 int vanity__hosted_reply(const void *msg, size_t len, bool truncated,
 			 uint16_t op, struct vh_rep *rep);
 
+/* Whether the file @fd has @len bytes to map (else touching them SIGBUSes). */
+bool vanity__fd_holds(int fd, uint64_t len);
+
 /* A PROBE reply into @out: 0, or -EPROTO for words out of range. */
 int vanity__hosted_probe_decode(const struct vh_rep *rep,
 				struct vanity_probe *out);

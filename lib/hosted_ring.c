@@ -63,6 +63,10 @@ int vanity__hosted_map_ring(struct vanity_ring *r, int fd,
 		return -EPROTO;
 	}
 	total = (size_t)o->size + VH_CTL_SIZE;
+	if (!vanity__fd_holds(fd, total)) {
+		close(fd);
+		return -EPROTO;		/* a touch past its end would SIGBUS */
+	}
 	p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)

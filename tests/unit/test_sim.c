@@ -476,3 +476,26 @@ Test(sim, the_client_checks_every_reply)
 		     0);
 	cr_expect_eq(memcmp(&out.ring, &in.ring, sizeof(in.ring)), 0);
 }
+
+/*
+ * A client that asks and never reads its replies is hung up on; the
+ * server goes on answering everyone else (it never blocks on a reply).
+ */
+Test(sim, a_client_that_never_reads_stalls_nobody, .init = start_owned,
+     .fini = finish)
+{
+	struct vh_req req = { .size = sizeof(req), .version = VH_VERSION,
+			      .op = VH_PROBE };
+	struct timeval tv = { .tv_sec = 10 };
+	int greedy = dial(), b = dial(), i;
+
+	for (i = 0; i < 20000; i++)
+		if (send(greedy, &req, sizeof(req), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    errno != EAGAIN)
+			break;	/* hung up on already */
+	/* A bounded wait: a wedged server fails the test, not hangs it. */
+	cr_assert_eq(setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	cr_expect_eq(ask(b, VH_PROBE, 0, ""), 0, "the server still answers");
+	close(greedy);
+	close(b);
+}

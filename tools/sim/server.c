@@ -227,7 +227,7 @@ static bool attach_taken(const void *ctx, unsigned int index)
  * The reply to @op with fds @pass[0..1] (those >= 0), in that order: the
  * whole struct, or its least (@len) for a refusal of the version.
  */
-static void reply(int fd, uint16_t op, struct vh_rep *rep, size_t len,
+static bool reply(int fd, uint16_t op, struct vh_rep *rep, size_t len,
 		  const int pass[2])
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
@@ -255,10 +255,14 @@ static void reply(int fd, uint16_t op, struct vh_rep *rep, size_t len,
 		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
 		memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
 	}
-	sendmsg(fd, &mh, MSG_NOSIGNAL);
+	/*
+	 * Never blocking: a client that does not read its replies is hung
+	 * up on (false), not waited for by every other one.
+	 */
+	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len;
 }
 
-static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *req)
+static bool serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *req)
 {
 	const struct vanity_image_hdr *h = vanity_image_hdr(s->img);
 	struct conn *c = &s->conns[ci];
@@ -266,6 +270,7 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	int idx, pass[2] = { -1, -1 }, ring_fd = -1, ret;
+	bool sent;
 
 	if (vanity_attach_args(req->op == VH_ATTACH ? req->flags : 0,
 			       req->name, sizeof(req->name)) ||
@@ -342,10 +347,11 @@ static void serve(struct vanity_sim *s, unsigned int ci, const struct vh_req *re
 	} else {
 		rep.err = -EINVAL;
 	}
-	reply(c->fd, req->op, &rep, sizeof(rep), pass);
+	sent = reply(c->fd, req->op, &rep, sizeof(rep), pass);
 	/* The shard has its own fd now; the ring lives in our mapping. */
 	if (ring_fd >= 0)
 		close(ring_fd);
+	return sent;
 }
 
 static void drop(struct vanity_sim *s, unsigned int ci)
@@ -394,19 +400,16 @@ static bool receive(struct vanity_sim *s, unsigned int ci, const uint8_t *msg,
 	if (version != VH_VERSION) {
 		/* Another protocol: say which one we speak, in the least reply. */
 		rep.err = -EPROTONOSUPPORT;
-		reply(s->conns[ci].fd, op, &rep, VH_REP_SIZE_MIN, none);
-		return true;
+		return reply(s->conns[ci].fd, op, &rep, VH_REP_SIZE_MIN, none);
 	}
 	ret = vh_read(&req, sizeof(req), msg, len, VH_REQ_SIZE_MIN, 1);
 	if (ret == -EINVAL)
 		return false;
 	if (ret) {
 		rep.err = ret;		/* a newer client's tail we do not know */
-		reply(s->conns[ci].fd, op, &rep, sizeof(rep), none);
-		return true;
+		return reply(s->conns[ci].fd, op, &rep, sizeof(rep), none);
 	}
-	serve(s, ci, &req);
-	return true;
+	return serve(s, ci, &req);
 }
 
 void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
@@ -417,7 +420,8 @@ void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
 	ssize_t r;
 	int fd;
 
-	pfd[0].fd = s->lsock;
+	/* Full: the listener waits, rather than waking every poll. */
+	pfd[0].fd = s->nconns < MAX_CONNS ? s->lsock : -1;
 	pfd[0].events = POLLIN;
 	for (i = 0; i < s->nconns; i++) {
 		pfd[i + 1].fd = s->conns[i].fd;
@@ -442,7 +446,8 @@ void vanity_sim_poll(struct vanity_sim *s, int timeout_ms)
 	}
 	if (pfd[0].revents & POLLIN) {
 		while (s->nconns < MAX_CONNS &&
-		       (fd = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		       (fd = accept4(s->lsock, NULL, NULL,
+				      SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 			s->conns[s->nconns].fd = fd;
 			s->conns[s->nconns].shard = -1;
 			s->conns[s->nconns].pid = 0;
