@@ -129,9 +129,10 @@ include mk/bench.mk
 include mk/bench-pipeline.mk
 include mk/bench-ab.mk
 include mk/vm.mk
+include mk/kernels.mk
+include mk/guest.mk
 include mk/arm64.mk
 include mk/riscv64.mk
-include mk/kernels.mk
 
 tools: tools/vanityctl $(EXAMPLES)
 examples: $(EXAMPLES)

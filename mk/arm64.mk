@@ -60,7 +60,6 @@ ARM64_KO := $(ARM64_OUT)/vanity.ko
 ARM64_TREE := $(ARM64_VM)/tree
 ARM64_VM_OUT ?= $(CURDIR)/$(ARM64_VM)/out
 ARM64_OBJ := $(ARM64_OUT)/obj
-ARM64_ST_DIR := $(ARM64_TREE)/build/tests/selftests
 ARM64_LIBA := $(ARM64_OUT)/lib/libvanity.a
 ARM64_SO := $(ARM64_OUT)/lib/libvanity.so.$(LIB_VERSION)
 
@@ -74,8 +73,7 @@ endif
 endif
 
 .PHONY: arm64 build-arm64 arm64-have-deps deps-arm64 fetch-deps-arm64 \
-	kmod-arm64 selftests-arm64 vm-tree-arm64 vm-run-arm64 \
-	vm-selftests-arm64 vm-shell-arm64 check-arm64 clean-arm64
+	kmod-arm64 check-arm64 clean-arm64
 
 # The check first, even under -j: a fresh tree gets its one line, not a
 # compiler's errors.
@@ -129,21 +127,14 @@ ARM64_U_CPPFLAGS := $(CPPFLAGS) -I$(ARM64_ROOT)/usr/include/libnl3 \
 	-idirafter $(ARM64_ROOT)/usr/include
 ARM64_U_CFLAGS := -O2 -g -std=gnu11 $(WARN) -fPIC -pthread
 ARM64_U_LIBS := $(addprefix -L,$(ARM64_LIBDIRS)) -lnl-genl-3 -lnl-3 -linih -lpthread -lm
-ARM64_LDFLAGS := -static -pthread
 
 a64obj = $(patsubst %.c,$(ARM64_OBJ)/%.o,$(1))
 ARM64_CORE_OBJS := $(call a64obj,$(CORE_SRCS))
 ARM64_LIB_OBJS := $(call a64obj,$(LIB_SRCS))
-ARM64_CTL_OBJS := $(call a64obj,$(CTL_SRCS))
-ARM64_ST_BINS := $(patsubst tests/selftests/%.c,$(ARM64_ST_DIR)/%,$(ST_SRCS))
 
 $(ARM64_OBJ)/%.o: %.c | arm64-have-deps
 	@mkdir -p $(@D)
 	$(ARM64_CC) $(ARM64_U_CPPFLAGS) $(ARM64_U_CFLAGS) -MMD -MP -c $< -o $@
-
-$(ARM64_OBJ)/tests/selftests/%.o: tests/selftests/%.c $(KSFT_HDR) | arm64-have-deps
-	@mkdir -p $(@D)
-	$(ARM64_CC) $(ARM64_U_CPPFLAGS) $(ST_CPPFLAGS) $(ARM64_U_CFLAGS) -MMD -MP -c $< -o $@
 
 $(ARM64_LIBA): $(ARM64_LIB_OBJS) $(ARM64_CORE_OBJS)
 	@mkdir -p $(@D)
@@ -156,74 +147,29 @@ $(ARM64_SO): $(ARM64_LIB_OBJS) $(ARM64_CORE_OBJS) lib/libvanity.map
 $(ARM64_OUT)/lib/libvanity.so: $(ARM64_SO)
 	ln -sf libvanity.so.$(LIB_VERSION) $(@D)/libvanity.so.$(LIB_SOVER)
 	ln -sf libvanity.so.$(LIB_VERSION) $@
-$(ARM64_OUT)/libvanityctl.a: $(ARM64_CTL_OBJS) $(ARM64_CORE_OBJS)
-	rm -f $@ && $(ARM64_CROSS)ar rcs $@ $^
 
-$(ARM64_ST_DIR)/%: $(ARM64_OBJ)/tests/selftests/%.o $(call a64obj,tests/selftests/common.c) \
-		$(ARM64_OUT)/libvanityctl.a $(ARM64_LIBA)
-	@mkdir -p $(@D)
-	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(ARM64_U_LIBS)
-$(addprefix $(ARM64_ST_DIR)/,$(ST_RING_TESTS)): \
-	$(call a64obj,tests/selftests/ring_backend.c)
+# ---------------------------------------------------------------- the VM
+# The static programs, the guest's tree and the goals that boot it
+# (selftests-arm64, vm-tree-arm64, vm-run-arm64, vm-selftests-arm64,
+# vm-shell-arm64, check-vm-arm64): mk/guest.mk, from these.
+ARM64_AR := $(ARM64_CROSS)ar
+ARM64_U_DEPS := arm64-have-deps
+ARM64_VM_ENV = VM_ARCH=arm64 KVER='$(ARM64_KVER)' VM_ARM64_ROOT='$(CURDIR)/$(ARM64_ROOT)' \
+	VM_OUT='$(ARM64_VM_OUT)' VANITY_KO='$(CURDIR)/$(ARM64_TREE)/kmod/vanity.ko'
+$(eval $(call guest_vm,arm64,ARM64))
 
-$(ARM64_TREE)/tools/vanityctl: $(call a64obj,$(CTL_MAIN)) $(ARM64_CTL_OBJS) $(ARM64_CORE_OBJS)
-	@mkdir -p $(@D)
-	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^ $(ARM64_U_LIBS)
-
-# Statically linked to libvanity (the x86_64 one uses the .so by $ORIGIN).
-$(ARM64_TREE)/examples/%: $(ARM64_OBJ)/examples/%.o $(ARM64_LIBA)
-	@mkdir -p $(@D)
-	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^
-
-# Test shard programs that `vanityctl run` starts in the integration test.
-ARM64_SHARD_BINS := $(patsubst tests/shards/%.c,$(ARM64_TREE)/build/tests/shards/%, \
-	$(sort $(wildcard tests/shards/*.c)))
-$(ARM64_TREE)/build/tests/shards/%: $(ARM64_OBJ)/tests/shards/%.o $(ARM64_LIBA)
-	@mkdir -p $(@D)
-	$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $^
-
-selftests-arm64: $(ARM64_ST_BINS) $(ARM64_SHARD_BINS) $(ARM64_TREE)/tools/vanityctl \
-		$(addprefix $(ARM64_TREE)/,$(EXAMPLES))
+# The documented paths of the arm64 programs.
+selftests-arm64: arm64-tree-links
+.PHONY: arm64-tree-links
+arm64-tree-links: | $(ARM64_ST_BINS)
+	@mkdir -p $(ARM64_OUT)
 	@ln -sfn ../vm-arm64/tree/build/tests/selftests $(ARM64_OUT)/selftests
 	@ln -sfn ../vm-arm64/tree/tools $(ARM64_OUT)/tools
 	@ln -sfn ../vm-arm64/tree/examples $(ARM64_OUT)/examples
 
-# ---------------------------------------------------------------- the VM
-# The guest's tree: the VM scripts (copied each time, so edits in
-# tools/vm/ reach it) and the arm64 programs at the paths tests use.
-vm-tree-arm64: $(ARM64_KO) selftests-arm64
-	@mkdir -p $(ARM64_TREE)/tools/vm $(ARM64_TREE)/kmod
-	@rm -rf $(ARM64_TREE)/tools/vm && cp -pr tools/vm $(ARM64_TREE)/tools/vm
-	cp -p $(ARM64_KO) $(ARM64_TREE)/kmod/vanity.ko
-	$(if $(ARM64_TREE_DATA),cp -p --parents $(ARM64_TREE_DATA) $(ARM64_TREE)/)
-
-# Data files the tests and examples read by relative path.
-ARM64_TREE_DATA = $(wildcard examples/*/*.ini)
-
-ARM64_VM_ENV = VM_ARCH=arm64 KVER='$(ARM64_KVER)' VM_ARM64_ROOT='$(CURDIR)/$(ARM64_ROOT)' \
-	VM_OUT='$(ARM64_VM_OUT)' VANITY_KO='$(CURDIR)/$(ARM64_TREE)/kmod/vanity.ko'
-
-vm-run-arm64: export VM_CMD = $(value CMD)
-vm-run-arm64: vm-tree-arm64
-	@test -n "$$VM_CMD" || { echo "usage: make vm-run-arm64 CMD='command'" >&2; exit 2; }
-	$(ARM64_VM_ENV) $(ARM64_TREE)/tools/vm/run.sh
-
-vm-selftests-arm64: vm-tree-arm64
-	$(ARM64_VM_ENV) $(ARM64_TREE)/tools/vm/selftests.sh $(ARM64_ST_DIR)
-
-vm-shell-arm64: vm-tree-arm64
-	$(ARM64_VM_ENV) VM_INTERACTIVE=1 $(ARM64_TREE)/tools/vm/run.sh sh
-
 # The arm64 verdict, also part of `make check`: the selftests in one arm64
 # boot, last line "N passed, N failed" as tools/check.sh prints.
-check-arm64:
-	@rc=0; $(MAKE) --no-print-directory vm-selftests-arm64 || rc=$$?; \
-	c=$(ARM64_VM_OUT)/selftests.counts; \
-	p=$$(sed -n 's/.*passed=\([0-9]*\).*/\1/p' $$c 2>/dev/null); \
-	f=$$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' $$c 2>/dev/null); \
-	p=$${p:-0}; f=$${f:-1}; \
-	if [ $$rc != 0 ] && [ $$f = 0 ]; then f=1; fi; \
-	echo "$$p passed, $$f failed"; [ $$f = 0 ]
+check-arm64: check-vm-arm64
 
 clean-arm64:
 	rm -rf $(ARM64_OUT)/src $(ARM64_OUT)/obj $(ARM64_KO) $(ARM64_OUT)/*.a \

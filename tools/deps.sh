@@ -13,7 +13,8 @@
 #                     kernel source (kselftest harness), sparse
 #            vm       what `make check` runs things in: the x86_64 VM
 #                     (kernel image, qemu, busybox, cpio, kmod), the arm64
-#                     VM (qemu-system-arm) and qemu-user
+#                     VM (qemu-system-arm), the riscv64 VM (qemu-system-misc)
+#                     and qemu-user
 #            arm64    `make ARCH=arm64`: the cross compiler and C library,
 #                     the host's kbuild (with the amd64 headers), and dpkg's
 #                     arm64 architecture, so that `make deps-arm64` can
@@ -74,7 +75,7 @@ pkgs() {
 		;;
 	vm)
 		printf '%s\n' "linux-image-$debarch" qemu-system-x86 busybox-static cpio kmod xz-utils \
-			qemu-system-arm qemu-user
+			qemu-system-arm qemu-system-misc qemu-user
 		;;
 	arm64)
 		printf '%s\n' gcc-aarch64-linux-gnu libc6-dev-arm64-cross "linux-headers-$debarch" arch:arm64

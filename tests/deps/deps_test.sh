@@ -162,7 +162,7 @@ run "$deps" --list check
 for p in build-essential pkg-config linux-headers-amd64 linux-image-amd64 \
 	linux-source-6.1 qemu-system-x86 busybox-static cpio kmod xz-utils sparse \
 	libnl-3-dev libnl-genl-3-dev libcriterion-dev libinih-dev \
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-system-arm \
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-system-arm qemu-system-misc \
 	gcc-riscv64-linux-gnu libc6-dev-riscv64-cross bison flex arch:arm64; do
 	expect has "$p"
 done

@@ -1,20 +1,27 @@
 # shellcheck shell=bash disable=SC2034 # sets variables for its callers
 # SPDX-License-Identifier: GPL-2.0
 # tools/vm/arch.sh: the one place that knows what differs between guest
-# architectures (QEMU binary, machine, CPU, kernel image, console device,
-# busybox, how to list an ELF file's shared libraries). Sourced by
-# tools/vm/run.sh and tools/vm/mkinitramfs.sh; not executable on its own.
+# architectures and kernels (QEMU binary, machine, CPU, kernel image,
+# console device, busybox, how to list an ELF file's shared libraries,
+# where the kernel's modules are). Sourced by tools/vm/run.sh and
+# tools/vm/mkinitramfs.sh; not executable on its own.
 #
 # Input:  VM_ARCH (default: the host's, i.e. x86_64 here), KVER (optional),
 #         VM_ARM64_ROOT (arm64: the unpacked packages; default
 #         TREE/build/arm64/root), VM_KROOT (x86_64: boot a kernel unpacked
-#         there instead of this machine's /boot).
-# Output: the VM_A_* variables below, set by vm_arch_setup; for arm64 also
-#         VANITY_KO (TREE/build/arm64/vanity.ko) when unset and present.
+#         there instead of this machine's /boot; riscv64: where its kernel
+#         is, default TREE/build/vm-trixie/root).
+# Output: the VM_A_* variables below, set by vm_arch_setup (VM_A_MODROOT:
+#         the root holding lib/modules/KVER, empty for this machine's); for
+#         arm64 also VANITY_KO (TREE/build/arm64/vanity.ko) when unset and
+#         present.
 #
-# x86_64, and arm64: qemu-system-aarch64 -M virt, ttyAMA0, Debian's arm64
-# kernel and busybox-static:arm64 unpacked with dpkg -x by `make
-# deps-arm64` (mk/arm64.mk), static aarch64 programs only.
+# x86_64: Debian 12's 6.1 from /boot, or Debian 13's 6.12 (VM_KROOT);
+# arm64: qemu-system-aarch64 -M virt, ttyAMA0, Debian 12's arm64 kernel and
+# busybox-static:arm64 unpacked with dpkg -x by `make deps-arm64`
+# (mk/arm64.mk); riscv64: qemu-system-riscv64 -M virt with OpenSBI, ttyS0,
+# Debian 13's riscv64 kernel and busybox-static:riscv64 unpacked by `make
+# deps-trixie` (mk/kernels.mk). The foreign guests run static programs only.
 
 # This file's directory and the project tree holding it.
 vm_a_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +45,7 @@ vm_newest_kver() {
 
 vm_arch_setup() {
 	VM_ARCH=${VM_ARCH:-$(uname -m)}
+	VM_A_MODROOT=""
 	case "$VM_ARCH" in
 	x86_64 | amd64)
 		VM_ARCH=x86_64
@@ -72,6 +80,7 @@ vm_arch_setup() {
 			KVER=${KVER:-$(vm_newest_kver amd64 "$VM_KROOT/boot")}
 			[ -n "$KVER" ] || vm_die "no $VM_KROOT/boot/vmlinuz-*-amd64"
 			VM_A_KERNEL=$VM_KROOT/boot/vmlinuz-$KVER
+			VM_A_MODROOT=$VM_KROOT
 		else
 			KVER=${KVER:-$(vm_newest_kver amd64)}
 			[ -n "$KVER" ] || vm_die "no /boot/vmlinuz-*-amd64: apt-get install linux-image-amd64"
@@ -135,6 +144,7 @@ vm_arch_setup() {
 		fi
 		[ -n "$KVER" ] || vm_die "no $VM_ARM64_ROOT/boot/vmlinuz-*-arm64: run 'make deps-arm64'"
 		VM_A_KERNEL=$VM_ARM64_ROOT/boot/vmlinuz-$KVER
+		VM_A_MODROOT=$VM_ARM64_ROOT
 		VM_A_BUSYBOX=${VM_BUSYBOX:-$VM_ARM64_ROOT/bin/busybox}
 		# No host ldd answers for aarch64: static programs only
 		# (tools/vm/cross-ldd.sh reports any dynamic one as missing).
@@ -145,6 +155,57 @@ vm_arch_setup() {
 		if [ -z "${VANITY_KO:-}" ] && [ -f "$vm_a_tree/build/arm64/vanity.ko" ]; then
 			VANITY_KO=$vm_a_tree/build/arm64/vanity.ko
 		fi
+		;;
+	riscv64)
+		VM_A_DEBARCH=riscv64
+		VM_A_QEMU=qemu-system-riscv64
+		VM_A_CPU=(-accel "${VM_ACCEL:-tcg,thread=multi}" -cpu rv64)
+		# virt (PLIC, no AIA: with aia=aplic-imsic 6.12 never reached
+		# /init under QEMU 7.2's TCG, a hard lockup on a secondary CPU)
+		# and OpenSBI (qemu-system-data's, -bios default). No IOMMU:
+		# QEMU 7.2's virt has none, and 6.12 no riscv64 driver for one
+		# (6.13 brought it), so the PCI devices for passthrough are
+		# left out.
+		VM_A_MACHINE=(-machine virt -bios default)
+		VM_PCI=0
+		VM_A_CMDLINE_ARCH=""
+		VM_A_CONSOLE=ttyS0
+		# Debian 13's riscv64 kernel (Debian 12 has none), unpacked by
+		# `make deps-trixie` under VM_KROOT; by default the tree's
+		# build/vm-trixie/root, or, for the riscv64 tree that `make
+		# vm-selftests-riscv64` stages in build/vm-riscv64/tree, the
+		# main tree's.
+		local d
+		if [ -z "${VM_KROOT:-}" ]; then
+			for d in "$vm_a_tree/build/vm-trixie/root" "$vm_a_tree/../../vm-trixie/root"; do
+				if [ -d "$d/boot" ]; then
+					VM_KROOT=$(cd "$d" && pwd)
+					break
+				fi
+			done
+		fi
+		if [ -z "${VM_KROOT:-}" ] || [ ! -d "$VM_KROOT/boot" ]; then
+			vm_die "no riscv64 kernel root (VM_KROOT=${VM_KROOT:-}): run 'make deps-trixie'"
+		fi
+		case "${KVER:-}" in *-riscv64) ;; *) KVER="" ;; esac
+		[ -e "$VM_KROOT/boot/vmlinux-${KVER:-none}" ] || KVER=""
+		if [ -z "$KVER" ]; then
+			local k
+			for k in "$VM_KROOT"/boot/vmlinux-*-riscv64; do
+				[ -e "$k" ] || continue
+				KVER+="${k##*/vmlinux-}"$'\n'
+			done
+			KVER=$(printf '%s' "$KVER" | sort -V | tail -n 1)
+		fi
+		[ -n "$KVER" ] || vm_die "no $VM_KROOT/boot/vmlinux-*-riscv64: run 'make deps-trixie'"
+		# Debian's riscv64 "vmlinux" is the flat Image (an EFI stub's
+		# PE header in front), which OpenSBI jumps into.
+		VM_A_KERNEL=$VM_KROOT/boot/vmlinux-$KVER
+		VM_A_MODROOT=$VM_KROOT
+		VM_A_BUSYBOX=${VM_BUSYBOX:-$VM_KROOT/usr/bin/busybox}
+		VM_A_LDD=$vm_a_here/cross-ldd.sh
+		VM_A_ELF_MACHINE=243 # EM_RISCV
+		VM_A_MULTIARCH=riscv64-linux-gnu
 		;;
 	*)
 		vm_die "unknown VM_ARCH=$VM_ARCH"

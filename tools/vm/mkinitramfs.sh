@@ -204,21 +204,39 @@ fi
 : >"$stage/vanity-modules"
 if [ -n "${VM_MODULES:-}" ]; then
 	command -v modprobe >/dev/null || vm_die "VM_MODULES needs modprobe (apt-get install kmod)"
+	# The booted kernel's modules: this machine's, or those unpacked
+	# under VM_A_MODROOT (arch.sh), indexed there first if need be.
+	mroot=()
+	if [ -n "$VM_A_MODROOT" ]; then
+		mroot=(-d "$VM_A_MODROOT")
+		[ -d "$VM_A_MODROOT/lib/modules/$KVER" ] ||
+			vm_die "VM_MODULES: no $VM_A_MODROOT/lib/modules/$KVER"
+		[ -s "$VM_A_MODROOT/lib/modules/$KVER/modules.dep" ] ||
+			depmod -b "$VM_A_MODROOT" "$KVER" ||
+			vm_die "depmod -b $VM_A_MODROOT $KVER failed"
+	fi
 	declare -A seen_mod=()
-	# shellcheck disable=SC2086
-	deps=$(modprobe -S "$KVER" --show-depends $VM_MODULES) ||
-		vm_die "modprobe -S $KVER --show-depends $VM_MODULES failed"
+	# shellcheck disable=SC2086 # VM_MODULES is a list of names
+	deps=$(modprobe -a -S "$KVER" "${mroot[@]}" --show-depends $VM_MODULES) ||
+		vm_die "modprobe -a -S $KVER ${mroot[*]} --show-depends $VM_MODULES failed"
 	while read -r verb path _; do
 		[ "$verb" = insmod ] || continue
 		[ -z "${seen_mod[$path]:-}" ] || continue
 		seen_mod[$path]=1
-		case "$path" in
-		*.ko) ;;
-		*) vm_die "compressed module $path: busybox insmod cannot load it" ;;
+		# In the guest at its path under /lib/modules/KVER, stored
+		# uncompressed: busybox's insmod reads no .xz or .zst.
+		rel=${path#"$VM_A_MODROOT"}
+		rel=/lib/modules/$KVER/${rel#*/lib/modules/"$KVER"/}
+		case "$rel" in
+		*.ko) cat=(cat) ;;
+		*.ko.xz) cat=(xz -dc) rel=${rel%.xz} ;;
+		*.ko.zst) cat=(zstd -qdc) rel=${rel%.zst} ;;
+		*.ko.gz) cat=(gzip -dc) rel=${rel%.gz} ;;
+		*) vm_die "VM_MODULES: $path is no module file" ;;
 		esac
-		mkdir -p "$stage$(dirname "$path")"
-		cp "$path" "$stage$path"
-		echo "$path" >>"$stage/vanity-modules"
+		mkdir -p "$stage$(dirname "$rel")"
+		"${cat[@]}" "$path" >"$stage$rel" || vm_die "cannot unpack $path"
+		echo "$rel" >>"$stage/vanity-modules"
 	done <<<"$deps"
 fi
 
