@@ -52,7 +52,7 @@ LIB_SOVER := 0
 LIB_VERSION := 0.1.0
 
 CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
-	     kmod/core/chan.c kmod/core/opdef.c kmod/core/ring_engine.c
+	     kmod/core/chan.c kmod/core/opdef.c kmod/core/ring_engine.c kmod/core/pci.c
 LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
 	    lib/log.c lib/hosted_ring.c
 # The simulator: its server, its ring platform, its wire protocol (wire.h).
@@ -63,7 +63,8 @@ CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tool
 	    tools/ctl/cmd_run.c tools/ctl/run_supervise.c tools/ctl/run_logs.c \
 	    tools/ctl/run_rates.c tools/ctl/run_table.c \
 	    tools/ctl/runlog.c \
-	    tools/ctl/nl.c tools/ctl/cmd_events.c
+	    tools/ctl/nl.c tools/ctl/cmd_events.c \
+	    tools/ctl/pci_sysfs.c tools/ctl/cmd_devices.c
 CTL_MAIN := tools/ctl/main.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -10,6 +10,7 @@ UNIT_BIN := $(BUILD)/tests/unit/vanity-unit
 # carries the netlink client, and these tests need neither it nor libnl.
 UNIT_UNDER_TEST := $(CORE_OBJS) \
 	$(call obj,tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tools/ctl/json.c \
+		tools/ctl/pci_sysfs.c \
 		$(SIM_SRCS) tools/ctl/runlog.c) \
 	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
 		lib/log.c lib/attach.c lib/hosted_ring.c)

@@ -18,4 +18,10 @@ int vanity_cmd_run(int argc, char **argv);
  */
 int vanity_cmd_events(int argc, char **argv);
 
+/*
+ * vanityctl devices [-j] [--sysfs DIR]: the machine's PCI functions and
+ * whether each can be passed to a shard.
+ */
+int vanity_cmd_devices(int argc, char **argv);
+
 #endif

@@ -36,6 +36,7 @@ static void usage(FILE *f)
 		"  status [-j]                 show the system (-j: JSON)\n"
 		"  run MANIFEST [--duration S] bring a system up, run and supervise its programs\n"
 		"  events [-j] [--count N]     print ups and downs as they happen\n"
+		"  devices [-j]                list PCI functions and whether each can be passed\n"
 		"\n"
 		"Run '%s COMMAND --help' for a command's options.\n", prog, prog);
 }
@@ -349,6 +350,7 @@ static const struct {
 	{ "status", cmd_status },
 	{ "run", vanity_cmd_run },
 	{ "events", vanity_cmd_events },
+	{ "devices", vanity_cmd_devices },
 };
 
 int main(int argc, char **argv)
