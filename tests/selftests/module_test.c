@@ -62,16 +62,26 @@ TEST_F(mod, load_registers_and_unload_removes)
 TEST_F(mod, unload_with_system_up)
 {
 	struct vanity_imgw w;
-	long before;
+	long before, after;
 
 	vt_reset();
-	before = vt_meminfo("MemFree");
+	/*
+	 * Free pages counted with those parked on the per-CPU lists: 6.12
+	 * lets those lists grow with a burst of frees (its pcp auto-tuning).
+	 * Measured in the riscv64 boot, 34 to 39 MB of this system's 64 MiB
+	 * sit there right after the unload, out of MemFree's sight, and
+	 * MemFree alone once read 23 MB short of the budget.
+	 */
+	before = vt_free_kb();
 	vt_pair(&w, 32 << 20, 64, 1024);
 	ASSERT_EQ(0, vt_up(&w, NULL, 0));
 	ASSERT_EQ(0, vt_unload_module());
 	EXPECT_TRUE(unregistered());
 	/* Unload took the system down and freed its 64 MiB. */
-	EXPECT_GT(vt_meminfo("MemFree"), before - (16 << 10));
+	after = vt_free_kb();
+	EXPECT_GT(after, before - (16 << 10))
+		TH_LOG("free %ld kB -> %ld kB (MemFree %ld kB)", before, after,
+		       vt_meminfo("MemFree"));
 	ASSERT_EQ(0, vt_load_module());
 	EXPECT_TRUE(registered());
 	vt_pair(&w, 4096, 64, 16);
