@@ -52,9 +52,10 @@ LIB_SOVER := 0
 LIB_VERSION := 0.1.0
 
 CORE_SRCS := kmod/core/crc32c.c kmod/core/image.c kmod/core/cpulist.c \
-	     kmod/core/chan.c kmod/core/opdef.c kmod/core/ring_engine.c kmod/core/pci.c
+	     kmod/core/chan.c kmod/core/opdef.c kmod/core/ring_engine.c kmod/core/pci.c \
+	     kmod/core/dma.c
 LIB_SRCS := lib/attach.c lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
-	    lib/log.c lib/hosted_ring.c
+	    lib/log.c lib/hosted_ring.c lib/device.c
 # The simulator: its server, its ring platform, its wire protocol (wire.h).
 SIM_SRCS := tools/sim/server.c tools/sim/ring.c
 CTL_SRCS := tools/ctl/imgwrite.c tools/ctl/manifest.c tools/ctl/cmd_build.c tools/ctl/json.c \

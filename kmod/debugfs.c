@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs vanity/{system,shards,channels}: a readable view of what is up,
- * taken under vanity_lock so each file is one consistent snapshot.
+ * debugfs vanity/{system,shards,channels,rings,devices}: a readable view
+ * of what is up, taken under vanity_lock so each file is one consistent
+ * snapshot.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -9,6 +10,7 @@
 
 #include "debugfs.h"
 #include "system.h"
+#include "device.h"
 #include "image.h"
 #include "chan.h"
 #include "ring.h"
@@ -125,6 +127,45 @@ static int rings_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(rings);
 
+/* One block per passed device: who owns it, what it reaches. */
+static int devices_show(struct seq_file *m, void *v)
+{
+	const struct vanity_dma_window *w;
+	struct vanity_system *sys;
+	unsigned int i, j;
+
+	mutex_lock(&vanity_lock);
+	sys = vanity_sys;
+	for (i = 0; sys && i < sys->ndevices; i++) {
+		const struct vanity_pdev *d = &sys->devices[i];
+
+		seq_printf(m, "device %s %s owner %s host_driver %s bus_master %s\n",
+			   d->desc->name, d->addr, d->owner->desc->name,
+			   d->host_driver[0] ? d->host_driver : "-",
+			   d->master ? "on" : "off");
+		for (j = 0; j < VANITY_DEVICE_BARS; j++) {
+			const struct vanity_bar *b = &d->bars[j];
+
+			if (!b->size)
+				continue;
+			seq_printf(m, "  bar %u size %#llx flags %#x hole %#llx+%#llx\n",
+				   j, b->size, b->flags, b->hole_off,
+				   b->hole_size);
+		}
+		for (j = 0; j < d->nwin; j++) {
+			w = &d->win[j];
+			seq_printf(m, "  dma %s iova %#llx size %#llx%s\n",
+				   w->kind == VANITY_MMAP_K_PRIVATE ? "private" :
+				   sys->channels[w->index].desc->name,
+				   w->iova, w->size,
+				   j < d->nmapped ? "" : " (unmapped)");
+		}
+	}
+	mutex_unlock(&vanity_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(devices);
+
 void vanity_debugfs_init(void)
 {
 	/* debugfs failures are not fatal: the module works without it. */
@@ -133,6 +174,7 @@ void vanity_debugfs_init(void)
 	debugfs_create_file("shards", 0444, vanity_dir, NULL, &shards_fops);
 	debugfs_create_file("channels", 0444, vanity_dir, NULL, &channels_fops);
 	debugfs_create_file("rings", 0444, vanity_dir, NULL, &rings_fops);
+	debugfs_create_file("devices", 0444, vanity_dir, NULL, &devices_fops);
 }
 
 void vanity_debugfs_exit(void)

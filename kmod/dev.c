@@ -20,6 +20,7 @@
 #include "ring.h"
 #include "attach.h"
 #include "mmap.h"
+#include "device.h"
 #include "opdef.h"
 
 struct vanity_file {
@@ -41,6 +42,7 @@ static int dev_open(struct inode *inode, struct file *file)
 static void detach_locked(struct file *file, struct vanity_file *vf)
 {
 	if (!vf->sys->dead && vf->shard->attached == file) {
+		vanity_devices_detach(vf->sys, vf->shard);
 		vanity_ring_detach(vf->shard);
 		vf->shard->attached = NULL;
 		put_pid(vf->shard->pid);
@@ -157,6 +159,7 @@ static long dev_attach(struct file *file, struct vanity_file *vf,
 	}
 	s->attached = file;
 	s->pid = get_pid(task_tgid(current));
+	vanity_devices_attach(sys, s);
 	kref_get(&sys->ref);
 	vf->sys = sys;
 	vf->shard = s;
@@ -345,6 +348,41 @@ out:
 	return ret;
 }
 
+/* DEVICE: a passed device as its owner sees it. */
+static long dev_device(struct vanity_file *vf, struct vanity_device_info __user *ui)
+{
+	struct vanity_device_info *info;
+	struct vanity_shard *shard;
+	struct vanity_system *sys;
+	long ret;
+	int usize;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	usize = copy_versioned(info, sizeof(*info), ui,
+			       offsetof(struct vanity_device_info, bars));
+	ret = usize;
+	if (usize < 0)
+		goto out;
+	ret = -EINVAL;
+	if (info->resv0 || info->resv1 || info->resv2 ||
+	    memchr_inv(info->resv, 0, sizeof(info->resv)))
+		goto out;
+	mutex_lock(&vanity_lock);
+	sys = attached_sys(vf, &shard);
+	ret = -ENOTCONN;
+	if (sys)
+		ret = sys->dead ? -ENODEV :
+		      vanity_device_info_fill(sys, shard, info);
+	mutex_unlock(&vanity_lock);
+	if (!ret && copy_to_user(ui, info, min_t(size_t, usize, sizeof(*info))))
+		ret = -EFAULT;
+out:
+	kfree(info);
+	return ret;
+}
+
 static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vanity_file *vf = file->private_data;
@@ -363,14 +401,18 @@ static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dev_enter(vf, uarg);
 	case IOC_NOSIZE(VANITY_IOC_PROBE):
 		return dev_probe(uarg);
+	case IOC_NOSIZE(VANITY_IOC_DEVICE):
+		return dev_device(vf, uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
-/* The region @vma asks for, or an ERR_PTR: rights before bounds. */
-static struct vanity_region *dev_mmap_region(struct vanity_file *vf,
-					 struct vm_area_struct *vma)
+/*
+ * Map what @vma asks for under vanity_lock: a region, installed by
+ * region.c, or a passed device's BAR, by device.c. Rights before bounds.
+ */
+static int dev_mmap_locked(struct vanity_file *vf, struct vm_area_struct *vma)
 {
 	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 len = vma->vm_end - vma->vm_start;
@@ -384,43 +426,46 @@ static struct vanity_region *dev_mmap_region(struct vanity_file *vf,
 	 * copy is undone, and a mapping made meanwhile would outlive it.
 	 */
 	if (!sys || !smp_load_acquire(&vf->ready))
-		return ERR_PTR(-ENOTCONN);
+		return -ENOTCONN;
 	if (sys->dead)
-		return ERR_PTR(-ENODEV);
+		return -ENODEV;
 	ret = vanity_mmap_decode(off, &kind, &idx);
 	if (ret)
-		return ERR_PTR(ret);
-	if (kind == VANITY_MMAP_K_PRIVATE) {
+		return ret;
+	switch (kind) {
+	case VANITY_MMAP_K_BAR:
+		return vanity_device_mmap(sys, vf->shard, idx, vma);
+	case VANITY_MMAP_K_PRIVATE:
 		r = vf->shard->mem;
-	} else if (kind == VANITY_MMAP_K_RING) {
+		break;
+	case VANITY_MMAP_K_RING:
 		r = vf->shard->ring->region;
-	} else {
+		break;
+	default:
 		if (idx >= sys->nchannels)
-			return ERR_PTR(-EINVAL);
+			return -EINVAL;
 		if (vanity_channel_role(sys->channels[idx].desc,
 					vf->shard->index) == VANITY_ROLE_NONE)
-			return ERR_PTR(-EACCES);
+			return -EACCES;
 		r = sys->channels[idx].region;
 	}
 	if (!r || len != r->size)
-		return ERR_PTR(-EINVAL);
-	return r;
+		return -EINVAL;
+	vanity_region_mmap(r, vma);
+	return 0;
 }
 
 static int dev_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct vanity_file *vf = file->private_data;
-	struct vanity_region *r;
+	int ret;
 
 	/* A private writable map would copy-on-write away from the peer. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	mutex_lock(&vanity_lock);
-	r = dev_mmap_region(vf, vma);
-	if (!IS_ERR(r))
-		vanity_region_mmap(r, vma);
+	ret = dev_mmap_locked(file->private_data, vma);
 	mutex_unlock(&vanity_lock);
-	return PTR_ERR_OR_ZERO(r);
+	return ret;
 }
 
 static const struct file_operations dev_fops = {

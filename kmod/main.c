@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module entry: registers debugfs, /dev/vanity and the netlink family in
- * that order, and unwinds in the mirror order, taking a system down first.
+ * Module entry: registers debugfs, the PCI driver of passed devices,
+ * /dev/vanity and the netlink family in that order, and unwinds in the mirror order, taking a system down first.
  */
 #include <linux/module.h>
 
@@ -10,6 +10,7 @@
 #include "netlink.h"
 #include "debugfs.h"
 #include "ring.h"
+#include "device.h"
 
 static int __init vanity_init(void)
 {
@@ -24,9 +25,12 @@ static int __init vanity_init(void)
 	if (ret)
 		return ret;
 	vanity_debugfs_init();
-	ret = vanity_dev_init();
+	ret = vanity_device_init();
 	if (ret)
 		goto err_debugfs;
+	ret = vanity_dev_init();
+	if (ret)
+		goto err_device;
 	ret = vanity_nl_init();
 	if (ret)
 		goto err_dev;
@@ -35,6 +39,8 @@ static int __init vanity_init(void)
 
 err_dev:
 	vanity_dev_exit();
+err_device:
+	vanity_device_exit();
 err_debugfs:
 	vanity_debugfs_exit();
 	vanity_async_exit();
@@ -50,6 +56,7 @@ static void __exit vanity_exit(void)
 	if (vanity_system_down(true, msg) && msg[0] && vanity_sys)
 		pr_warn("vanity: down at unload: %s\n", msg);
 	vanity_dev_exit();
+	vanity_device_exit();
 	vanity_debugfs_exit();
 	vanity_async_exit();
 	pr_info("vanity: unloaded\n");

@@ -18,6 +18,7 @@
 #include "image.h"
 #include "chan.h"
 #include "ring.h"
+#include "device.h"
 
 DEFINE_MUTEX(vanity_lock);
 struct vanity_system *vanity_sys;
@@ -43,6 +44,11 @@ static void system_free(struct vanity_system *sys)
 {
 	unsigned int i;
 
+	/* Devices quiet and unmapped before anything they reach is freed. */
+	vanity_devices_release(sys);
+	for (i = 0; sys->devices && i < sys->ndevices; i++)
+		kfree(sys->devices[i].win);
+	kfree(sys->devices);
 	/* The rings first: their armed ops hold channels' wait queues. */
 	for (i = 0; sys->shards && i < sys->nshards; i++)
 		vanity_ring_destroy(&sys->shards[i]);
@@ -226,6 +232,10 @@ int vanity_system_up(const void *img, size_t len, char *msg)
 		if (ret)
 			goto err_unlock;
 	}
+	/* Last but the CPUs: every region they may DMA into exists. */
+	ret = vanity_devices_take(sys, msg);
+	if (ret)
+		goto err_unlock;
 	ret = vanity_cpus_claim(&sys->cpus);
 	if (ret) {
 		snprintf(msg, VANITY_MSG_LEN, "cannot move irqs off %*pbl",
@@ -289,6 +299,7 @@ int vanity_system_down(bool force, char *msg)
 	}
 	for (i = 0; i < sys->nchannels; i++)
 		vanity_region_revoke(sys->channels[i].region);
+	vanity_devices_revoke(sys);
 	for (i = 0; i < sys->nshards; i++) {
 		struct vanity_shard *s = &sys->shards[i];
 
@@ -305,6 +316,11 @@ int vanity_system_down(bool force, char *msg)
 	/* An ENTER asleep for CQEs ends with -ENODEV too. */
 	for (i = 0; i < sys->nshards; i++)
 		vanity_ring_wake_dead(&sys->shards[i]);
+	/*
+	 * The security order: devices quiet and reset, their IOMMU
+	 * mappings gone and flushed, and only then their memory freed.
+	 */
+	vanity_devices_release(sys);
 	system_retire_regions(sys);
 	vanity_cpus_release(&sys->cpus);
 	vanity_sys = NULL;

@@ -21,6 +21,7 @@
 struct file;
 struct vanity_system;
 struct vanity_ring;
+struct vanity_pdev;
 
 struct vanity_shard {
 	struct vanity_system *sys;
@@ -54,6 +55,8 @@ struct vanity_system {
 	struct vanity_channel *channels;
 	struct vanity_cpus cpus;
 	u64 memory_bytes;		/* all regions */
+	unsigned int ndevices;		/* passed PCI functions (device.h) */
+	struct vanity_pdev *devices;
 };
 
 /* Serialises every state change; never held across user copies. */

@@ -217,6 +217,7 @@ void vanity_detach(struct vanity *v)
 
 	if (!v)
 		return;
+	vanity__devices_free(v);
 	for (m = v->chans; m; m = next) {
 		next = m->next;
 		munmap(m->ch.region, m->ch.size);

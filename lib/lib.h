@@ -20,10 +20,14 @@ struct vanity {
 	void *mem;
 	size_t mem_len;
 	struct vanity_chan_map *chans;	/* mapped so far */
+	struct vanity_device *devs;	/* looked up so far (lib/device.c) */
 	struct vanity_ring ring;	/* mapped at attach */
 };
 
 #include <stdbool.h>
+
+/* Unmap and free every device looked up (lib/device.c). */
+void vanity__devices_free(struct vanity *v);
 
 /* Hosted backend (lib/hosted.c). */
 bool vanity__use_hosted(void);

@@ -13,7 +13,7 @@ UNIT_UNDER_TEST := $(CORE_OBJS) \
 		tools/ctl/pci_sysfs.c \
 		$(SIM_SRCS) tools/ctl/runlog.c) \
 	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
-		lib/log.c lib/attach.c lib/hosted_ring.c)
+		lib/log.c lib/attach.c lib/hosted_ring.c lib/device.c)
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
 UNIT_ARGS ?=
 UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind

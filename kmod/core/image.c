@@ -7,6 +7,7 @@
 #include "image.h"
 #include "crc32c.h"
 #include "chan.h"
+#include "pci.h"
 #include "uapi_asserts.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -17,6 +18,18 @@
 #define ENTRY_SIZE_MAX	1024
 #define HDR_SIZE_MAX	1024
 
+static __printf(5, 0)
+void vfail(struct vanity_diag *d, int shard, int channel, int device,
+	   const char *fmt, va_list ap)
+{
+	if (!d)
+		return;
+	d->shard = shard;
+	d->channel = channel;
+	d->device = device;
+	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+}
+
 /* Record why a check failed in @d (may be NULL) and return @err. */
 static __printf(5, 6)
 int failf(struct vanity_diag *d, int err, int shard, int channel,
@@ -24,13 +37,22 @@ int failf(struct vanity_diag *d, int err, int shard, int channel,
 {
 	va_list ap;
 
-	if (d) {
-		d->shard = shard;
-		d->channel = channel;
-		va_start(ap, fmt);
-		vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vfail(d, shard, channel, -1, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The same for a refusal that names device @dev. */
+static __printf(4, 5)
+int dev_failf(struct vanity_diag *d, int err, unsigned int dev,
+	      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(d, -1, -1, dev, fmt, ap);
+	va_end(ap);
 	return err;
 }
 
@@ -97,12 +119,13 @@ static bool overlap(u32 a0, u32 a1, u32 b0, u32 b1)
 	return a0 < b1 && b0 < a1;
 }
 
-#define SEC_KNOWN	VANITY_IMAGE_SEC_STRTAB	/* highest type this reader serves */
+#define SEC_KNOWN	VANITY_IMAGE_SEC_DEVICES	/* highest type this reader serves */
 
 static const char *const sec_names[SEC_KNOWN + 1] = {
 	[VANITY_IMAGE_SEC_SHARDS] = "shards",
 	[VANITY_IMAGE_SEC_CHANNELS] = "channels",
 	[VANITY_IMAGE_SEC_STRTAB] = "string table",
+	[VANITY_IMAGE_SEC_DEVICES] = "devices",
 };
 
 /* Where each known section lives, read from either version's header. */
@@ -247,6 +270,8 @@ static int check_tables(const struct layout *l, struct vanity_diag *d)
 	u32 ss = l->esize[VANITY_IMAGE_SEC_SHARDS];
 	u32 cs = l->esize[VANITY_IMAGE_SEC_CHANNELS];
 	u32 ts = l->count[VANITY_IMAGE_SEC_STRTAB];
+	u32 nd = l->count[VANITY_IMAGE_SEC_DEVICES];
+	u32 ds = l->esize[VANITY_IMAGE_SEC_DEVICES];
 
 	if (ns == 0)
 		return failf(d, -EINVAL, -1, -1, "no shards");
@@ -265,6 +290,13 @@ static int check_tables(const struct layout *l, struct vanity_diag *d)
 	if (ts > VANITY_STRTAB_MAX)
 		return failf(d, -E2BIG, -1, -1, "string table of %u bytes exceeds %u",
 		     ts, VANITY_STRTAB_MAX);
+	if (nd > VANITY_MAX_DEVICES)
+		return failf(d, -E2BIG, -1, -1, "%u devices exceed %u", nd,
+			     VANITY_MAX_DEVICES);
+	/* As for channels, an empty table's entry size is never used. */
+	if (nd && (ds < sizeof(struct vanity_image_device) ||
+		   ds > ENTRY_SIZE_MAX || ds % 8))
+		return failf(d, -EINVAL, -1, -1, "bad device entry size %u", ds);
 	return 0;
 }
 
@@ -329,10 +361,13 @@ static int check_sections_v2(const void *img, struct layout *l,
 	const struct vanity_image_hdr *h = img;
 	const struct vanity_image_section *sec;
 	bool announced = h->features_compat & ~VANITY_IMAGE_COMPAT_KNOWN;
-	int seen[SEC_KNOWN + 1] = { -1, -1, -1, -1 };
+	bool devices = h->features_incompat & VANITY_IMAGE_INCOMPAT_DEVICES;
+	int seen[SEC_KNOWN + 1];
 	u32 dir_end, end, i, j;
 	int ret;
 
+	for (i = 0; i <= SEC_KNOWN; i++)
+		seen[i] = -1;
 	if (!h->section_count || h->section_count > VANITY_IMAGE_SECTIONS_MAX)
 		return failf(d, -EINVAL, -1, -1, "%u sections, want 1 to %u",
 			     h->section_count, VANITY_IMAGE_SECTIONS_MAX);
@@ -370,6 +405,16 @@ static int check_sections_v2(const void *img, struct layout *l,
 		l->count[s->type] = s->count;
 		l->esize[s->type] = s->entry_size;
 	}
+	/* The bit is what stops an older reader: one never comes without the other. */
+	if (seen[VANITY_IMAGE_SEC_DEVICES] >= 0 && !devices)
+		return failf(d, -EINVAL, -1, -1,
+			     "section %d holds devices but the devices feature (incompatible bit %u) is not set",
+			     seen[VANITY_IMAGE_SEC_DEVICES],
+			     low_bit(VANITY_IMAGE_INCOMPAT_DEVICES));
+	if (seen[VANITY_IMAGE_SEC_DEVICES] < 0 && devices)
+		return failf(d, -EINVAL, -1, -1,
+			     "the devices feature (incompatible bit %u) is set but no section holds devices",
+			     low_bit(VANITY_IMAGE_INCOMPAT_DEVICES));
 	if (seen[VANITY_IMAGE_SEC_STRTAB] >= 0 &&
 	    l->esize[VANITY_IMAGE_SEC_STRTAB] != 1)
 		return failf(d, -EINVAL, -1, -1,
@@ -525,6 +570,82 @@ static int check_channel(const void *img, const struct layout *l,
 	return 0;
 }
 
+static bool same_pci_addr(const struct vanity_image_device *a,
+			  const struct vanity_image_device *b)
+{
+	return a->pci_domain == b->pci_domain && a->pci_bus == b->pci_bus &&
+	       a->pci_devfn == b->pci_devfn;
+}
+
+/* Runs after every shard and channel passed: it reads their fields. */
+static int check_device(const void *img, const struct layout *l,
+			unsigned int i, struct vanity_diag *d)
+{
+	const struct vanity_image_device *v = vanity_image_device(img, i);
+	const struct vanity_image_device *o;
+	const struct vanity_image_channel *c;
+	const struct vanity_image_shard *owner;
+	u32 nc = l->count[VANITY_IMAGE_SEC_CHANNELS];
+	unsigned int j, w;
+	struct vanity_pci_addr pa;
+	char addr[VANITY_PCI_ADDR_LEN];
+
+	if (!name_field_ok(v->name))
+		return dev_failf(d, -EINVAL, i, "device %u: bad name", i);
+	for (j = 0; j < i; j++)
+		if (!strncmp(vanity_image_device(img, j)->name, v->name,
+			     VANITY_NAME_MAX))
+			return dev_failf(d, -EINVAL, i,
+					 "device '%s': duplicate name", v->name);
+	if (v->flags & ~VANITY_DEVICE_F_KNOWN)
+		return dev_failf(d, -EINVAL, i, "device '%s': unknown flags 0x%x",
+				 v->name, v->flags & ~VANITY_DEVICE_F_KNOWN);
+	if (!all_zero(v->resv, sizeof(v->resv)) ||
+	    !all_zero(v + 1, l->esize[VANITY_IMAGE_SEC_DEVICES] - sizeof(*v)))
+		return dev_failf(d, -EINVAL, i,
+				 "device '%s': reserved fields are not zero",
+				 v->name);
+	for (j = 0; j < i; j++) {
+		o = vanity_image_device(img, j);
+		if (same_pci_addr(o, v)) {
+			pa.domain = v->pci_domain;
+			pa.bus = v->pci_bus;
+			pa.devfn = v->pci_devfn;
+			vanity_pci_addr_format(&pa, addr);
+			return dev_failf(d, -EINVAL, i,
+					 "device '%s': address %s is also device '%s'",
+					 v->name, addr, o->name);
+		}
+	}
+	if (v->shard >= l->count[VANITY_IMAGE_SEC_SHARDS])
+		return dev_failf(d, -EINVAL, i,
+				 "device '%s': owner shard %u out of range",
+				 v->name, v->shard);
+	owner = vanity_image_shard(img, v->shard);
+	if (v->flags & VANITY_DEVICE_F_DMA_PRIVATE && !owner->memory_size)
+		return dev_failf(d, -EINVAL, i,
+				 "device '%s' may not DMA into the private region of shard '%s': it has no memory",
+				 v->name, owner->name);
+	for (w = 0; w < ARRAY_SIZE(v->dma_channels); w++) {
+		u64 bits = v->dma_channels[w];
+
+		for (j = w * 64; bits; j++, bits >>= 1) {
+			if (!(bits & 1))
+				continue;
+			if (j >= nc)
+				return dev_failf(d, -EINVAL, i,
+						 "device '%s': DMA into channel %u, but there are %u channels",
+						 v->name, j, nc);
+			c = vanity_image_channel(img, j);
+			if (vanity_channel_role(c, v->shard) == VANITY_ROLE_NONE)
+				return dev_failf(d, -EINVAL, i,
+						 "device '%s' may not DMA into channel '%s': shard '%s' is not an endpoint",
+						 v->name, c->name, owner->name);
+		}
+	}
+	return 0;
+}
+
 int vanity_image_check(const void *img, size_t len, struct vanity_diag *d)
 {
 	const struct vanity_image_hdr *h = img;
@@ -536,6 +657,7 @@ int vanity_image_check(const void *img, size_t len, struct vanity_diag *d)
 	if (d) {
 		d->shard = -1;
 		d->channel = -1;
+		d->device = -1;
 		d->msg[0] = '\0';
 	}
 	if (!img)
@@ -565,6 +687,11 @@ int vanity_image_check(const void *img, size_t len, struct vanity_diag *d)
 			return ret;
 		total += vanity_channel_region_size(vanity_image_channel(img, i));
 	}
+	for (i = 0; i < l.count[VANITY_IMAGE_SEC_DEVICES]; i++) {
+		ret = check_device(img, &l, i, d);
+		if (ret)
+			return ret;
+	}
 	if (total > VANITY_TOTAL_MAX)
 		return failf(d, -EOVERFLOW, -1, -1,
 		     "regions total %llu bytes, over the %llu limit",
@@ -592,6 +719,17 @@ int vanity_image_find_channel(const void *img, const char *name)
 
 	for (i = 0; i < h->channel_count; i++)
 		if (!strncmp(vanity_image_channel(img, i)->name, name,
+			     VANITY_NAME_MAX))
+			return i;
+	return -ENOENT;
+}
+
+int vanity_image_find_device(const void *img, const char *name)
+{
+	unsigned int i, n = vanity_image_device_count(img);
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(vanity_image_device(img, i)->name, name,
 			     VANITY_NAME_MAX))
 			return i;
 	return -ENOENT;

@@ -12,6 +12,7 @@
 struct vanity_diag {
 	int shard;		/* offending shard index, or -1 */
 	int channel;		/* offending channel index, or -1 */
+	int device;		/* offending device index, or -1 */
 	char msg[160];
 };
 
@@ -32,7 +33,7 @@ int vanity_image_check(const void *img, size_t len, struct vanity_diag *d);
  * section types this reader does not know.
  */
 #define VANITY_IMAGE_COMPAT_KNOWN	0U
-#define VANITY_IMAGE_INCOMPAT_KNOWN	0U
+#define VANITY_IMAGE_INCOMPAT_KNOWN	VANITY_IMAGE_INCOMPAT_DEVICES
 
 /*
  * The header as every version reads it: magic, version, sizes, crc,
@@ -71,12 +72,32 @@ vanity_image_channel(const void *img, unsigned int i)
 	return (const struct vanity_image_channel *)(t + (size_t)i * esize);
 }
 
+/* Passed devices: none without a DEVICES section, so none in version 1. */
+static inline unsigned int vanity_image_device_count(const void *img)
+{
+	u32 esize, count;
+
+	__vanity_image_section(img, VANITY_IMAGE_SEC_DEVICES, &esize, &count);
+	return count;
+}
+
+static inline const struct vanity_image_device *
+vanity_image_device(const void *img, unsigned int i)
+{
+	u32 esize, count;
+	const u8 *t = (const u8 *)__vanity_image_section(img,
+			VANITY_IMAGE_SEC_DEVICES, &esize, &count);
+
+	return (const struct vanity_image_device *)(t + (size_t)i * esize);
+}
+
 /* String at strtab offset @off, or NULL for offset 0 (none). */
 const char *vanity_image_str(const void *img, u32 off);
 
-/* Index of the shard / channel called @name, or -ENOENT. */
+/* Index of the shard / channel / device called @name, or -ENOENT. */
 int vanity_image_find_shard(const void *img, const char *name);
 int vanity_image_find_channel(const void *img, const char *name);
+int vanity_image_find_device(const void *img, const char *name);
 
 /*
  * A channel as shard @shard sees it when it looks it up (the module's

@@ -27,8 +27,8 @@ static inline int vanity_mmap_decode(u64 off, u32 *kind, u32 *index)
 	case VANITY_MMAP_K_RING:
 		return *index ? -EINVAL : 0;
 	case VANITY_MMAP_K_CHANNEL:
-		return 0;
 	case VANITY_MMAP_K_BAR:
+		return 0;
 	case VANITY_MMAP_K_SHARD_PAGE:
 		return -EOPNOTSUPP;
 	default:

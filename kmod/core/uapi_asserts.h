@@ -11,6 +11,10 @@
 _Static_assert(sizeof(struct vanity_image_hdr) == 128, "hdr");
 _Static_assert(sizeof(struct vanity_image_shard) == 200, "shard");
 _Static_assert(sizeof(struct vanity_image_channel) == 64, "chan");
+_Static_assert(sizeof(struct vanity_image_device) == 88, "dev");
+_Static_assert(sizeof(struct vanity_device_bar) == 40, "bar");
+_Static_assert(sizeof(struct vanity_device_info) == 368, "devinfo");
+_Static_assert(__builtin_offsetof(struct vanity_device_info, win_iova) == 80, "deviova");
 _Static_assert(sizeof(struct vanity_attach) == 280, "attach");
 _Static_assert(sizeof(struct vanity_channel_info) == 112, "chinfo");
 _Static_assert(sizeof(struct vanity_doorbell) == 40, "bell");

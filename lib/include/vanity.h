@@ -83,5 +83,6 @@ int vanity_fd(const struct vanity *v);
 
 #include <vanity/channel.h>
 #include <vanity/ring.h>
+#include <vanity/device.h>
 
 #endif /* VANITY_H */

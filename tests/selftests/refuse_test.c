@@ -845,9 +845,12 @@ TEST_F(refuse, unknown_incompatible_feature_is_eopnotsupp)
 	size_t len;
 	void *img = pair_img(&len);
 
-	H(img)->features_incompat = VANITY_IMAGE_INCOMPAT_DEVICES;
+	H(img)->features_incompat = 1U << 1;
 	SEALED_REFUSED(img, len, -EOPNOTSUPP,
-		       "unknown incompatible feature bit 0");
+		       "unknown incompatible feature bit 1");
+	/* A known one without what it announces is malformed. */
+	H(img)->features_incompat = VANITY_IMAGE_INCOMPAT_DEVICES;
+	SEALED_REFUSED(img, len, -EINVAL, "no section holds devices");
 	H(img)->features_incompat = 1U << 17;
 	SEALED_REFUSED(img, len, -EOPNOTSUPP,
 		       "unknown incompatible feature bit 17");

@@ -144,6 +144,34 @@ void good_image(uint8_t **img, size_t *len)
 	*img = out;
 }
 
+void good_image_devices(uint8_t **img, size_t *len)
+{
+	uint64_t a[VANITY_CPU_WORDS] = { 1ULL << 2 };
+	uint64_t b[VANITY_CPU_WORDS] = { 1ULL << 3 };
+	uint64_t c[VANITY_CPU_WORDS] = { 1ULL << 4 };
+	struct vanity_pci_addr edu = { 0, 0, 3 << 3 };
+	struct vanity_pci_addr nic = { 1, 2, 0x1f << 3 | 7 };
+	struct vanity_imgw *w = calloc(1, sizeof(*w));
+	void *out;
+
+	cr_assert_not_null(w);
+	vanity_imgw_init(w, "sys");
+	cr_assert_eq(vanity_imgw_shard(w, "a", 1 << 20, a, 0, "./a"), 0);
+	cr_assert_eq(vanity_imgw_shard(w, "b", 0, b, 1000, NULL), 1);
+	cr_assert_eq(vanity_imgw_shard(w, "c", 64 << 10, c, 1000, NULL), 2);
+	cr_assert_eq(vanity_imgw_channel(w, "ab", 0, 1, 64, 1024), 0);
+	cr_assert_eq(vanity_imgw_channel(w, "ba", 1, 0, 8, 2), 1);
+	cr_assert_eq(vanity_imgw_channel(w, "bc", 1, 2, 8, 2), 2);
+	cr_assert_eq(vanity_imgw_device(w, "edu", &edu, 0,
+					VANITY_DEVICE_F_DMA_PRIVATE), 0);
+	w->devices[0].dma_channels[0] = 1 << 0 | 1 << 1;
+	cr_assert_eq(vanity_imgw_device(w, "nic", &nic, 1, 0), 1);
+	w->devices[1].dma_channels[0] = 1 << 0 | 1 << 2;
+	cr_assert_eq(vanity_imgw_finish(w, &out, len), 0);
+	free(w);
+	*img = out;
+}
+
 struct vanity_image_hdr *hdr_of(uint8_t *img)
 {
 	return (struct vanity_image_hdr *)img;
@@ -169,6 +197,14 @@ struct vanity_image_channel *chan_of(uint8_t *img, unsigned int i)
 
 	return (struct vanity_image_channel *)(img + s->offset +
 					       (size_t)i * s->entry_size);
+}
+
+struct vanity_image_device *dev_of(uint8_t *img, unsigned int i)
+{
+	struct vanity_image_section *s = sec_of(img, 3);
+
+	return (struct vanity_image_device *)(img + s->offset +
+					      (size_t)i * s->entry_size);
 }
 
 uint8_t *relayout(const uint8_t *img, size_t hdr_size, size_t shard_size,

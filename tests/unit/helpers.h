@@ -33,11 +33,24 @@ unsigned int dir_entries(const char *dir);
  * "ab" a->b 64x1024 and "ba" b->a 8x2.
  */
 void good_image(uint8_t **img, size_t *len);
+/*
+ * The reference image with devices, for what relates them to shards and
+ * channels: shards "a" (cpus 2, 1 MiB), "b" (cpus 3, no memory) and "c"
+ * (cpus 4, 64 KiB); channels "ab" a->b 64x1024, "ba" b->a 8x2 and "bc"
+ * b->c 8x2; devices "edu" (0000:00:03.0) of "a", DMA into a's private
+ * region and channels "ab" and "ba", and "nic" (0001:02:1f.7) of "b", DMA
+ * into channels "ab" and "bc" only. Directory entry 3 is the devices.
+ */
+void good_image_devices(uint8_t **img, size_t *len);
 struct vanity_image_hdr *hdr_of(uint8_t *img);
-/* Directory entry @k of a writer's image: 0 shards, 1 channels, 2 strings. */
+/*
+ * Directory entry @k of a writer's image: 0 shards, 1 channels, 2 strings,
+ * 3 devices (when it has any).
+ */
 struct vanity_image_section *sec_of(uint8_t *img, unsigned int k);
 struct vanity_image_shard *shard_of(uint8_t *img, unsigned int i);
 struct vanity_image_channel *chan_of(uint8_t *img, unsigned int i);
+struct vanity_image_device *dev_of(uint8_t *img, unsigned int i);
 
 /*
  * Copy @img with a header of @hdr_size and entries of the given sizes,

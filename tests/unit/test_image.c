@@ -71,6 +71,7 @@ Test(image, reference_image_round_trips)
 	cr_assert_eq(vanity_image_check(img, len, &d), 0, "%s", d.msg);
 	cr_assert_eq(d.shard, -1);
 	cr_assert_eq(d.channel, -1);
+	cr_assert_eq(d.device, -1);
 	cr_assert_str_eq(vanity_image_hdr(img)->name, "sys");
 	cr_assert_eq(vanity_image_hdr(img)->shard_count, 2);
 	cr_assert_eq(vanity_image_hdr(img)->channel_count, 2);
@@ -107,6 +108,8 @@ Test(image, accessors)
 	cr_assert_eq(vanity_image_find_shard(img, "zz"), -ENOENT);
 	cr_assert_eq(vanity_image_find_channel(img, "ba"), 1);
 	cr_assert_eq(vanity_image_find_channel(img, "a"), -ENOENT);
+	cr_assert_eq(vanity_image_device_count(img), 0);
+	cr_assert_eq(vanity_image_find_device(img, "a"), -ENOENT);
 	vanity_image_cpus(img, cpus);
 	cr_assert_eq(cpus[0], 0x1cULL);
 	cr_assert_eq(vanity_channel_role(vanity_image_channel(img, 0), 0),
@@ -1132,7 +1135,7 @@ Test(image, version_1_keeps_its_own_rules)
 
 Test(image, unknown_incompatible_feature_bit_is_refused)
 {
-	static const unsigned int bits[] = { 0, 3, 31 };
+	static const unsigned int bits[] = { 1, 3, 31 };
 	char want[64];
 	unsigned int i;
 
@@ -1142,8 +1145,9 @@ Test(image, unknown_incompatible_feature_bit_is_refused)
 			 bits[i]);
 		expect_msg(-EOPNOTSUPP, want);
 	}
-	/* Named lowest first. */
-	H->features_incompat = (1U << 9) | (1U << 4);
+	/* Named lowest first, a known bit beside them or not. */
+	H->features_incompat = (1U << 9) | (1U << 4) |
+			       VANITY_IMAGE_INCOMPAT_DEVICES;
 	expect_msg(-EOPNOTSUPP, "feature bit 4");
 }
 
@@ -1182,19 +1186,39 @@ Test(image, unknown_section_nothing_announces_is_refused)
 	free(x);
 }
 
-Test(image, devices_table_with_its_incompatible_bit_is_refused)
+Test(image, devices_bit_without_a_devices_section_is_refused)
+{
+	struct vanity_diag d;
+
+	H->features_incompat = VANITY_IMAGE_INCOMPAT_DEVICES;
+	d = expect(-EINVAL);
+	cr_assert_str_eq(d.msg, "the devices feature (incompatible bit 0) is set but no section holds devices");
+}
+
+Test(image, devices_section_without_its_bit_is_refused)
+{
+	struct vanity_diag d;
+	uint8_t *x;
+	size_t n;
+
+	/* What an older writer that broke the rule, or corruption, leaves. */
+	x = with_section(VANITY_IMAGE_SEC_DEVICES, 0, 88, &n);
+	d = expect_at(x, n, -EINVAL);
+	cr_assert_str_eq(d.msg, "section 3 holds devices but the devices feature (incompatible bit 0) is not set");
+	free(x);
+}
+
+Test(image, empty_devices_section_with_its_bit_is_no_devices)
 {
 	uint8_t *x;
 	size_t n;
 
-	/* A later image with passed devices, as today's reader meets it. */
-	x = with_section(VANITY_IMAGE_SEC_DEVICES, 2, 64, &n);
+	/* As an empty channel table, its entry size is never read. */
+	x = with_section(VANITY_IMAGE_SEC_DEVICES, 0, 8, &n);
 	hdr_of(x)->features_incompat = VANITY_IMAGE_INCOMPAT_DEVICES;
-	cr_assert(strstr(expect_at(x, n, -EOPNOTSUPP).msg,
-			 "unknown incompatible feature bit 0"));
-	/* Without its bit it is an unannounced section. */
-	hdr_of(x)->features_incompat = 0;
-	cr_assert(strstr(expect_at(x, n, -EINVAL).msg, "(type 4) is unknown"));
+	expect_at(x, n, 0);
+	cr_assert_eq(vanity_image_device_count(x), 0);
+	cr_assert_eq(vanity_image_find_device(x, "edu"), -ENOENT);
 	free(x);
 }
 
@@ -1296,4 +1320,301 @@ Test(image, directory_malformations_are_refused)
 		memcpy(p, save, c->size);
 	}
 	expect(0);
+}
+
+/* ------------------------------------------------------------- devices */
+
+static void setup_devices(void)
+{
+	good_image_devices(&img, &len);
+}
+
+TestSuite(image_device, .init = setup_devices, .fini = teardown);
+
+#define D(i)	dev_of(img, i)
+
+/* expect(@err) with @needle in the message and device @dev the one named. */
+static void expect_dev(int err, int dev, const char *needle)
+{
+	struct vanity_diag d = expect(err);
+
+	cr_assert(strstr(d.msg, needle), "'%s' lacks '%s'", d.msg, needle);
+	cr_assert_eq(d.device, dev, "%s: device %d, want %d", d.msg, d.device,
+		     dev);
+	cr_assert_eq(d.shard, -1);
+	cr_assert_eq(d.channel, -1);
+}
+
+/* The image with device entries of @esize bytes (the extra bytes zero). */
+static uint8_t *with_device_size(uint32_t esize, size_t *n)
+{
+	const struct vanity_image_section *sd = sec_of(img, 3);
+	uint8_t *out;
+	unsigned int i;
+
+	*n = sd->offset + (size_t)sd->count * esize;
+	out = calloc(1, *n);
+	cr_assert_not_null(out);
+	memcpy(out, img, sd->offset);
+	hdr_of(out)->total_size = (uint32_t)*n;
+	sec_of(out, 3)->entry_size = esize;
+	for (i = 0; i < sd->count; i++)
+		memcpy(out + sd->offset + (size_t)i * esize,
+		       img + sd->offset + (size_t)i * sd->entry_size,
+		       sizeof(struct vanity_image_device));
+	vanity_imgw_seal(out, *n);
+	return out;
+}
+
+Test(image_device, reference_devices_round_trip)
+{
+	const struct vanity_image_device *edu, *nic;
+	struct vanity_diag d;
+
+	cr_assert_eq(vanity_image_check(img, len, &d), 0, "%s", d.msg);
+	cr_assert_eq(d.device, -1);
+	cr_assert_eq(H->features_incompat, VANITY_IMAGE_INCOMPAT_DEVICES);
+	cr_assert_eq(vanity_image_device_count(img), 2);
+	edu = vanity_image_device(img, 0);
+	nic = vanity_image_device(img, 1);
+	cr_assert_str_eq(edu->name, "edu");
+	cr_assert_eq(edu->pci_domain, 0);
+	cr_assert_eq(edu->pci_bus, 0);
+	cr_assert_eq(edu->pci_devfn, 3 << 3);
+	cr_assert_eq(edu->shard, 0);
+	cr_assert_eq(edu->flags, VANITY_DEVICE_F_DMA_PRIVATE);
+	cr_assert_eq(edu->dma_channels[0], 3);
+	cr_assert_str_eq(nic->name, "nic");
+	cr_assert_eq(nic->pci_domain, 1);
+	cr_assert_eq(nic->pci_bus, 2);
+	cr_assert_eq(nic->pci_devfn, 0x1f << 3 | 7);
+	cr_assert_eq(nic->shard, 1);
+	cr_assert_eq(nic->flags, 0);
+	cr_assert_eq(nic->dma_channels[0], 5);
+}
+
+Test(image_device, find_device_by_name)
+{
+	cr_assert_eq(vanity_image_check(img, len, NULL), 0);
+	cr_assert_eq(vanity_image_find_device(img, "edu"), 0);
+	cr_assert_eq(vanity_image_find_device(img, "nic"), 1);
+	cr_assert_eq(vanity_image_find_device(img, "a"), -ENOENT,
+		     "devices have a namespace of their own");
+	cr_assert_eq(vanity_image_find_device(img, ""), -ENOENT);
+}
+
+Test(image_device, a_device_may_share_a_shard_or_channel_name)
+{
+	memset(D(0)->name, 0, VANITY_NAME_MAX);
+	memset(D(1)->name, 0, VANITY_NAME_MAX);
+	strcpy(D(0)->name, "ab");
+	strcpy(D(1)->name, "a");
+	expect(0);
+}
+
+Test(image_device, version_1_has_no_devices)
+{
+	uint8_t *v1;
+	size_t n;
+
+	/* The v1 twin keeps shards, channels and strings: all v1 can say. */
+	v1 = to_v1(img, &n);
+	expect_at(v1, n, 0);
+	cr_assert_eq(vanity_image_device_count(v1), 0);
+	cr_assert_eq(vanity_image_find_device(v1, "edu"), -ENOENT);
+	free(v1);
+}
+
+Test(image_device, too_many_devices)
+{
+	/* Refused on the count, before where the entries would lie. */
+	sec_of(img, 3)->count = VANITY_MAX_DEVICES + 1;
+	expect_msg(-E2BIG, "33 devices exceed 32");
+}
+
+Test(image_device, entry_size_below_the_struct)
+{
+	sec_of(img, 3)->entry_size = 80;
+	expect_msg(-EINVAL, "bad device entry size 80");
+}
+
+Test(image_device, entry_size_unaligned_or_huge)
+{
+	sec_of(img, 3)->entry_size = 92;
+	expect_msg(-EINVAL, "bad device entry size 92");
+	sec_of(img, 3)->entry_size = 1032;
+	expect_msg(-EINVAL, "bad device entry size 1032");
+}
+
+Test(image_device, larger_entries_with_zero_tail_are_accepted)
+{
+	uint8_t *big;
+	size_t n;
+
+	big = with_device_size(96, &n);
+	expect_at(big, n, 0);
+	cr_assert_str_eq(vanity_image_device(big, 1)->name, "nic");
+	cr_assert_eq(vanity_image_find_device(big, "nic"), 1);
+	free(big);
+}
+
+Test(image_device, larger_entries_with_nonzero_tail_are_refused)
+{
+	struct vanity_diag d;
+	uint8_t *big;
+	size_t n;
+
+	big = with_device_size(96, &n);
+	big[sec_of(big, 3)->offset + 96 + 95] = 1;
+	d = expect_at(big, n, -EINVAL);
+	cr_assert_str_eq(d.msg, "device 'nic': reserved fields are not zero");
+	cr_assert_eq(d.device, 1);
+	free(big);
+}
+
+Test(image_device, name_empty)
+{
+	memset(D(1)->name, 0, VANITY_NAME_MAX);
+	expect_dev(-EINVAL, 1, "device 1: bad name");
+}
+
+Test(image_device, name_unterminated)
+{
+	memset(D(1)->name, 'n', VANITY_NAME_MAX);
+	expect_dev(-EINVAL, 1, "device 1: bad name");
+}
+
+Test(image_device, name_with_a_character_names_may_not_have)
+{
+	static const char *const bad[] = { "Nic", "n ic", "nic.0", "n/c" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(D(0)->name, 0, VANITY_NAME_MAX);
+		strcpy(D(0)->name, bad[i]);
+		expect_dev(-EINVAL, 0, "device 0: bad name");
+	}
+}
+
+Test(image_device, name_with_bytes_after_its_nul)
+{
+	D(0)->name[10] = 'x';
+	expect_dev(-EINVAL, 0, "device 0: bad name");
+}
+
+Test(image_device, duplicate_name)
+{
+	strcpy(D(1)->name, "edu");
+	expect_dev(-EINVAL, 1, "device 'edu': duplicate name");
+}
+
+Test(image_device, duplicate_address_names_both_devices)
+{
+	struct vanity_pci_addr a = { 1, 2, 0x1f << 3 | 7 };
+	char want[VANITY_PCI_ADDR_LEN], msg[128];
+
+	D(0)->pci_domain = 1;
+	D(0)->pci_bus = 2;
+	D(0)->pci_devfn = 0x1f << 3 | 7;
+	/* The address as vanityctl devices and sysfs write it. */
+	vanity_pci_addr_format(&a, want);
+	cr_assert_str_eq(want, "0001:02:1f.7");
+	snprintf(msg, sizeof(msg), "device 'nic': address %s is also device 'edu'",
+		 want);
+	expect_dev(-EINVAL, 1, msg);
+}
+
+Test(image_device, addresses_differing_only_in_domain_or_function_are_two)
+{
+	D(1)->pci_domain = 0;
+	D(1)->pci_bus = 0;
+	D(1)->pci_devfn = 3 << 3 | 1;
+	expect(0);
+	D(1)->pci_devfn = 3 << 3;
+	D(1)->pci_domain = 0x10;
+	expect(0);
+}
+
+Test(image_device, owner_out_of_range)
+{
+	D(1)->shard = 3;
+	expect_dev(-EINVAL, 1, "device 'nic': owner shard 3 out of range");
+	D(1)->shard = 0xffff;
+	expect_dev(-EINVAL, 1, "device 'nic': owner shard 65535 out of range");
+}
+
+Test(image_device, unknown_flags)
+{
+	D(0)->flags |= 1U << 1;
+	expect_dev(-EINVAL, 0, "device 'edu': unknown flags 0x2");
+	D(0)->flags = 0x8000;
+	expect_dev(-EINVAL, 0, "device 'edu': unknown flags 0x8000");
+}
+
+Test(image_device, resv_each_word)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		D(0)->resv[i] = 1U << 31;
+		expect_dev(-EINVAL, 0, "device 'edu': reserved fields are not zero");
+		D(0)->resv[i] = 0;
+	}
+	expect(0);
+}
+
+Test(image_device, dma_into_a_channel_past_the_last)
+{
+	D(0)->dma_channels[0] |= 1ULL << 3;
+	expect_dev(-EINVAL, 0,
+		   "device 'edu': DMA into channel 3, but there are 3 channels");
+	D(0)->dma_channels[0] &= ~(1ULL << 3);
+	D(0)->dma_channels[3] = 1ULL << 63;
+	expect_dev(-EINVAL, 0,
+		   "device 'edu': DMA into channel 255, but there are 3 channels");
+}
+
+Test(image_device, dma_into_a_channel_its_owner_is_not_an_end_of)
+{
+	struct vanity_diag d;
+
+	/* "bc" is b's and c's; edu is a's. */
+	D(0)->dma_channels[0] |= 1ULL << 2;
+	d = expect(-EINVAL);
+	cr_assert_str_eq(d.msg, "device 'edu' may not DMA into channel 'bc': shard 'a' is not an endpoint");
+	cr_assert_eq(d.device, 0);
+}
+
+Test(image_device, dma_into_its_owners_channels_at_either_end)
+{
+	/* nic is b's: "ab" has b as consumer, "ba" and "bc" as producer. */
+	D(1)->dma_channels[0] = 7;
+	expect(0);
+}
+
+Test(image_device, dma_private_when_the_owner_has_no_memory)
+{
+	struct vanity_diag d;
+
+	D(1)->flags = VANITY_DEVICE_F_DMA_PRIVATE;
+	d = expect(-EINVAL);
+	cr_assert_str_eq(d.msg, "device 'nic' may not DMA into the private region of shard 'b': it has no memory");
+	cr_assert_eq(d.device, 1);
+}
+
+Test(image_device, no_dma_at_all_is_a_device_too)
+{
+	D(0)->flags = 0;
+	D(0)->dma_channels[0] = 0;
+	expect(0);
+}
+
+Test(image_device, a_refused_shard_is_named_before_any_device)
+{
+	struct vanity_diag d;
+
+	S(2)->memory_size = 1;
+	d = expect(-EINVAL);
+	cr_assert_eq(d.shard, 2);
+	cr_assert_eq(d.device, -1);
 }

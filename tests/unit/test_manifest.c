@@ -607,7 +607,7 @@ Test(manifest, section_header_empty)
 Test(manifest, section_header_unknown_kind)
 {
 	expect_one(BASE "[chan x]\nfrom = a\n", 5,
-		   "unknown section 'chan' (want system, shard or channel)");
+		   "unknown section 'chan' (want system, shard, channel or device)");
 }
 
 Test(manifest, section_kind_is_case_sensitive)
@@ -1149,4 +1149,307 @@ Test(manifest, restart_policy)
 	load_free(&l);
 	expect_one(BASE "restart = always\n", 5,
 		   "restart 'always': want never or on-failure");
+}
+
+/* ------------------------------------------------------------- devices */
+
+/*
+ * Lines 1-19: shards a (1M of memory), b and c (none); channels ab (a to
+ * b) and bc (b to c); a device header on line 20.
+ */
+#define DEVS "[system]\nname = s\n"					\
+	"[shard a]\ncpus = 1\nmemory = 1M\n"				\
+	"[shard b]\ncpus = 2\n"						\
+	"[channel ab]\nfrom = a\nto = b\nslot_size = 8\nslots = 2\n"	\
+	"[shard c]\ncpus = 3\n"						\
+	"[channel bc]\nfrom = b\nto = c\nslot_size = 8\nslots = 2\n"	\
+	"[device edu]\n"
+
+/* The image @text compiles to, checked; free() it. */
+static void *image_of(const char *text, size_t *len)
+{
+	struct load l = load_text(text, w);
+	struct vanity_diag d;
+	void *img;
+
+	cr_assert_eq(l.ret, 0, "refused:\n%s", l.errs);
+	cr_assert_str_empty(l.errs);
+	load_free(&l);
+	cr_assert_eq(vanity_imgw_finish(w, &img, len), 0);
+	cr_assert_eq(vanity_image_check(img, *len, &d), 0, "%s", d.msg);
+	return img;
+}
+
+Test(manifest, devices_build_into_the_image)
+{
+	const struct vanity_image_device *edu, *nic;
+	size_t len;
+	void *img = image_of(DEVS "pci = 0000:00:03.0\nshard = a\n"
+			     "dma = private, ab\n"
+			     "[device nic]\npci = 01:1F.7\nshard = b\n"
+			     "dma = ab , bc\n", &len);
+
+	cr_assert_eq(vanity_image_hdr(img)->features_incompat,
+		     VANITY_IMAGE_INCOMPAT_DEVICES);
+	cr_assert_eq(vanity_image_device_count(img), 2);
+	edu = vanity_image_device(img, 0);
+	cr_assert_str_eq(edu->name, "edu");
+	cr_assert_eq(edu->pci_domain, 0);
+	cr_assert_eq(edu->pci_bus, 0);
+	cr_assert_eq(edu->pci_devfn, 3 << 3);
+	cr_assert_eq(edu->shard, 0);
+	cr_assert_eq(edu->flags, VANITY_DEVICE_F_DMA_PRIVATE);
+	cr_assert_eq(edu->dma_channels[0], 1, "ab is channel 0");
+	nic = vanity_image_device(img, 1);
+	cr_assert_str_eq(nic->name, "nic");
+	cr_assert_eq(nic->pci_domain, 0, "BB:DD.F is domain 0");
+	cr_assert_eq(nic->pci_bus, 1);
+	cr_assert_eq(nic->pci_devfn, 0x1f << 3 | 7);
+	cr_assert_eq(nic->shard, 1);
+	cr_assert_eq(nic->flags, 0);
+	cr_assert_eq(nic->dma_channels[0], 1 | 1 << 1);
+	free(img);
+}
+
+Test(manifest, device_dma_defaults_to_the_private_region)
+{
+	size_t len;
+	void *img = image_of(DEVS "pci = 00:03.0\nshard = a\n", &len);
+
+	cr_assert_eq(vanity_image_device(img, 0)->flags,
+		     VANITY_DEVICE_F_DMA_PRIVATE);
+	cr_assert_eq(vanity_image_device(img, 0)->dma_channels[0], 0);
+	free(img);
+}
+
+Test(manifest, device_dma_none_is_no_dma_at_all)
+{
+	size_t len;
+	void *img = image_of(DEVS "pci = 00:03.0\nshard = b\ndma =  none \n",
+			     &len);
+
+	cr_assert_eq(vanity_image_device(img, 0)->flags, 0);
+	cr_assert_eq(vanity_image_device(img, 0)->dma_channels[0], 0);
+	free(img);
+}
+
+Test(manifest, device_before_its_shard_and_channel)
+{
+	size_t len;
+	void *img = image_of("[system]\nname = s\n"
+			     "[device d]\npci = 00:03.0\nshard = y\ndma = private,c\n"
+			     "[channel c]\nfrom = y\nto = x\nslot_size = 8\nslots = 2\n"
+			     "[shard x]\ncpus = 1\n[shard y]\ncpus = 2\nmemory = 4K\n",
+			     &len);
+
+	cr_assert_eq(vanity_image_device(img, 0)->shard, 1);
+	cr_assert_eq(vanity_image_device(img, 0)->dma_channels[0], 1);
+	free(img);
+}
+
+Test(manifest, devices_have_a_namespace_of_their_own)
+{
+	size_t len;
+	void *img = image_of(DEVS "pci = 00:03.0\nshard = a\n"
+			     "[device a]\npci = 00:04.0\nshard = b\ndma = ab\n", &len);
+
+	cr_assert_eq(vanity_image_find_device(img, "a"), 1);
+	free(img);
+}
+
+Test(manifest, no_device_no_devices_section)
+{
+	size_t len;
+	void *img = image_of(BASE, &len);
+
+	cr_assert_eq(vanity_image_hdr(img)->features_incompat, 0);
+	cr_assert_eq(vanity_image_hdr(img)->section_count, 3);
+	cr_assert_eq(vanity_image_device_count(img), 0);
+	free(img);
+}
+
+Test(manifest, device_pci_not_an_address)
+{
+	expect_one(DEVS "pci = 00:03\nshard = a\n", 21,
+		   "device 'edu': pci: '00:03' is not a PCI address (DDDD:BB:DD.F)");
+	expect_one(DEVS "pci = 0000:00:03:0\nshard = a\n", 21,
+		   "pci: '0000:00:03:0' is not a PCI address");
+	expect_one(DEVS "pci = \nshard = a\n", 21,
+		   "pci: '' is not a PCI address");
+}
+
+Test(manifest, device_pci_takes_a_comment_after_it)
+{
+	size_t len;
+	void *img = image_of(DEVS "pci = 0000:00:03.0 \t; the edu\nshard = a\n",
+			     &len);
+
+	cr_assert_eq(vanity_image_device(img, 0)->pci_devfn, 3 << 3);
+	free(img);
+}
+
+Test(manifest, device_pci_device_or_function_out_of_range)
+{
+	expect_one(DEVS "pci = 00:20.0\nshard = a\n", 21,
+		   "device 'edu': pci: device 20 is above 1f in '00:20.0'");
+	expect_one(DEVS "pci = 00:03.8\nshard = a\n", 21,
+		   "device 'edu': pci: function 8 is above 7 in '00:03.8'");
+}
+
+Test(manifest, device_missing_pci)
+{
+	expect_one(DEVS "shard = a\n", 20, "device 'edu': missing key 'pci'");
+}
+
+Test(manifest, device_missing_shard)
+{
+	expect_one(DEVS "pci = 00:03.0\n", 20, "device 'edu': missing key 'shard'");
+}
+
+Test(manifest, device_of_an_unknown_shard)
+{
+	/* Said once: without an owner, nothing about its memory is known. */
+	expect_one(DEVS "pci = 00:03.0\nshard = zz\n", 22,
+		   "device 'edu': shard: no shard 'zz'");
+}
+
+Test(manifest, device_shard_not_a_name)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = A\n", 22,
+		   "device 'edu': shard 'A' is not a valid shard name");
+}
+
+Test(manifest, device_dma_into_an_unknown_channel)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = private, nope\n", 23,
+		   "device 'edu': dma: no channel 'nope'");
+}
+
+Test(manifest, device_dma_into_a_channel_its_owner_is_not_an_end_of)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = bc\n", 23,
+		   "device 'edu': dma: shard 'a' is not an endpoint of channel 'bc'");
+}
+
+Test(manifest, device_dma_private_when_its_owner_has_no_memory)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = b\ndma = ab, private\n", 23,
+		   "device 'edu': dma: private, but shard 'b' has no memory");
+}
+
+Test(manifest, device_dma_private_by_default_when_its_owner_has_no_memory)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = b\n", 20,
+		   "device 'edu': dma defaults to private, but shard 'b' has no memory");
+}
+
+Test(manifest, device_dma_private_with_a_refused_memory_is_said_once)
+{
+	expect_one("[system]\nname = s\n[shard a]\ncpus = 1\nmemory = 5\n"
+		   "[device d]\npci = 00:03.0\nshard = a\n", 5,
+		   "memory 5 is not a multiple of 4096 bytes");
+}
+
+Test(manifest, device_dma_item_listed_twice)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = ab, private, ab\n", 23,
+		   "device 'edu': dma: channel 'ab' is listed twice");
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = private,private\n", 23,
+		   "device 'edu': dma: 'private' is listed twice");
+}
+
+Test(manifest, device_dma_none_must_stand_alone)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = none, ab\n", 23,
+		   "device 'edu': dma: 'none' must stand alone");
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = private, none\n", 23,
+		   "dma: 'none' must stand alone");
+}
+
+Test(manifest, device_dma_empty_item)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = private,, ab\n", 23,
+		   "device 'edu': dma: empty item");
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = ab,\n", 23,
+		   "dma: empty item");
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = , ab\n", 23,
+		   "dma: empty item");
+}
+
+Test(manifest, device_dma_empty)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma =\n", 23,
+		   "device 'edu': dma is empty: want private, channel names, or none");
+}
+
+Test(manifest, device_dma_item_not_a_name)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = private ab\n", 23,
+		   "device 'edu': dma: 'private ab' is not a valid channel name");
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ndma = AB\n", 23,
+		   "dma: 'AB' is not a valid channel name");
+}
+
+Test(manifest, device_address_used_twice)
+{
+	/* The same function however it is written. */
+	expect_one(DEVS "pci = 0000:00:03.0\nshard = a\n"
+		   "[device nic]\npci = 00:03.0\nshard = a\n", 24,
+		   "device 'nic': pci 0000:00:03.0 is also device 'edu' (line 21)");
+}
+
+Test(manifest, device_name_used_twice)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\n"
+		   "[device edu]\npci = 00:04.0\nshard = a\n", 23,
+		   "duplicate device 'edu' (first at line 20)");
+}
+
+Test(manifest, device_section_needs_a_good_name)
+{
+	expect_one(BASE "[device]\npci = 00:03.0\n", 5,
+		   "device section needs a name: [device NAME]");
+	expect_one(BASE "[device Edu]\npci = 00:03.0\n", 5,
+		   "bad device name 'Edu': want 1-31 of [a-z0-9_-]");
+}
+
+Test(manifest, device_keys_are_its_own)
+{
+	expect_one(DEVS "pci = 00:03.0\nshard = a\ncpus = 1\n", 23,
+		   "device 'edu': unknown key 'cpus'");
+	expect_one(BASE "pci = 00:03.0\n", 5, "shard 'a': unknown key 'pci'");
+}
+
+Test(manifest, device_problems_are_each_reported_in_line_order)
+{
+	struct load l = load_text(DEVS "pci = 00:03.0\nshard = b\n"
+				  "dma = private, nope, bc\n"
+				  "[device nic]\npci = 00:03.0\nshard = zz\n", w);
+
+	cr_assert_eq(l.ret, -1);
+	cr_assert(has_error(&l, 23, "dma: no channel 'nope'"), "%s", l.errs);
+	cr_assert(has_error(&l, 23, "dma: private, but shard 'b' has no memory"),
+		  "%s", l.errs);
+	cr_assert(has_error(&l, 25, "pci 0000:00:03.0 is also device 'edu'"),
+		  "%s", l.errs);
+	cr_assert(has_error(&l, 26, "shard: no shard 'zz'"), "%s", l.errs);
+	cr_assert_eq(l.nerrs, 4, "%s", l.errs);
+	load_free(&l);
+}
+
+Test(manifest, too_many_devices)
+{
+	char *text = NULL, *more;
+	size_t i;
+
+	cr_assert(asprintf(&text, BASE) > 0);
+	for (i = 0; i <= VANITY_MAX_DEVICES; i++) {
+		cr_assert(asprintf(&more, "%s[device d%zu]\npci = %02zx:00.0\n"
+				   "shard = a\ndma = none\n", text, i, i) > 0);
+		free(text);
+		text = more;
+	}
+	/* The 33rd header is on line 5 + 32 * 4. */
+	expect_one(text, 133, "too many devices (max 32)");
+	free(text);
 }

@@ -409,6 +409,22 @@ Test(sim, bad_image_is_refused_with_a_message)
 	free(img);
 }
 
+Test(sim, an_image_with_devices_is_refused_for_want_of_an_iommu)
+{
+	struct vanity_sim *s = NULL;
+	uint8_t *img;
+	size_t len;
+	char msg[256] = "";
+
+	good_image_devices(&img, &len);
+	cr_assert_eq(vanity_image_check(img, len, NULL), 0);
+	cr_expect_eq(vanity_sim_start(&s, img, len, msg, sizeof(msg)),
+		     -EOPNOTSUPP);
+	cr_expect_null(s);
+	cr_expect_str_eq(msg, "the hosted simulator cannot pass devices: it has no IOMMU to confine their DMA");
+	free(img);
+}
+
 /*
  * The client's side of the protocol (vanity__hosted_reply): the server's
  * words are checked as any reply: a size that is not the length, another

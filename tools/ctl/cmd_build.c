@@ -135,23 +135,31 @@ static int write_atomic(const char *path, const void *buf, size_t len)
 	return 0;
 }
 
+/* Devices are named only when there are some, as the image says them. */
 static void print_result(const char *out, const void *img, size_t len,
 			 bool json)
 {
 	const struct vanity_image_hdr *h = vanity_image_hdr(img);
+	unsigned int nd = vanity_image_device_count(img);
 
 	if (json) {
 		fputs("{\"image\":", stdout);
 		vanity_json_string(stdout, out);
 		fputs(",\"system\":", stdout);
 		vanity_json_string(stdout, h->name);
-		printf(",\"bytes\":%zu,\"shards\":%u,\"channels\":%u}\n", len,
+		printf(",\"bytes\":%zu,\"shards\":%u,\"channels\":%u", len,
 		       h->shard_count, h->channel_count);
+		if (nd)
+			printf(",\"devices\":%u", nd);
+		fputs("}\n", stdout);
 	} else {
-		printf("%s: system '%s', %u shard%s, %u channel%s, %zu bytes\n",
+		printf("%s: system '%s', %u shard%s, %u channel%s, ",
 		       out, h->name, h->shard_count,
 		       h->shard_count == 1 ? "" : "s", h->channel_count,
-		       h->channel_count == 1 ? "" : "s", len);
+		       h->channel_count == 1 ? "" : "s");
+		if (nd)
+			printf("%u device%s, ", nd, nd == 1 ? "" : "s");
+		printf("%zu bytes\n", len);
 	}
 }
 

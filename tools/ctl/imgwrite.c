@@ -10,8 +10,12 @@
 #include "imgwrite.h"
 #include "crc32c.h"
 
-/* The directory lists shards, channels and strings, always in that order. */
+/*
+ * The directory lists shards, channels and strings, always in that order,
+ * then the devices when there are any.
+ */
 #define NSECTIONS	3
+#define NSECTIONS_MAX	4
 
 static void copy_name(char dst[VANITY_NAME_MAX], const char *src)
 {
@@ -79,6 +83,25 @@ int vanity_imgw_channel(struct vanity_imgw *w, const char *name,
 	return (int)w->nchannels++;
 }
 
+int vanity_imgw_device(struct vanity_imgw *w, const char *name,
+		       const struct vanity_pci_addr *addr, unsigned int shard,
+		       uint16_t flags)
+{
+	struct vanity_image_device *d;
+
+	if (w->ndevices >= VANITY_MAX_DEVICES)
+		return -E2BIG;
+	d = &w->devices[w->ndevices];
+	memset(d, 0, sizeof(*d));
+	copy_name(d->name, name);
+	d->pci_domain = addr->domain;
+	d->pci_bus = addr->bus;
+	d->pci_devfn = addr->devfn;
+	d->shard = (uint16_t)shard;
+	d->flags = flags;
+	return (int)w->ndevices++;
+}
+
 void vanity_imgw_seal(void *img, size_t len)
 {
 	struct vanity_image_hdr *h = img;
@@ -100,14 +123,17 @@ static void put_section(struct vanity_image_section *s, uint16_t type,
 
 int vanity_imgw_finish(const struct vanity_imgw *w, void **img, size_t *len)
 {
-	size_t dir_bytes = NSECTIONS * sizeof(struct vanity_image_section);
+	size_t nsec = w->ndevices ? NSECTIONS_MAX : NSECTIONS;
+	size_t dir_bytes = nsec * sizeof(struct vanity_image_section);
 	size_t shard_bytes = w->nshards * sizeof(struct vanity_image_shard);
 	size_t chan_bytes = w->nchannels * sizeof(struct vanity_image_channel);
+	size_t dev_bytes = w->ndevices * sizeof(struct vanity_image_device);
 	size_t strtab = (w->strtab_len + 7) & ~(size_t)7;
 	size_t shard_off = sizeof(struct vanity_image_hdr) + dir_bytes;
 	size_t chan_off = shard_off + shard_bytes;
 	size_t strtab_off = chan_off + chan_bytes;
-	size_t total = strtab_off + strtab;
+	size_t dev_off = strtab_off + strtab;
+	size_t total = dev_off + dev_bytes;
 	struct vanity_image_section *dir;
 	struct vanity_image_hdr *h;
 	uint8_t *buf;
@@ -125,7 +151,7 @@ int vanity_imgw_finish(const struct vanity_imgw *w, void **img, size_t *len)
 	memcpy(h->name, w->name, sizeof(h->name));
 	h->shard_count = (uint16_t)w->nshards;
 	h->channel_count = (uint16_t)w->nchannels;
-	h->section_count = NSECTIONS;
+	h->section_count = (uint16_t)nsec;
 	h->section_off = sizeof(*h);
 	dir = (struct vanity_image_section *)(buf + h->section_off);
 	put_section(&dir[0], VANITY_IMAGE_SEC_SHARDS, shard_off, w->nshards,
@@ -133,9 +159,16 @@ int vanity_imgw_finish(const struct vanity_imgw *w, void **img, size_t *len)
 	put_section(&dir[1], VANITY_IMAGE_SEC_CHANNELS, chan_off, w->nchannels,
 		    sizeof(struct vanity_image_channel));
 	put_section(&dir[2], VANITY_IMAGE_SEC_STRTAB, strtab_off, strtab, 1);
+	if (w->ndevices) {
+		/* An older reader must refuse what it cannot confine. */
+		h->features_incompat |= VANITY_IMAGE_INCOMPAT_DEVICES;
+		put_section(&dir[3], VANITY_IMAGE_SEC_DEVICES, dev_off,
+			    w->ndevices, sizeof(struct vanity_image_device));
+	}
 	memcpy(buf + shard_off, w->shards, shard_bytes);
 	memcpy(buf + chan_off, w->channels, chan_bytes);
 	memcpy(buf + strtab_off, w->strtab, w->strtab_len);
+	memcpy(buf + dev_off, w->devices, dev_bytes);
 	vanity_imgw_seal(buf, total);
 	*img = buf;
 	*len = total;

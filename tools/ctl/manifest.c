@@ -22,6 +22,7 @@ extern int ini_max_line __attribute__((weak));
 #include "manifest.h"
 #include "image.h"
 #include "cpulist.h"
+#include "pci.h"
 
 /* Room for "program = " and a VANITY_PROGRAM_MAX string with blanks. */
 #define LINE_BYTES	4096
@@ -30,12 +31,13 @@ extern int ini_max_line __attribute__((weak));
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
 
-enum kind { K_SYSTEM, K_SHARD, K_CHANNEL };
+enum kind { K_SYSTEM, K_SHARD, K_CHANNEL, K_DEVICE, K_LAST = K_DEVICE };
 
 static const char *const kind_names[] = {
 	[K_SYSTEM] = "system",
 	[K_SHARD] = "shard",
 	[K_CHANNEL] = "channel",
+	[K_DEVICE] = "device",
 };
 
 enum key {
@@ -43,6 +45,7 @@ enum key {
 	KEY_CPUS, KEY_MEMORY, KEY_USER, KEY_PROGRAM, KEY_RING_ENTRIES,
 	KEY_RESTART,
 	KEY_FROM, KEY_TO, KEY_SLOT_SIZE, KEY_SLOTS,
+	KEY_PCI, KEY_OWNER, KEY_DMA,
 	KEY_COUNT
 };
 
@@ -62,6 +65,9 @@ static const struct {
 	[KEY_TO]	= { "to",	 K_CHANNEL, true },
 	[KEY_SLOT_SIZE]	= { "slot_size", K_CHANNEL, true },
 	[KEY_SLOTS]	= { "slots",	 K_CHANNEL, true },
+	[KEY_PCI]	= { "pci",	 K_DEVICE,  true },
+	[KEY_OWNER]	= { "shard",	 K_DEVICE,  true },
+	[KEY_DMA]	= { "dma",	 K_DEVICE,  false },
 };
 
 struct section {
@@ -90,6 +96,19 @@ struct mf_channel {
 	char to[VANITY_NAME_MAX];
 	uint32_t slot_size;
 	uint32_t slots;
+};
+
+/*
+ * What a device may DMA into, as written: names are resolved at the end,
+ * since channels may be declared after the devices that use them.
+ */
+struct mf_device {
+	struct section sec;
+	struct vanity_pci_addr addr;
+	char owner[VANITY_NAME_MAX];
+	bool dma_private;		/* 'private' listed, or no 'dma' key */
+	unsigned int ndma;		/* channel names in dma[] */
+	char dma[VANITY_MAX_CHANNELS][VANITY_NAME_MAX];
 };
 
 /* Problems are found out of line order (references resolve at the end). */
@@ -122,6 +141,8 @@ struct mf {
 	unsigned int nshards;
 	struct mf_channel channels[VANITY_MAX_CHANNELS];
 	unsigned int nchannels;
+	struct mf_device devices[VANITY_MAX_DEVICES];
+	unsigned int ndevices;
 };
 
 static void report(struct mf *m, int line, const char *fmt, ...)
@@ -267,11 +288,16 @@ static struct section *find_section(struct mf *m, enum kind kind,
 			if (!strncmp(m->shards[i].sec.name, name, len) &&
 			    !m->shards[i].sec.name[len])
 				return &m->shards[i].sec;
-	} else {
+	} else if (kind == K_CHANNEL) {
 		for (i = 0; i < m->nchannels; i++)
 			if (!strncmp(m->channels[i].sec.name, name, len) &&
 			    !m->channels[i].sec.name[len])
 				return &m->channels[i].sec;
+	} else {
+		for (i = 0; i < m->ndevices; i++)
+			if (!strncmp(m->devices[i].sec.name, name, len) &&
+			    !m->devices[i].sec.name[len])
+				return &m->devices[i].sec;
 	}
 	return NULL;
 }
@@ -302,13 +328,22 @@ static struct section *new_section(struct mf *m, enum kind kind,
 			return NULL;
 		}
 		s = &m->shards[m->nshards++].sec;
-	} else {
+	} else if (kind == K_CHANNEL) {
 		if (m->nchannels >= VANITY_MAX_CHANNELS) {
 			report(m, m->lineno, "too many channels (max %u)",
 			       VANITY_MAX_CHANNELS);
 			return NULL;
 		}
 		s = &m->channels[m->nchannels++].sec;
+	} else {
+		if (m->ndevices >= VANITY_MAX_DEVICES) {
+			report(m, m->lineno, "too many devices (max %u)",
+			       VANITY_MAX_DEVICES);
+			return NULL;
+		}
+		s = &m->devices[m->ndevices++].sec;
+		/* Unless 'dma' says otherwise: what a driver's buffers need. */
+		container_of(s, struct mf_device, sec)->dma_private = true;
 	}
 	s->kind = kind;
 	memcpy(s->name, name, len);
@@ -352,13 +387,13 @@ static bool section_header(struct mf *m, const char *hdr)
 		report(m, m->lineno, "empty section header");
 		return false;
 	}
-	for (kind = K_SYSTEM; kind <= K_CHANNEL; kind++)
+	for (kind = K_SYSTEM; kind <= K_LAST; kind++)
 		if (strlen(kind_names[kind]) == wlen &&
 		    !strncmp(kind_names[kind], word, wlen))
 			break;
-	if (kind > K_CHANNEL) {
+	if (kind > K_LAST) {
 		report(m, m->lineno,
-		       "unknown section '%.*s' (want system, shard or channel)",
+		       "unknown section '%.*s' (want system, shard, channel or device)",
 		       echo_len(word, wlen), word);
 		return false;
 	}
@@ -649,11 +684,104 @@ static bool set_endpoint(struct mf *m, struct section *s, const char *key,
 	return true;
 }
 
+/* One item of a dma list: @len bytes at @item, blanks trimmed. */
+static bool add_dma_item(struct mf *m, struct mf_device *dv,
+			 const char *item, size_t len, bool *none)
+{
+	struct section *s = &dv->sec;
+	unsigned int i;
+
+	if (!len) {
+		report_in(m, s, m->lineno,
+			  "dma: empty item (want private, channel names, or none alone)");
+		return false;
+	}
+	if (len == 4 && !strncmp(item, "none", 4)) {
+		*none = true;
+		return true;
+	}
+	if (len == 7 && !strncmp(item, "private", 7)) {
+		if (dv->dma_private) {
+			report_in(m, s, m->lineno, "dma: 'private' is listed twice");
+			return false;
+		}
+		dv->dma_private = true;
+		return true;
+	}
+	if (!name_ok(item, len)) {
+		report_in(m, s, m->lineno, "dma: '%.*s' is not a valid channel name",
+			  echo_len(item, len), item);
+		return false;
+	}
+	for (i = 0; i < dv->ndma; i++) {
+		if (!strncmp(dv->dma[i], item, len) && !dv->dma[i][len]) {
+			report_in(m, s, m->lineno,
+				  "dma: channel '%s' is listed twice", dv->dma[i]);
+			return false;
+		}
+	}
+	if (dv->ndma == VANITY_MAX_CHANNELS) {
+		report_in(m, s, m->lineno, "dma lists more than %u channels",
+			  VANITY_MAX_CHANNELS);
+		return false;
+	}
+	memcpy(dv->dma[dv->ndma], item, len);
+	dv->dma[dv->ndma++][len] = '\0';
+	return true;
+}
+
+/*
+ * "private" and channel names, comma-separated, blanks allowed around
+ * each; "none" alone for no DMA at all. Names resolve in check_device().
+ */
+static bool set_dma(struct mf *m, struct mf_device *dv, const char *v)
+{
+	const char *p = v, *item, *end;
+	unsigned int items = 0;
+	bool none = false, ok = true;
+
+	dv->dma_private = false;
+	dv->ndma = 0;
+	while (is_blank(*p))
+		p++;
+	if (!*p) {
+		report_in(m, &dv->sec, m->lineno,
+			  "dma is empty: want private, channel names, or none");
+		return false;
+	}
+	for (;;) {
+		while (is_blank(*p))
+			p++;
+		item = p;
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		while (end > item && is_blank(end[-1]))
+			end--;
+		items++;
+		ok = add_dma_item(m, dv, item, (size_t)(end - item), &none);
+		if (!ok || !*p)
+			break;
+		p++;
+	}
+	if (ok && none && items > 1) {
+		report_in(m, &dv->sec, m->lineno,
+			  "dma: 'none' must stand alone");
+		ok = false;
+	}
+	if (!ok) {
+		dv->dma_private = false;
+		dv->ndma = 0;
+	}
+	return ok;
+}
+
 static bool set_value(struct mf *m, struct section *s, enum key k,
 		      const char *v)
 {
 	struct mf_shard *sh = NULL;
 	struct mf_channel *ch = NULL;
+	struct mf_device *dv = NULL;
 	char err[96];
 	size_t n;
 
@@ -661,6 +789,8 @@ static bool set_value(struct mf *m, struct section *s, enum key k,
 		sh = container_of(s, struct mf_shard, sec);
 	else if (s->kind == K_CHANNEL)
 		ch = container_of(s, struct mf_channel, sec);
+	else if (s->kind == K_DEVICE)
+		dv = container_of(s, struct mf_device, sec);
 	switch (k) {
 	case KEY_NAME:
 		if (!name_ok(v, strlen(v))) {
@@ -721,6 +851,16 @@ static bool set_value(struct mf *m, struct section *s, enum key k,
 	case KEY_SLOTS:
 		return set_pow2(m, s, "slots", v, VANITY_SLOTS_MIN,
 				VANITY_SLOTS_MAX, &ch->slots);
+	case KEY_PCI:
+		if (vanity_pci_addr_parse(v, &dv->addr, err, sizeof(err))) {
+			report_in(m, s, m->lineno, "pci: %s", err);
+			return false;
+		}
+		return true;
+	case KEY_OWNER:
+		return set_endpoint(m, s, "shard", v, dv->owner);
+	case KEY_DMA:
+		return set_dma(m, dv, v);
 	case KEY_COUNT:
 		break;
 	}
@@ -797,6 +937,88 @@ static void check_endpoints(struct mf *m, const struct mf_channel *ch)
 		report_in(m, s, s->key_line[KEY_TO], "to: no shard '%s'", ch->to);
 }
 
+static int channel_index(const struct mf *m, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nchannels; i++)
+		if (!strcmp(m->channels[i].sec.name, name))
+			return (int)i;
+	return -1;
+}
+
+static bool same_addr(const struct vanity_pci_addr *a,
+		      const struct vanity_pci_addr *b)
+{
+	return a->domain == b->domain && a->bus == b->bus &&
+	       a->devfn == b->devfn;
+}
+
+/*
+ * A device's references, resolved once every section is read: its
+ * address against earlier devices', its owner, and what it may DMA into
+ * (the owner's memory, channels the owner is an end of). The image
+ * validator checks the same again, as the module does.
+ */
+static void check_device(struct mf *m, unsigned int i)
+{
+	const struct mf_device *dv = &m->devices[i], *o;
+	const struct section *s = &dv->sec;
+	const struct mf_shard *owner = NULL;
+	const struct mf_channel *ch;
+	char addr[VANITY_PCI_ADDR_LEN];
+	unsigned int j;
+	int k;
+
+	for (j = 0; s->key_ok[KEY_PCI] && j < i; j++) {
+		o = &m->devices[j];
+		if (o->sec.key_ok[KEY_PCI] && same_addr(&o->addr, &dv->addr)) {
+			vanity_pci_addr_format(&dv->addr, addr);
+			report_in(m, s, s->key_line[KEY_PCI],
+				  "pci %s is also device '%s' (line %d)", addr,
+				  o->sec.name, o->sec.key_line[KEY_PCI]);
+			break;
+		}
+	}
+	if (s->key_ok[KEY_OWNER]) {
+		k = shard_index(m, dv->owner);
+		if (k < 0)
+			report_in(m, s, s->key_line[KEY_OWNER],
+				  "shard: no shard '%s'", dv->owner);
+		else
+			owner = &m->shards[k];
+	}
+	if (s->key_line[KEY_DMA] && !s->key_ok[KEY_DMA])
+		return;
+	for (j = 0; j < dv->ndma; j++) {
+		k = channel_index(m, dv->dma[j]);
+		if (k < 0) {
+			report_in(m, s, s->key_line[KEY_DMA], "dma: no channel '%s'",
+				  dv->dma[j]);
+			continue;
+		}
+		ch = &m->channels[k];
+		if (owner && ch->sec.key_ok[KEY_FROM] && ch->sec.key_ok[KEY_TO] &&
+		    strcmp(ch->from, owner->sec.name) &&
+		    strcmp(ch->to, owner->sec.name))
+			report_in(m, s, s->key_line[KEY_DMA],
+				  "dma: shard '%s' is not an endpoint of channel '%s'",
+				  owner->sec.name, ch->sec.name);
+	}
+	/* A memory key that was refused has been reported already. */
+	if (!owner || !dv->dma_private || owner->memory ||
+	    (owner->sec.key_line[KEY_MEMORY] && !owner->sec.key_ok[KEY_MEMORY]))
+		return;
+	if (s->key_line[KEY_DMA])
+		report_in(m, s, s->key_line[KEY_DMA],
+			  "dma: private, but shard '%s' has no memory",
+			  owner->sec.name);
+	else
+		report_in(m, s, s->line,
+			  "dma defaults to private, but shard '%s' has no memory: give it memory, or set dma (none or channel names)",
+			  owner->sec.name);
+}
+
 /*
  * Only root starts a program as another user: a shard whose program
  * `vanityctl run` would have to start as a user its runner is not is
@@ -840,11 +1062,15 @@ static void check_all(struct mf *m)
 		check_required(m, &m->channels[i].sec);
 		check_endpoints(m, &m->channels[i]);
 	}
+	for (i = 0; i < m->ndevices; i++) {
+		check_required(m, &m->devices[i].sec);
+		check_device(m, i);
+	}
 }
 
 /*
- * The line of the section an image refusal names: a shard's and a
- * channel's index in the image are their order in the manifest.
+ * The line of the section an image refusal names: a shard's, a channel's
+ * and a device's index in the image are their order in the manifest.
  */
 static int diag_line(const struct mf *m, const struct vanity_diag *d)
 {
@@ -852,6 +1078,8 @@ static int diag_line(const struct mf *m, const struct vanity_diag *d)
 		return m->shards[d->shard].sec.line;
 	if (d->channel >= 0 && (unsigned int)d->channel < m->nchannels)
 		return m->channels[d->channel].sec.line;
+	if (d->device >= 0 && (unsigned int)d->device < m->ndevices)
+		return m->devices[d->device].sec.line;
 	return 0;
 }
 
@@ -865,10 +1093,11 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 	struct vanity_diag d;
 	struct mf_shard *sh;
 	struct mf_channel *ch;
-	unsigned int i;
+	struct mf_device *dv;
+	unsigned int i, j;
 	size_t len;
 	void *img;
-	int ret;
+	int ret, c;
 
 	vanity_imgw_init(w, m->system_name);
 	for (i = 0; i < m->nshards; i++) {
@@ -893,6 +1122,16 @@ static void emit(struct mf *m, struct vanity_imgw *w)
 		vanity_imgw_channel(w, ch->sec.name, (unsigned int)shard_index(m, ch->from),
 				    (unsigned int)shard_index(m, ch->to),
 				    ch->slot_size, ch->slots);
+	}
+	for (i = 0; i < m->ndevices; i++) {
+		dv = &m->devices[i];
+		ret = vanity_imgw_device(w, dv->sec.name, &dv->addr,
+					 (unsigned int)shard_index(m, dv->owner),
+					 dv->dma_private ? VANITY_DEVICE_F_DMA_PRIVATE : 0);
+		for (j = 0; j < dv->ndma; j++) {
+			c = channel_index(m, dv->dma[j]);
+			w->devices[ret].dma_channels[c / 64] |= 1ULL << (c % 64);
+		}
 	}
 	ret = vanity_imgw_finish(w, &img, &len);
 	if (ret) {

@@ -19,7 +19,9 @@
  * What relates entries to each other (a channel's two ends, its slots'
  * bytes, the regions' total) is vanity_image_check()'s to refuse, once
  * the manifest has no other problem: its message, at the line of the
- * shard or channel section it names.
+ * shard, channel or device section it names. A device's references (its
+ * owner, what it may DMA into, its address against the others') are
+ * checked here first, each at the line of the key that makes it.
  * Not thread-safe: libinih's line limit is a process-wide setting.
  */
 int vanity_manifest_load(const char *path, struct vanity_imgw *w, FILE *errs);

@@ -110,6 +110,12 @@ int vanity_sim_start(struct vanity_sim **out, const void *img, size_t len,
 		snprintf(msg, msglen, "%s", d.msg);
 		return ret;
 	}
+	/* A device given a shard here would DMA wherever it liked. */
+	if (vanity_image_device_count(img)) {
+		snprintf(msg, msglen,
+			 "the hosted simulator cannot pass devices: it has no IOMMU to confine their DMA");
+		return -EOPNOTSUPP;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

@@ -91,11 +91,11 @@ struct vanity_image_hdr {
 	__u32 resv[12];			/* must be 0 */
 };
 
-/* Section types. 0 is none (refused); DEVICES is reserved for passed devices. */
+/* Section types. 0 is none (refused). */
 #define VANITY_IMAGE_SEC_SHARDS		1	/* struct vanity_image_shard[count] */
 #define VANITY_IMAGE_SEC_CHANNELS	2	/* struct vanity_image_channel[count] */
 #define VANITY_IMAGE_SEC_STRTAB		3	/* count bytes, entry_size 1 */
-#define VANITY_IMAGE_SEC_DEVICES	4	/* reserved: comes with INCOMPAT_DEVICES */
+#define VANITY_IMAGE_SEC_DEVICES	4	/* struct vanity_image_device[count], with INCOMPAT_DEVICES */
 
 struct vanity_image_section {
 	__u16 type;			/* VANITY_IMAGE_SEC_* */
@@ -106,8 +106,8 @@ struct vanity_image_section {
 	__u32 resv[2];			/* must be 0 */
 };
 
-/* features_incompat: none is known yet, so every bit is refused today. */
-#define VANITY_IMAGE_INCOMPAT_DEVICES	(1U << 0)	/* reserved: a DEVICES section */
+/* features_incompat: the bits a reader must know, or refuse the image. */
+#define VANITY_IMAGE_INCOMPAT_DEVICES	(1U << 0)	/* a DEVICES section */
 /* features_compat: none defined yet. */
 
 /* Version 1: the layout before the directory; read, no longer written. */
@@ -164,6 +164,40 @@ struct vanity_image_channel {
 	__u32 flags;			/* none defined: must be 0 */
 	__u32 resv[4];			/* must be 0 */
 };
+
+/*
+ * A passed PCI function (section VANITY_IMAGE_SEC_DEVICES, which comes
+ * with VANITY_IMAGE_INCOMPAT_DEVICES): given whole to shard @shard from UP
+ * to DOWN, its DMA confined by the IOMMU to the windows it is granted,
+ * the owner's private region (VANITY_DEVICE_F_DMA_PRIVATE) and the
+ * channels set in @dma_channels, each of which has the owner as an
+ * endpoint. Where each window sits in the device's I/O address space is
+ * the core's one layout (kmod/core/dma.h): the first at
+ * VANITY_DMA_IOVA_BASE, each next one where the previous ends, in the
+ * order private, then channels by index. Addresses are unique across
+ * the image; names too, and in their own namespace.
+ */
+struct vanity_image_device {
+	char name[VANITY_NAME_MAX];	/* NUL-padded */
+	__u16 pci_domain;
+	__u8 pci_bus;
+	__u8 pci_devfn;			/* device << 3 | function */
+	__u16 shard;			/* owner's index */
+	__u16 flags;			/* VANITY_DEVICE_F_* */
+	__u64 dma_channels[VANITY_MAX_CHANNELS / 64];	/* bit i: channel i */
+	__u32 resv[4];			/* must be 0 */
+};
+
+/* The device may DMA into its owner's private region. */
+#define VANITY_DEVICE_F_DMA_PRIVATE	(1U << 0)
+#define VANITY_DEVICE_F_KNOWN		VANITY_DEVICE_F_DMA_PRIVATE
+/* Devices per image. */
+#define VANITY_MAX_DEVICES		32
+/*
+ * The first DMA window's I/O virtual address: above the first MiB, which
+ * some devices treat specially, and low, for devices with narrow masks.
+ */
+#define VANITY_DMA_IOVA_BASE		0x100000ULL
 
 /* ------------------------------------------------------------------ */
 /*
@@ -459,12 +493,71 @@ struct vanity_probe {
 	struct vanity_probe_op ops[VANITY_PROBE_OPS_MAX];	/* out */
 };
 
+/*
+ * A passed device as its owner sees it, on an attached fd: by name, or by
+ * index with VANITY_DEVICE_F_INDEX. What a driver needs and may not read
+ * from the config space itself (which a shard never gets): IDs, class,
+ * MSI and MSI-X vector counts, and each BAR with the mmap offset to map
+ * it at (MAP_SHARED, the BAR's whole size, uncached). The pages of a
+ * BAR's hole (the MSI-X table and PBA, owned by the module) are never
+ * mapped: touching them is SIGBUS. With VANITY_DEVICE_F_WINDOW, also one
+ * DMA window: in, win_kind (VANITY_MMAP_K_PRIVATE or _CHANNEL) and
+ * win_index; out, the I/O virtual address the device reaches it at and
+ * its size (-ENOENT when the device is not granted it). -ENOENT: no such
+ * device; -EACCES: another shard's device.
+ */
+#define VANITY_DEVICE_F_INDEX	(1U << 0)
+#define VANITY_DEVICE_F_WINDOW	(1U << 1)
+
+#define VANITY_BAR_F_MEM	(1U << 0)	/* memory space; else I/O, not mappable */
+#define VANITY_BAR_F_64		(1U << 1)	/* 64-bit (takes the next BAR's slot) */
+#define VANITY_BAR_F_PREFETCH	(1U << 2)
+#define VANITY_BAR_F_MAPPABLE	(1U << 3)	/* mmap at mmap_offset */
+#define VANITY_DEVICE_BARS	6
+
+struct vanity_device_bar {
+	__u64 size;			/* 0: no BAR here */
+	__u64 mmap_offset;		/* VANITY_MMAP_BAR(device, bar) when mappable */
+	__u64 hole_offset;		/* never-mapped pages in the BAR, page aligned */
+	__u64 hole_size;		/* 0: none */
+	__u32 flags;			/* VANITY_BAR_F_* */
+	__u32 resv;
+};
+
+struct vanity_device_info {
+	__u32 size;			/* in */
+	__u32 flags;			/* in: VANITY_DEVICE_F_* */
+	char name[VANITY_NAME_MAX];	/* in (by name) / out */
+	__u32 index;			/* in (by index) / out */
+	__u16 vendor;			/* out: PCI IDs */
+	__u16 device;
+	__u16 subsystem_vendor;
+	__u16 subsystem_device;
+	__u32 class;			/* out: class, subclass, prog-if */
+	__u16 pci_domain;		/* out: the function's address */
+	__u8 pci_bus;
+	__u8 pci_devfn;
+	__u8 revision;			/* out */
+	__u8 resv0;
+	__u16 msi_vectors;		/* out: 0 without MSI */
+	__u16 msix_vectors;		/* out: 0 without MSI-X */
+	__u16 resv1;
+	__u32 win_kind;			/* in, F_WINDOW: VANITY_MMAP_K_* */
+	__u32 win_index;		/* in, F_WINDOW */
+	__u32 resv2;			/* in: must be 0 */
+	__u64 win_iova;			/* out, F_WINDOW */
+	__u64 win_size;			/* out, F_WINDOW */
+	struct vanity_device_bar bars[VANITY_DEVICE_BARS];	/* out */
+	__u64 resv[4];			/* in: must be 0; out: 0 */
+};
+
 #define VANITY_IOC_ATTACH	_IOWR(VANITY_IOC_MAGIC, 0x01, struct vanity_attach)
 #define VANITY_IOC_CHANNEL	_IOWR(VANITY_IOC_MAGIC, 0x02, struct vanity_channel_info)
 #define VANITY_IOC_WAIT		_IOW(VANITY_IOC_MAGIC, 0x03, struct vanity_doorbell)
 #define VANITY_IOC_WAKE		_IOW(VANITY_IOC_MAGIC, 0x04, struct vanity_doorbell)
 #define VANITY_IOC_ENTER	_IOW(VANITY_IOC_MAGIC, 0x05, struct vanity_enter)
 #define VANITY_IOC_PROBE	_IOWR(VANITY_IOC_MAGIC, 0x06, struct vanity_probe)
+#define VANITY_IOC_DEVICE	_IOWR(VANITY_IOC_MAGIC, 0x07, struct vanity_device_info)
 
 /*
  * mmap offsets on an attached fd, one scheme for every region a shard
@@ -484,7 +577,7 @@ enum vanity_mmap_kind {
 	VANITY_MMAP_K_PRIVATE = 0,	/* the shard's private region; index 0 */
 	VANITY_MMAP_K_CHANNEL = 1,	/* channel @index, at either of its ends */
 	VANITY_MMAP_K_RING = 2,		/* the shard's submission ring; index 0 */
-	VANITY_MMAP_K_BAR = 3,		/* reserved: a passed device's BAR */
+	VANITY_MMAP_K_BAR = 3,		/* BAR index & 7 of device index >> 3 */
 	VANITY_MMAP_K_SHARD_PAGE = 4,	/* reserved: per-shard pages (records) */
 	VANITY_MMAP_K_LAST
 };
@@ -492,6 +585,7 @@ enum vanity_mmap_kind {
 #define VANITY_MMAP_PRIVATE		VANITY_MMAP(VANITY_MMAP_K_PRIVATE, 0)
 #define VANITY_MMAP_CHANNEL(i)		VANITY_MMAP(VANITY_MMAP_K_CHANNEL, i)
 #define VANITY_MMAP_RING		VANITY_MMAP(VANITY_MMAP_K_RING, 0)
+#define VANITY_MMAP_BAR(dev, bar)	VANITY_MMAP(VANITY_MMAP_K_BAR, (dev) << 3 | (bar))
 
 /* ------------------------------------------------------------------ */
 /*

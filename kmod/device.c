@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Passed PCI functions. UP takes each one from its host driver (the
+ * driver override names ours first, so nothing else can bind meanwhile),
+ * judges it by the core's rule (core/pci.h) with the facts the kernel
+ * has, and confines its DMA (kmod/iommu.c). Bus mastering is on only
+ * while the owner is attached. The owner maps its memory BARs through
+ * its attach fd, faulted in under a lock that revocation takes for
+ * writing; the MSI-X table and PBA pages are never mapped. DOWN revokes,
+ * quiets and resets, unmaps, then gives the device back to its driver.
+ */
+#include <linux/mm.h>
+#include <linux/pci.h>
+#include <linux/iommu.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "device.h"
+#include "iommu.h"
+#include "system.h"
+#include "pci.h"
+#include "image.h"
+
+#define DRV_NAME "vanity"
+
+/* The device UP is binding right now (under vanity_lock), or NULL. */
+static struct pci_dev *binding;
+
+static int vanity_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	/* Only what UP binds: an override set by hand binds nothing. */
+	return pdev == READ_ONCE(binding) ? 0 : -ENODEV;
+}
+
+static void vanity_pci_remove(struct pci_dev *pdev)
+{
+}
+
+static const struct pci_device_id vanity_pci_ids[] = {
+	/* Matches only a device whose driver override names this driver. */
+	{ PCI_DEVICE_DRIVER_OVERRIDE(PCI_ANY_ID, PCI_ANY_ID, 1) },
+	{ }
+};
+
+static struct pci_driver vanity_pci_driver = {
+	.name = DRV_NAME,
+	.id_table = vanity_pci_ids,
+	.probe = vanity_pci_probe,
+	.remove = vanity_pci_remove,
+	/* No DMA API here: the group's DMA is ours to claim. */
+	.driver_managed_dma = true,
+};
+
+int vanity_device_init(void)
+{
+	return pci_register_driver(&vanity_pci_driver);
+}
+
+void vanity_device_exit(void)
+{
+	pci_unregister_driver(&vanity_pci_driver);
+}
+
+struct peers {
+	struct device *self;
+	unsigned int n;
+};
+
+static int count_peer(struct device *dev, void *data)
+{
+	struct peers *p = data;
+
+	p->n += dev != p->self;
+	return 0;
+}
+
+/* The core's facts, from the kernel's own view of the function. */
+static void facts_of(struct vanity_pdev *d, struct vanity_pci_facts *f)
+{
+	struct pci_dev *pdev = d->pdev;
+	struct peers peers = { .self = &pdev->dev };
+	struct iommu_domain *dom;
+
+	memset(f, 0, sizeof(*f));
+	f->addr.domain = d->desc->pci_domain;
+	f->addr.bus = d->desc->pci_bus;
+	f->addr.devfn = d->desc->pci_devfn;
+	f->class = pdev->class;
+	f->header_type = pdev->hdr_type & 0x7f;
+	f->msi = pdev->msi_cap || pdev->msix_cap ? VANITY_TRI_YES : VANITY_TRI_NO;
+	f->group = -1;
+	f->dma = VANITY_PCI_DMA_NONE;
+	f->isolated_msi = VANITY_TRI_UNKNOWN;
+	if (!d->group)
+		return;
+	f->group = iommu_group_id(d->group);
+	iommu_group_for_each_dev(d->group, &peers, count_peer);
+	f->group_others = peers.n;
+	dom = iommu_get_domain_for_dev(&pdev->dev);
+	if (!dom)
+		f->dma = VANITY_PCI_DMA_UNKNOWN;
+	else if (dom->type == IOMMU_DOMAIN_IDENTITY)
+		f->dma = VANITY_PCI_DMA_IDENTITY;
+	else if (dom->type == IOMMU_DOMAIN_BLOCKED)
+		f->dma = VANITY_PCI_DMA_BLOCKED;
+	else
+		f->dma = VANITY_PCI_DMA_TRANSLATED;
+	f->isolated_msi = vanity_msi_isolated(d->group) ? VANITY_TRI_YES :
+			  VANITY_TRI_NO;
+}
+
+/* Where the MSI-X table and PBA sit: whole pages of their BAR, merged. */
+static void msix_holes(struct vanity_pdev *d)
+{
+	struct pci_dev *pdev = d->pdev;
+	u32 table, pba, tsize, psize, lo, hi;
+	struct vanity_bar *b;
+	u16 flags;
+	int i;
+
+	if (!pdev->msix_cap)
+		return;
+	pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS, &flags);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table);
+	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba);
+	tsize = ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * PCI_MSIX_ENTRY_SIZE;
+	psize = DIV_ROUND_UP((flags & PCI_MSIX_FLAGS_QSIZE) + 1, 64) * 8;
+	for (i = 0; i < 2; i++) {
+		u32 reg = i ? pba : table, size = i ? psize : tsize;
+
+		b = &d->bars[reg & PCI_MSIX_TABLE_BIR];
+		lo = round_down(reg & PCI_MSIX_TABLE_OFFSET, PAGE_SIZE);
+		hi = round_up((reg & PCI_MSIX_TABLE_OFFSET) + size, PAGE_SIZE);
+		if (b->hole_size) {
+			/* One hole per BAR: the span of both when they share. */
+			lo = min_t(u64, lo, b->hole_off);
+			hi = max_t(u64, hi, b->hole_off + b->hole_size);
+		}
+		b->hole_off = lo;
+		b->hole_size = hi - lo;
+	}
+}
+
+/* Each BAR as the owner sees it; only whole-page memory BARs map. */
+static void read_bars(struct vanity_pdev *d)
+{
+	struct pci_dev *pdev = d->pdev;
+	unsigned long fl;
+	int i;
+
+	for (i = 0; i < VANITY_DEVICE_BARS; i++) {
+		struct vanity_bar *b = &d->bars[i];
+
+		b->size = pci_resource_len(pdev, i);
+		fl = pci_resource_flags(pdev, i);
+		if (!b->size)
+			continue;
+		if (fl & IORESOURCE_MEM)
+			b->flags |= VANITY_BAR_F_MEM;
+		if (fl & IORESOURCE_MEM_64)
+			b->flags |= VANITY_BAR_F_64;
+		if (fl & IORESOURCE_PREFETCH)
+			b->flags |= VANITY_BAR_F_PREFETCH;
+		if ((fl & IORESOURCE_MEM) && b->size >= PAGE_SIZE &&
+		    PAGE_ALIGNED(pci_resource_start(pdev, i)) &&
+		    PAGE_ALIGNED(b->size)) {
+			b->flags |= VANITY_BAR_F_MAPPABLE;
+			b->start = pci_resource_start(pdev, i);
+		}
+	}
+	msix_holes(d);
+}
+
+/* No CPU access: every later fault SIGBUS; the caller zaps what is mapped. */
+static void revoke_one(struct vanity_pdev *d)
+{
+	down_write(&d->bar_lock);
+	d->bar_revoked = true;
+	up_write(&d->bar_lock);
+}
+
+void vanity_devices_revoke(struct vanity_system *sys)
+{
+	unsigned int i;
+
+	for (i = 0; sys->devices && i < sys->ndevices; i++)
+		revoke_one(&sys->devices[i]);
+}
+
+/* Give @d back: quiet, reset, unmapped, then to its host driver. */
+static void release_one(struct vanity_pdev *d)
+{
+	struct pci_dev *pdev = d->pdev;
+	int ret;
+
+	if (!pdev)
+		return;
+	revoke_one(d);
+	if (d->enabled) {
+		/* Quiet: no new DMA or MSI, then the reset it offers. */
+		pci_clear_master(pdev);
+		d->master = false;
+		ret = pci_reset_function(pdev);
+		if (ret && ret != -ENOTTY)
+			pci_warn(pdev, "vanity: reset failed (%d); bus mastering is off\n",
+				 ret);
+	}
+	/* Unmapped and flushed before the caller frees the regions. */
+	vanity_iommu_release(d);
+	if (d->enabled) {
+		pci_release_regions(pdev);
+		pci_disable_device(pdev);
+		d->enabled = false;
+	}
+	if (d->bound) {
+		vanity_set_override(pdev, "");
+		device_release_driver(&pdev->dev);
+		d->bound = false;
+		/* Its host driver (or none) binds as at boot. */
+		ret = device_attach(&pdev->dev);
+		if (ret < 0)
+			pci_warn(pdev, "vanity: %s did not take it back (%d)\n",
+				 d->host_driver[0] ? d->host_driver : "no driver",
+				 ret);
+	}
+	if (d->group)
+		iommu_group_put(d->group);
+	d->group = NULL;
+	pci_dev_put(pdev);
+	d->pdev = NULL;
+}
+
+static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
+{
+	const struct vanity_image_device *desc = d->desc;
+	struct vanity_pci_facts f;
+	char why[160];
+	int ret;
+
+	d->pdev = pci_get_domain_bus_and_slot(desc->pci_domain, desc->pci_bus,
+					      desc->pci_devfn);
+	if (!d->pdev) {
+		snprintf(msg, VANITY_MSG_LEN, "device '%s': no PCI function at %s",
+			 desc->name, d->addr);
+		return -ENODEV;
+	}
+	d->group = iommu_group_get(&d->pdev->dev);
+	facts_of(d, &f);
+	/*
+	 * A group that only a driver's binding would form (an SMMU set up
+	 * from the device tree) is judged once ours is bound, below.
+	 */
+	if (f.dma == VANITY_PCI_DMA_NONE && !d->pdev->dev.driver &&
+	    iommu_present(&pci_bus_type))
+		f.dma = VANITY_PCI_DMA_UNKNOWN;
+	ret = vanity_pci_passable(&f, why, sizeof(why));
+	if (ret)
+		goto refuse;
+	if (d->pdev->dev.driver)
+		strscpy(d->host_driver, d->pdev->dev.driver->name,
+			sizeof(d->host_driver));
+	ret = vanity_set_override(d->pdev, DRV_NAME);
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): cannot set its driver override",
+			 desc->name, d->addr);
+		return ret;
+	}
+	device_release_driver(&d->pdev->dev);
+	WRITE_ONCE(binding, d->pdev);
+	ret = device_driver_attach(&vanity_pci_driver.driver, &d->pdev->dev);
+	WRITE_ONCE(binding, NULL);
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): cannot bind it (%d)", desc->name,
+			 d->addr, ret);
+		vanity_set_override(d->pdev, "");
+		if (device_attach(&d->pdev->dev) < 0)
+			pci_warn(d->pdev, "vanity: not given back\n");
+		return ret;
+	}
+	d->bound = true;
+	if (!d->group) {
+		d->group = iommu_group_get(&d->pdev->dev);
+		facts_of(d, &f);
+		ret = vanity_pci_passable(&f, why, sizeof(why));
+		if (ret)
+			goto refuse;
+	}
+	if (f.isolated_msi != VANITY_TRI_YES) {
+		ret = -EPERM;
+		snprintf(why, sizeof(why), "its interrupts are not isolated (no interrupt remapping)");
+		goto refuse;
+	}
+	ret = pci_enable_device_mem(d->pdev);
+	if (!ret) {
+		ret = pci_request_regions(d->pdev, DRV_NAME);
+		if (ret)
+			pci_disable_device(d->pdev);
+	}
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN, "device '%s' (%s): cannot enable it (%d)",
+			 desc->name, d->addr, ret);
+		return ret;
+	}
+	d->enabled = true;
+	pci_clear_master(d->pdev);
+	read_bars(d);
+	return vanity_iommu_confine(sys, d, msg);
+
+refuse:
+	/* Names are 31 bytes, the address 12: the reason keeps 120. */
+	snprintf(msg, VANITY_MSG_LEN, "device '%s' (%s): %.120s", desc->name,
+		 d->addr, why);
+	return ret;
+}
+
+int vanity_devices_take(struct vanity_system *sys, char *msg)
+{
+	unsigned int i, n = vanity_image_device_count(sys->image);
+	struct vanity_pdev *d;
+	int ret;
+
+	if (!n)
+		return 0;
+	sys->devices = kcalloc(n, sizeof(*sys->devices), GFP_KERNEL);
+	if (!sys->devices)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		d = &sys->devices[i];
+		sys->ndevices = i + 1;
+		d->index = i;
+		d->desc = vanity_image_device(sys->image, i);
+		d->owner = &sys->shards[d->desc->shard];
+		init_rwsem(&d->bar_lock);
+		snprintf(d->addr, sizeof(d->addr), "%04x:%02x:%02x.%x",
+			 d->desc->pci_domain, d->desc->pci_bus,
+			 PCI_SLOT(d->desc->pci_devfn), PCI_FUNC(d->desc->pci_devfn));
+		d->nwin = vanity_dma_windows(sys->image, i, NULL, 0);
+		if (d->nwin) {
+			d->win = kcalloc(d->nwin, sizeof(*d->win), GFP_KERNEL);
+			if (!d->win)
+				return -ENOMEM;
+			vanity_dma_windows(sys->image, i, d->win, d->nwin);
+		}
+		ret = take_one(sys, d, msg);
+		if (ret)
+			return ret;
+		pci_info(d->pdev, "vanity: device '%s' passed to shard '%s'%s%s\n",
+			 d->desc->name, d->owner->desc->name,
+			 d->host_driver[0] ? ", taken from " : "", d->host_driver);
+	}
+	return 0;
+}
+
+void vanity_devices_release(struct vanity_system *sys)
+{
+	unsigned int i;
+
+	for (i = 0; sys->devices && i < sys->ndevices; i++)
+		release_one(&sys->devices[i]);
+}
+
+void vanity_devices_attach(struct vanity_system *sys, struct vanity_shard *s)
+{
+	unsigned int i;
+
+	for (i = 0; sys->devices && i < sys->ndevices; i++) {
+		struct vanity_pdev *d = &sys->devices[i];
+
+		if (d->owner == s && d->enabled && !d->master) {
+			pci_set_master(d->pdev);
+			d->master = true;
+		}
+	}
+}
+
+void vanity_devices_detach(struct vanity_system *sys, struct vanity_shard *s)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; sys->devices && i < sys->ndevices; i++) {
+		struct vanity_pdev *d = &sys->devices[i];
+
+		if (d->owner != s || !d->master)
+			continue;
+		/* The next attach finds a quiet device, reset if it can be. */
+		pci_clear_master(d->pdev);
+		d->master = false;
+		ret = pci_reset_function(d->pdev);
+		if (ret && ret != -ENOTTY)
+			pci_warn(d->pdev, "vanity: reset failed (%d)\n", ret);
+	}
+}
+
+static struct vanity_pdev *find(struct vanity_system *sys, u32 flags,
+				const char *name, u32 index)
+{
+	unsigned int i;
+
+	if (flags & VANITY_DEVICE_F_INDEX)
+		return index < sys->ndevices ? &sys->devices[index] : NULL;
+	for (i = 0; i < sys->ndevices; i++)
+		if (!strncmp(sys->devices[i].desc->name, name, VANITY_NAME_MAX))
+			return &sys->devices[i];
+	return NULL;
+}
+
+int vanity_device_info_fill(struct vanity_system *sys, struct vanity_shard *s,
+			    struct vanity_device_info *info)
+{
+	struct vanity_dma_window w;
+	struct vanity_pdev *d;
+	struct pci_dev *pdev;
+	int i;
+
+	if (info->flags & ~(VANITY_DEVICE_F_INDEX | VANITY_DEVICE_F_WINDOW))
+		return -EINVAL;
+	if (!(info->flags & VANITY_DEVICE_F_INDEX) &&
+	    !memchr(info->name, '\0', sizeof(info->name)))
+		return -EINVAL;
+	d = find(sys, info->flags, info->name, info->index);
+	if (!d || !d->pdev)
+		return -ENOENT;
+	if (d->owner != s)
+		return -EACCES;
+	pdev = d->pdev;
+	if (info->flags & VANITY_DEVICE_F_WINDOW) {
+		if (vanity_dma_window(sys->image, d->index, info->win_kind,
+				      info->win_index, &w))
+			return -ENOENT;
+		info->win_iova = w.iova;
+		info->win_size = w.size;
+	}
+	memcpy(info->name, d->desc->name, sizeof(info->name));
+	info->index = d->index;
+	info->vendor = pdev->vendor;
+	info->device = pdev->device;
+	info->subsystem_vendor = pdev->subsystem_vendor;
+	info->subsystem_device = pdev->subsystem_device;
+	info->class = pdev->class;
+	info->revision = pdev->revision;
+	info->pci_domain = d->desc->pci_domain;
+	info->pci_bus = d->desc->pci_bus;
+	info->pci_devfn = d->desc->pci_devfn;
+	info->msi_vectors = pdev->msi_cap ? pci_msi_vec_count(pdev) : 0;
+	info->msix_vectors = pdev->msix_cap ? pci_msix_vec_count(pdev) : 0;
+	for (i = 0; i < VANITY_DEVICE_BARS; i++) {
+		struct vanity_device_bar *ub = &info->bars[i];
+		const struct vanity_bar *b = &d->bars[i];
+
+		memset(ub, 0, sizeof(*ub));
+		ub->size = b->size;
+		ub->flags = b->flags;
+		ub->hole_offset = b->hole_off;
+		ub->hole_size = b->hole_size;
+		if (b->flags & VANITY_BAR_F_MAPPABLE)
+			ub->mmap_offset = VANITY_MMAP_BAR((u64)d->index, i);
+	}
+	return 0;
+}
+
+static vm_fault_t bar_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vanity_pdev *d = vma->vm_private_data;
+	unsigned int bar = (vma->vm_pgoff >> (VANITY_MMAP_INDEX_SHIFT - PAGE_SHIFT)) & 7;
+	const struct vanity_bar *b = &d->bars[bar];
+	u64 off = (u64)(vmf->pgoff - vma->vm_pgoff) << PAGE_SHIFT;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	down_read(&d->bar_lock);
+	if (!d->bar_revoked && off < b->size &&
+	    !(b->hole_size && off >= b->hole_off &&
+	      off < b->hole_off + b->hole_size))
+		ret = vmf_insert_pfn(vma, vmf->address,
+				     (b->start + off) >> PAGE_SHIFT);
+	up_read(&d->bar_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct bar_vm_ops = {
+	.fault = bar_fault,
+};
+
+int vanity_device_mmap(struct vanity_system *sys, struct vanity_shard *s,
+		       u32 idx, struct vm_area_struct *vma)
+{
+	u64 len = vma->vm_end - vma->vm_start;
+	unsigned int dev = idx >> 3, bar = idx & 7;
+	struct vanity_pdev *d;
+
+	if (dev >= sys->ndevices || !sys->devices[dev].pdev)
+		return -ENOENT;
+	d = &sys->devices[dev];
+	if (d->owner != s)
+		return -EACCES;
+	if (bar >= VANITY_DEVICE_BARS ||
+	    !(d->bars[bar].flags & VANITY_BAR_F_MAPPABLE))
+		return -ENXIO;
+	if (len != d->bars[bar].size)
+		return -EINVAL;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
+		     VM_DONTDUMP);
+	vma->vm_private_data = d;
+	vma->vm_ops = &bar_vm_ops;
+	return 0;
+}

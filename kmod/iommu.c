@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IOMMU confinement of passed devices. The group is claimed for DMA
+ * ownership (no DMA-API user may share it), our unmanaged domain
+ * replaces the kernel's, and each window maps its region's pages one by
+ * one: nothing else is reachable. Unmapping returns with the IOTLB
+ * flushed, so pages may be freed right after.
+ */
+#include <linux/iommu.h>
+#include <linux/list.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "device.h"
+#include "iommu.h"
+#include "system.h"
+
+static struct vanity_region *window_region(struct vanity_system *sys,
+					   struct vanity_pdev *d,
+					   const struct vanity_dma_window *w)
+{
+	if (w->kind == VANITY_MMAP_K_PRIVATE)
+		return d->owner->mem;
+	return sys->channels[w->index].region;
+}
+
+/* What the window is called in a message. */
+static const char *window_name(struct vanity_system *sys,
+			       const struct vanity_dma_window *w)
+{
+	if (w->kind == VANITY_MMAP_K_PRIVATE)
+		return "the private region";
+	return sys->channels[w->index].desc->name;
+}
+
+/* Refuse windows over the group's reserved ranges (MSI doorbells, RMRRs). */
+static int check_reserved(struct vanity_system *sys, struct vanity_pdev *d,
+			  char *msg)
+{
+	struct iommu_resv_region *r, *next;
+	const struct vanity_dma_window *w;
+	LIST_HEAD(list);
+	unsigned int i;
+	int ret = 0;
+
+	ret = iommu_get_group_resv_regions(d->group, &list);
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): cannot read its IOMMU group's reserved ranges",
+			 d->desc->name, d->addr);
+		goto out;
+	}
+	list_for_each_entry(r, &list, list) {
+		for (i = 0; i < d->nwin && !ret; i++) {
+			w = &d->win[i];
+			if (w->iova + w->size <= r->start ||
+			    w->iova >= r->start + r->length)
+				continue;
+			snprintf(msg, VANITY_MSG_LEN,
+				 "device '%s' (%s): its window for %s at %#llx overlaps the IOMMU's reserved range %pa+%#zx",
+				 d->desc->name, d->addr, window_name(sys, w),
+				 w->iova, &r->start, r->length);
+			ret = -EADDRINUSE;
+		}
+	}
+out:
+	list_for_each_entry_safe(r, next, &list, list) {
+		list_del(&r->list);
+		kfree(r);
+	}
+	return ret;
+}
+
+/* Map window @w page by page; on failure, what it mapped goes again. */
+static int map_window(struct vanity_system *sys, struct vanity_pdev *d,
+		      const struct vanity_dma_window *w, int prot)
+{
+	struct vanity_region *r = window_region(sys, d, w);
+	unsigned long i;
+	int ret;
+
+	if (!r || r->size != w->size)
+		return -EINVAL;
+	for (i = 0; i < r->npages; i++) {
+		ret = vanity_iommu_map(d->domain, w->iova + i * PAGE_SIZE,
+				       page_to_phys(r->pages[i]), PAGE_SIZE,
+				       prot);
+		if (ret) {
+			if (i)
+				iommu_unmap(d->domain, w->iova, i * PAGE_SIZE);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
+			 char *msg)
+{
+	struct device *dev = &d->pdev->dev;
+	const struct vanity_dma_window *last;
+	int prot = IOMMU_READ | IOMMU_WRITE;
+	int ret;
+
+	ret = iommu_group_claim_dma_owner(d->group, sys);
+	if (ret) {
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): another driver in its IOMMU group uses DMA",
+			 d->desc->name, d->addr);
+		return ret == -EPERM ? -EBUSY : ret;
+	}
+	d->claimed = true;
+	d->domain = vanity_domain_alloc(dev);
+	if (IS_ERR(d->domain)) {
+		ret = PTR_ERR(d->domain);
+		d->domain = NULL;
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): its IOMMU gives no domain to confine it",
+			 d->desc->name, d->addr);
+		goto err;
+	}
+	if (d->nwin) {
+		last = &d->win[d->nwin - 1];
+		if (d->domain->geometry.force_aperture &&
+		    (d->win[0].iova < d->domain->geometry.aperture_start ||
+		     last->iova + last->size - 1 > d->domain->geometry.aperture_end)) {
+			snprintf(msg, VANITY_MSG_LEN,
+				 "device '%s' (%s): its windows end at %#llx, past its IOMMU's %#llx",
+				 d->desc->name, d->addr,
+				 last->iova + last->size - 1,
+				 (u64)d->domain->geometry.aperture_end);
+			ret = -ERANGE;
+			goto err;
+		}
+	}
+	ret = check_reserved(sys, d, msg);
+	if (ret)
+		goto err;
+	ret = iommu_attach_group(d->domain, d->group);
+	if (ret || iommu_get_domain_for_dev(dev) != d->domain) {
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): its IOMMU would not take our domain",
+			 d->desc->name, d->addr);
+		if (!ret) {
+			iommu_detach_group(d->domain, d->group);
+			ret = -EIO;
+		}
+		goto err;
+	}
+	d->attached = true;
+	if (device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		prot |= IOMMU_CACHE;
+	for (d->nmapped = 0; d->nmapped < d->nwin; d->nmapped++) {
+		ret = map_window(sys, d, &d->win[d->nmapped], prot);
+		if (ret) {
+			snprintf(msg, VANITY_MSG_LEN,
+				 "device '%s' (%s): cannot map %s in its IOMMU",
+				 d->desc->name, d->addr,
+				 window_name(sys, &d->win[d->nmapped]));
+			goto err;
+		}
+	}
+	return 0;
+err:
+	vanity_iommu_release(d);
+	return ret;
+}
+
+void vanity_iommu_release(struct vanity_pdev *d)
+{
+	const struct vanity_dma_window *w;
+	size_t n;
+
+	/* Synchronous: the IOTLB is flushed when each call returns. */
+	while (d->nmapped) {
+		w = &d->win[--d->nmapped];
+		n = iommu_unmap(d->domain, w->iova, w->size);
+		WARN_ON_ONCE(n != w->size);
+	}
+	if (d->attached) {
+		iommu_detach_group(d->domain, d->group);
+		d->attached = false;
+	}
+	if (d->claimed) {
+		iommu_group_release_dma_owner(d->group);
+		d->claimed = false;
+	}
+	if (d->domain) {
+		iommu_domain_free(d->domain);
+		d->domain = NULL;
+	}
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * libvanity's passed devices: find one the shard owns, map its BARs, and
+ * translate an address in a region the device may DMA into to the I/O
+ * virtual address the device must be given. Every call returns 0 or
+ * -errno; none prints. Included by <vanity.h>.
+ */
+#ifndef VANITY_DEVICE_H
+#define VANITY_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/vanity.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vanity;
+struct vanity_device;
+
+/*
+ * vanity_device_get - the passed device @name, owned by this shard
+ * @v:    the attached shard
+ * @name: the device's name in the manifest ([device NAME])
+ * @out:  set to the device; the same object on every call for @name
+ *
+ * Returns 0, -ENOENT (no such device), -EACCES (another shard's device),
+ * -EOPNOTSUPP (the hosted backend, which passes no device), -ENOMEM.
+ * The device lives until vanity_detach(), which unmaps its BARs.
+ */
+int vanity_device_get(struct vanity *v, const char *name,
+		      struct vanity_device **out);
+
+/*
+ * vanity_device_info - what the module says of the device: IDs, class,
+ * address, vector counts and BARs (struct vanity_device_info). Never NULL.
+ */
+const struct vanity_device_info *
+vanity_device_info(const struct vanity_device *d);
+
+/*
+ * vanity_device_bar - map BAR @bar (once; later calls return the same
+ * mapping) and set *@addr and *@len to it. The mapping is uncached; access
+ * it with volatile loads and stores of the widths the device takes. The
+ * BAR's hole (info->bars[bar].hole_offset/hole_size: the MSI-X table and
+ * PBA) is never mapped: touching it is SIGBUS.
+ *
+ * Returns 0, -EINVAL (@bar >= VANITY_DEVICE_BARS), -ENXIO (no BAR there,
+ * or an I/O port BAR: not mappable), or mmap's -errno.
+ */
+int vanity_device_bar(struct vanity_device *d, unsigned int bar,
+		      volatile void **addr, size_t *len);
+
+/*
+ * vanity_device_iova - the I/O virtual address at which the device reaches
+ * the @len bytes at @addr, which must lie within one region the device may
+ * DMA into: the shard's private region, or a channel it is granted (mapped
+ * with vanity_channel_get() first).
+ *
+ * Returns 0 with *@iova set, -EINVAL (@len is 0, or the range is in no
+ * region of this shard or crosses a region's end), -ENOENT (the device is
+ * not granted that region).
+ */
+int vanity_device_iova(struct vanity_device *d, const void *addr, size_t len,
+		       uint64_t *iova);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VANITY_DEVICE_H */

@@ -1,0 +1,1179 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Passed devices, on the VM's QEMU edu (1234:11e8): UP takes the function
+ * and DOWN gives it back; its owner maps BAR0 and its DMA lands inside the
+ * granted windows only, the IOMMU reporting the rest; other shards and bad
+ * offsets are refused; a refused UP changes nothing; a forced DOWN revokes
+ * the BAR mapping.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "common.h"
+#include "vanity/device.h"
+
+#define CTL		"tools/vanityctl"
+#define DEVICES		"/sys/bus/pci/devices"
+#define MANIFEST	"/tmp/device.ini"
+#define IMAGE		"/tmp/device.vimg"
+#define BAD_MANIFEST	"/tmp/device-bad.ini"
+
+/* QEMU 7.2's edu (docs/specs/edu.rst): BAR0 registers, 32-bit unless noted. */
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+#define EDU_BAR_SIZE	(1ULL << 20)
+#define EDU_REG_ID	0x00		/* read-only: EDU_ID */
+#define EDU_ID		0x010000edU
+#define EDU_REG_LIVE	0x04		/* reads back the NOT of what was written */
+#define EDU_REG_DMA_SRC	0x80		/* 64-bit */
+#define EDU_REG_DMA_DST	0x88		/* 64-bit */
+#define EDU_REG_DMA_CNT	0x90		/* 64-bit */
+#define EDU_REG_DMA_CMD	0x98		/* 64-bit */
+#define EDU_CMD_START	0x1		/* reads 1 while the transfer runs */
+#define EDU_CMD_TO_RAM	0x2		/* else from RAM into the edu */
+#define EDU_BUF		0x40000		/* its DMA buffer, device side */
+#define EDU_BUF_SIZE	4096
+#define EDU_DMA_MASK	((1ULL << 28) - 1)	/* it masks addresses to 28 bits */
+#define EDU_POLL_MS	5000		/* bound of one transfer's wait */
+
+/* The system: both shards' private regions, and where the edu reaches them. */
+#define MEM		(64 * 1024)
+#define BASE		VANITY_DMA_IOVA_BASE
+#define DMA_LEN		512		/* dma_inside: bytes each way */
+#define IN_OFF		0x1000		/* ... read by the edu from here */
+#define OUT_OFF		0x3000		/* ... and written back here */
+#define PROBE_LEN	2048		/* dma_outside: one page's worth at most */
+#define CONTROL_OFF	0x8000
+#define CANARY_PAGES	64
+#define CHILD_MS	120000
+#define DEV_TIMEOUT	300		/* seconds: TCG, and an UP per test */
+
+#define SHARDS								\
+	"[system]\nname = devtest\n"					\
+	"[shard owner]\ncpus = 2\nmemory = 64K\n"			\
+	"[shard other]\ncpus = 3\nmemory = 64K\n"
+/* Both owner's: feed is granted to the edu with "dma = private,feed", back not. */
+#define CHANNELS							\
+	"[channel feed]\nfrom = owner\nto = other\nslot_size = 64\nslots = 16\n" \
+	"[channel back]\nfrom = other\nto = owner\nslot_size = 64\nslots = 16\n"
+
+#define SYSLOG_ACTION_READ_ALL		3
+#define SYSLOG_ACTION_SIZE_BUFFER	10
+
+/*
+ * What a child shares with its test: its account of the step that failed
+ * (the exit code says which), what it could not try, and its ends of the
+ * pipes, set before the fork and never changed after.
+ */
+struct shared {
+	char why[256];
+	char note[256];
+	uint64_t canary_phys;	/* dma_outside: the page aimed at, 0 for none */
+	int ready_w;		/* child -> test */
+	int go_r;		/* test -> child */
+};
+
+/*
+ * Ordering of RAM against the BAR's uncached doorbell: on arm64 a DMB
+ * orders only normal memory, so these are DSBs (Linux's wmb()/rmb());
+ * x86 keeps stores, and loads, in order on its own.
+ */
+#if defined(__aarch64__)
+#define io_wmb() __asm__ __volatile__("dsb st" ::: "memory")
+#define io_rmb() __asm__ __volatile__("dsb ld" ::: "memory")
+#elif defined(__x86_64__)
+#define io_wmb() __asm__ __volatile__("" ::: "memory")
+#define io_rmb() __asm__ __volatile__("" ::: "memory")
+#else
+#define io_wmb() __sync_synchronize()
+#define io_rmb() __sync_synchronize()
+#endif
+
+static uint32_t bar_rd32(volatile void *bar, size_t off)
+{
+	return *(volatile uint32_t *)((volatile uint8_t *)bar + off);
+}
+
+static void bar_wr32(volatile void *bar, size_t off, uint32_t val)
+{
+	*(volatile uint32_t *)((volatile uint8_t *)bar + off) = val;
+}
+
+/* One 64-bit store: the edu takes 8-byte accesses at 0x80..0x98. */
+static void bar_wr64(volatile void *bar, size_t off, uint64_t val)
+{
+	*(volatile uint64_t *)((volatile uint8_t *)bar + off) = val;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * One edu transfer of @count bytes between RAM address @ram (an IOVA) and
+ * its buffer at @buf_off, waited for at most EDU_POLL_MS and as many 1 ms
+ * sleeps. QEMU 7.2 aborts the whole VM on a count of 0 or a transfer that
+ * ends exactly at the buffer's end, and silently masks an address above 28
+ * bits, so those are refused here before the device sees them. 0, -EINVAL,
+ * -EBUSY (a transfer still runs), -ETIME (this one still runs).
+ */
+static int edu_dma(volatile void *bar, bool to_ram, uint64_t ram,
+		   uint32_t buf_off, uint32_t count)
+{
+	struct timespec t0;
+	unsigned int i;
+
+	if (!count || buf_off >= EDU_BUF_SIZE || count >= EDU_BUF_SIZE - buf_off ||
+	    ram > EDU_DMA_MASK || count - 1 > EDU_DMA_MASK - ram)
+		return -EINVAL;
+	if (bar_rd32(bar, EDU_REG_DMA_CMD) & EDU_CMD_START)
+		return -EBUSY;
+	bar_wr64(bar, EDU_REG_DMA_SRC, to_ram ? EDU_BUF + buf_off : ram);
+	bar_wr64(bar, EDU_REG_DMA_DST, to_ram ? ram : EDU_BUF + buf_off);
+	bar_wr64(bar, EDU_REG_DMA_CNT, count);
+	/* What the CPU wrote to RAM is there before the edu reads it. */
+	io_wmb();
+	bar_wr64(bar, EDU_REG_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < EDU_POLL_MS; i++) {
+		if (!(bar_rd32(bar, EDU_REG_DMA_CMD) & EDU_CMD_START)) {
+			/* What the edu wrote is read only after it said done. */
+			io_rmb();
+			return 0;
+		}
+		if (ms_since(&t0) >= EDU_POLL_MS)
+			break;
+		usleep(1000);
+	}
+	return -ETIME;
+}
+
+static unsigned char pat(size_t i)
+{
+	return (unsigned char)(i % 251 + 1);	/* never 0: untouched memory is */
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fail(struct shared *sh, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sh->why, sizeof(sh->why), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static unsigned int count_entries(const char *dir)
+{
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The number in DEVICES/@fn/@attr (sysfs's "0x1234"), or -1. */
+static long long sysfs_num(const char *fn, const char *attr)
+{
+	char path[300], buf[64];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEVICES "/%s/%s", fn, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtoll(buf, NULL, 0);
+	fclose(f);
+	return v;
+}
+
+/* The basename of @fn's driver link into @buf, "" when none is bound. */
+static void driver_of(const char *fn, char *buf, size_t len)
+{
+	char path[300], target[300];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), DEVICES "/%s/driver", fn);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	target[n] = '\0';
+	if (snprintf(buf, len, "%s", strrchr(target, '/') ? strrchr(target, '/') + 1 : target) >= (int)len)
+		buf[0] = '?';	/* too long to be one we compare with */
+}
+
+static bool is_edu(const char *fn, const char *avoid)
+{
+	(void)avoid;
+	return sysfs_num(fn, "vendor") == EDU_VENDOR &&
+	       sysfs_num(fn, "device") == EDU_DEVICE;
+}
+
+static bool is_bridge(const char *fn, const char *avoid)
+{
+	(void)avoid;
+	return (sysfs_num(fn, "class") >> 16) == 0x06;
+}
+
+/* An endpoint other than @avoid whose IOMMU group holds other functions. */
+static bool shares_group(const char *fn, const char *avoid)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), DEVICES "/%s/iommu_group/devices", fn);
+	return strcmp(fn, avoid) && !is_bridge(fn, NULL) && count_entries(path) > 1;
+}
+
+/* As shares_group, with no driver bound: nothing to lose if UP took it. */
+static bool shares_group_unbound(const char *fn, const char *avoid)
+{
+	char drv[64];
+
+	driver_of(fn, drv, sizeof(drv));
+	return !drv[0] && shares_group(fn, avoid);
+}
+
+/* The first function @match says yes to, into @out. */
+static bool find_fn(bool (*match)(const char *fn, const char *avoid),
+		    const char *avoid, char *out, size_t len)
+{
+	bool found = false;
+	struct dirent *de;
+	DIR *d = opendir(DEVICES);
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !match(de->d_name, avoid))
+			continue;
+		found = snprintf(out, len, "%s", de->d_name) < (int)len;
+	}
+	closedir(d);
+	return found;
+}
+
+/* An address where the bus has no function. */
+static const char *find_absent(void)
+{
+	static const char *const cands[] = {
+		"0000:00:1e.7", "0000:00:1d.7", "0000:00:1c.7", "0000:00:1b.7",
+	};
+	char path[300];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		snprintf(path, sizeof(path), DEVICES "/%s", cands[i]);
+		if (access(path, F_OK))
+			return cands[i];
+	}
+	return NULL;
+}
+
+/* Append a [device] section giving @pci to owner; @dma NULL: the default. */
+static void device_section(char *buf, size_t len, const char *name,
+			   const char *pci, const char *dma)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "[device %s]\npci = %s\nshard = owner\n%s%s%s",
+		 name, pci, dma ? "dma = " : "", dma ? dma : "", dma ? "\n" : "");
+}
+
+/* The two shards, then @rest (channel and device sections). */
+static void write_manifest(const char *path, const char *rest)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), SHARDS "%s", rest);
+	vt_write_file(path, text);
+}
+
+/* UP with the edu at @addr given to owner, @channels declared, @dma its grant. */
+static void up_edu(struct __test_metadata *_metadata, const char *addr,
+		   const char *channels, const char *dma)
+{
+	char rest[2048], out[4096];
+
+	snprintf(rest, sizeof(rest), "%s", channels ? channels : "");
+	device_section(rest, sizeof(rest), "edu", addr, dma);
+	write_manifest(MANIFEST, rest);
+	ASSERT_EQ(0, vt_sh(CTL " up " MANIFEST, out, sizeof(out))) TH_LOG("%s", out);
+}
+
+static void expect_no_system(struct __test_metadata *_metadata)
+{
+	char out[256];
+
+	EXPECT_EQ(0, vt_sh(CTL " status -j", out, sizeof(out)));
+	EXPECT_STREQ("{\"system\":null}\n", out);
+}
+
+/* VANITY_IOC_DEVICE by @name, or by @index when @name is NULL: 0 or -errno. */
+static int device_ioctl(int fd, const char *name, uint32_t index,
+			struct vanity_device_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	if (name) {
+		snprintf(info->name, sizeof(info->name), "%s", name);
+	} else {
+		info->flags = VANITY_DEVICE_F_INDEX;
+		info->index = index;
+	}
+	return ioctl(fd, VANITY_IOC_DEVICE, info) ? -errno : 0;
+}
+
+/* Device 0's window onto region @kind/@index: 0 or -errno. */
+static int window_ioctl(int fd, uint32_t kind, uint32_t index,
+			struct vanity_device_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->flags = VANITY_DEVICE_F_INDEX | VANITY_DEVICE_F_WINDOW;
+	info->win_kind = kind;
+	info->win_index = index;
+	return ioctl(fd, VANITY_IOC_DEVICE, info) ? -errno : 0;
+}
+
+static int map_err(int fd, size_t len, int prot, int flags, uint64_t off)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
+}
+
+/* The whole kernel log (the runner boots with log_buf_len=8M), or NULL. */
+static char *read_klog(void)
+{
+	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0), len;
+	char *log;
+
+	if (size <= 0)
+		return NULL;
+	log = calloc(1, size + 1);
+	if (!log)
+		return NULL;
+	len = klogctl(SYSLOG_ACTION_READ_ALL, log, size);
+	if (len < 0) {
+		free(log);
+		return NULL;
+	}
+	log[len] = '\0';
+	return log;
+}
+
+/* Lines of @log holding each of the non-NULL @a, @b and @c. */
+static unsigned int count_lines(const char *log, const char *a, const char *b,
+				const char *c)
+{
+	const char *l = log, *eol;
+	unsigned int n = 0;
+	char line[512];
+
+	while (*l) {
+		eol = strchrnul(l, '\n');
+		snprintf(line, sizeof(line), "%.*s", (int)(eol - l), l);
+		if ((!a || strstr(line, a)) && (!b || strstr(line, b)) &&
+		    (!c || strstr(line, c)))
+			n++;
+		l = *eol ? eol + 1 : eol;
+	}
+	return n;
+}
+
+/*
+ * The IOMMU drivers print faults through a rate limit of the kernel's
+ * defaults, 10 messages every 5 s: a blocked transfer waits until the
+ * window that earlier faults (another test, another run) opened is over,
+ * so that its report is printed, not suppressed.
+ */
+#define FAULT_WINDOW_US 5500000
+
+#if defined(__x86_64__)
+#define FAULT_FORMAT_KNOWN 1
+/* intel-iommu reports each blocked transfer once: one window holds all. */
+#define FAULT_WINDOW_EACH 0
+/*
+ * intel-iommu names requester and page in one line: "DMAR: [DMA Write
+ * NO_PASID] Request device [00:04.0] fault addr 0x120000 [fault reason
+ * 0x05] ...", the device as bus:dev.fn (domain 0).
+ */
+static unsigned int fault_reports(const char *log, const char *fn)
+{
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "[%.20s]", fn + 5);
+	return count_lines(log, "DMAR:", "fault addr", dev);
+}
+
+static unsigned int fault_reports_at(const char *log, const char *fn,
+				     uint64_t iova)
+{
+	char dev[32], at[48];
+
+	snprintf(dev, sizeof(dev), "[%.20s]", fn + 5);
+	snprintf(at, sizeof(at), "fault addr %#llx [", (unsigned long long)iova);
+	return count_lines(log, "DMAR:", at, dev);
+}
+#elif defined(__aarch64__)
+#define FAULT_FORMAT_KNOWN 1
+/*
+ * QEMU's SMMUv3 raises an event per 4 bytes of a blocked transfer, which
+ * fills a window's budget: each blocked transfer gets a window.
+ */
+#define FAULT_WINDOW_EACH 1
+/*
+ * SMMUv3 (6.1 and 6.12) logs "arm-smmu-v3 ...: event 0x10 received:" and
+ * then the record's dwords, one a line as "\t0x%016llx": dword 0 has the
+ * StreamID in its upper half (on QEMU's virt the requester ID, bus << 8 |
+ * devfn), dword 2 the input address. A report names the device by that
+ * StreamID line.
+ */
+static unsigned int stream_id(const char *fn)
+{
+	unsigned int dom, bus, dev, f;
+
+	if (sscanf(fn, "%x:%x:%x.%x", &dom, &bus, &dev, &f) != 4)
+		return ~0U;
+	return bus << 8 | dev << 3 | f;
+}
+
+static unsigned int fault_reports(const char *log, const char *fn)
+{
+	char sid[16];
+
+	snprintf(sid, sizeof(sid), "0x%08x", stream_id(fn));
+	return count_lines(log, "arm-smmu-v3", sid, NULL);
+}
+
+static unsigned int fault_reports_at(const char *log, const char *fn,
+				     uint64_t iova)
+{
+	char at[24];
+
+	(void)fn;
+	snprintf(at, sizeof(at), "0x%016llx", (unsigned long long)iova);
+	return count_lines(log, "arm-smmu-v3", at, NULL);
+}
+#else
+#define FAULT_FORMAT_KNOWN 0
+#define FAULT_WINDOW_EACH 0
+static unsigned int fault_reports(const char *log, const char *fn)
+{
+	(void)log;
+	(void)fn;
+	(void)count_lines;
+	return 0;
+}
+
+static unsigned int fault_reports_at(const char *log, const char *fn,
+				     uint64_t iova)
+{
+	(void)log;
+	(void)fn;
+	(void)iova;
+	return 0;
+}
+#endif
+
+/*
+ * A refused UP names the device and why, and leaves everything as it was:
+ * no system, and the edu (given first, so taken before the refusal) with
+ * its driver.
+ */
+static void expect_refused(struct __test_metadata *_metadata, const char *edu,
+			   const char *edu_driver, const char *name,
+			   const char *pci, const char *reason)
+{
+	char rest[1024] = "", out[4096], want[64], drv[64];
+
+	device_section(rest, sizeof(rest), "edu", edu, NULL);
+	device_section(rest, sizeof(rest), name, pci, NULL);
+	write_manifest(BAD_MANIFEST, rest);
+	EXPECT_EQ(1, vt_sh(CTL " up " BAD_MANIFEST, out, sizeof(out))) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "'%s'", name);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("want %s in: %s", want, out);
+	EXPECT_NE(NULL, strstr(out, pci)) TH_LOG("want %s in: %s", pci, out);
+	if (reason)
+		EXPECT_NE(NULL, strstr(out, reason)) TH_LOG("want '%s' in: %s", reason, out);
+	expect_no_system(_metadata);
+	driver_of(edu, drv, sizeof(drv));
+	EXPECT_STREQ(edu_driver, drv) TH_LOG("the edu's driver after refusing %s", name);
+}
+
+/* Run @fn in a child and wait: its exit status, or -1 when it timed out. */
+static int run_child(pid_t *pid, int (*fn)(void *), struct shared *sh)
+{
+	int rc;
+
+	*pid = vt_spawn(fn, sh);
+	if (*pid < 0)
+		return -1;
+	rc = vt_wait(*pid, CHILD_MS);
+	*pid = 0;
+	return rc;
+}
+
+/* The physical address of the page at @p (root reads PFNs), 0 if unknown. */
+static uint64_t phys_of(int pagemap, const void *p, long page)
+{
+	uint64_t e;
+
+	if (pread(pagemap, &e, sizeof(e), (off_t)((uintptr_t)p / page * 8)) !=
+	    sizeof(e) || !(e >> 63))
+		return 0;
+	return (e & ((1ULL << 55) - 1)) * (uint64_t)page;
+}
+
+/*
+ * Child of dma_inside_the_grant_lands_byte_exact: as owner, a pattern
+ * round-trips through the edu's buffer, RAM to edu to RAM, by IOVA.
+ */
+static int dma_roundtrip(void *arg)
+{
+	const struct vanity_device_info *info;
+	struct shared *sh = arg;
+	struct vanity_device *d, *again;
+	uint64_t iova_in, iova_out;
+	volatile void *bar;
+	unsigned char *mem;
+	struct vanity *v;
+	size_t len, i;
+	uint32_t got;
+	int ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	ret = vanity_memory(v, (void **)&mem, &len);
+	if (ret || len != MEM)
+		return fail(sh, 11, "vanity_memory: %d, %zu bytes", ret, len);
+	for (i = 0; i < DMA_LEN; i++)
+		mem[IN_OFF + i] = pat(i);
+	ret = vanity_device_get(v, "edu", &d);
+	if (ret)
+		return fail(sh, 12, "vanity_device_get(edu): %s", strerror(-ret));
+	ret = vanity_device_get(v, "edu", &again);
+	if (ret || again != d)
+		return fail(sh, 13, "a second vanity_device_get: %d, %s object", ret,
+			    again == d ? "the same" : "another");
+	info = vanity_device_info(d);
+	if (info->vendor != EDU_VENDOR || info->device != EDU_DEVICE)
+		return fail(sh, 14, "info: IDs %04x:%04x", info->vendor, info->device);
+	if (info->bars[0].size != EDU_BAR_SIZE ||
+	    !(info->bars[0].flags & VANITY_BAR_F_MAPPABLE))
+		return fail(sh, 15, "info: BAR0 %llu bytes, flags %#x",
+			    (unsigned long long)info->bars[0].size, info->bars[0].flags);
+	ret = vanity_device_bar(d, 0, &bar, &len);
+	if (ret || len != EDU_BAR_SIZE)
+		return fail(sh, 16, "vanity_device_bar(0): %d, %zu bytes", ret, len);
+	got = bar_rd32(bar, EDU_REG_ID);
+	if (got != EDU_ID)
+		return fail(sh, 17, "ID register %#x", got);
+	bar_wr32(bar, EDU_REG_LIVE, 0x12345678);
+	got = bar_rd32(bar, EDU_REG_LIVE);
+	if (got != ~0x12345678U)
+		return fail(sh, 18, "liveness: wrote 0x12345678, read %#x", got);
+	ret = vanity_device_iova(d, mem + IN_OFF, DMA_LEN, &iova_in);
+	if (ret || iova_in != BASE + IN_OFF)
+		return fail(sh, 19, "iova of private + %#x: %d, %#llx", IN_OFF, ret,
+			    (unsigned long long)iova_in);
+	ret = vanity_device_iova(d, mem + OUT_OFF, DMA_LEN, &iova_out);
+	if (ret || iova_out != BASE + OUT_OFF)
+		return fail(sh, 20, "iova of private + %#x: %d, %#llx", OUT_OFF, ret,
+			    (unsigned long long)iova_out);
+	ret = edu_dma(bar, false, iova_in, 0, DMA_LEN);
+	if (ret)
+		return fail(sh, 21, "DMA RAM -> edu: %s", strerror(-ret));
+	ret = edu_dma(bar, true, iova_out, 0, DMA_LEN);
+	if (ret)
+		return fail(sh, 22, "DMA edu -> RAM: %s", strerror(-ret));
+	for (i = 0; i < MEM; i++) {
+		bool in = i >= IN_OFF && i < IN_OFF + DMA_LEN;
+		bool out = i >= OUT_OFF && i < OUT_OFF + DMA_LEN;
+		unsigned char want = in ? pat(i - IN_OFF) : out ? pat(i - OUT_OFF) : 0;
+
+		if (mem[i] != want)
+			return fail(sh, out ? 23 : 24,
+				    "private byte %#zx is %#x, want %#x", i, mem[i], want);
+	}
+	vanity_detach(v);
+	return 0;
+}
+
+/*
+ * Child of dma_outside_the_grant_is_blocked: as owner, the edu writes past
+ * the window, to a canary page by its physical address, and below the
+ * window; none of it lands, and a control write into the window does.
+ */
+static int dma_outside(void *arg)
+{
+	struct shared *sh = arg;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t canary_len = (size_t)CANARY_PAGES * page, len, i;
+	uint64_t targets[3], phys, lowest = UINT64_MAX;
+	unsigned char *mem, *canary;
+	struct vanity_device *d;
+	volatile void *bar;
+	struct vanity *v;
+	unsigned int n = 0, t;
+	int fd, ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	ret = vanity_memory(v, (void **)&mem, &len);
+	if (ret || len != MEM)
+		return fail(sh, 11, "vanity_memory: %d, %zu bytes", ret, len);
+	ret = vanity_device_get(v, "edu", &d);
+	if (ret)
+		return fail(sh, 12, "vanity_device_get(edu): %s", strerror(-ret));
+	ret = vanity_device_bar(d, 0, &bar, &len);
+	if (ret)
+		return fail(sh, 13, "vanity_device_bar(0): %s", strerror(-ret));
+	canary = mmap(NULL, canary_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (canary == MAP_FAILED)
+		return fail(sh, 14, "canary mmap: %s", strerror(errno));
+	memset(canary, 0xa5, canary_len);
+	if (mlock(canary, canary_len))
+		return fail(sh, 15, "canary mlock: %s", strerror(errno));
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(sh, 16, "/proc/self/pagemap: %s", strerror(errno));
+	/* A page the edu can address that is no IOVA of the grant. */
+	for (i = 0; i < CANARY_PAGES && !sh->canary_phys; i++) {
+		phys = phys_of(fd, canary + i * page, page);
+		if (!phys)
+			continue;
+		if (phys < lowest)
+			lowest = phys;
+		if (phys + page - 1 <= EDU_DMA_MASK &&
+		    (phys + page <= BASE || phys >= BASE + MEM))
+			sh->canary_phys = phys;
+	}
+	close(fd);
+	if (!sh->canary_phys)
+		snprintf(sh->note, sizeof(sh->note),
+			 "no canary page below 256 MiB (lowest %#llx): the transfer to a physical address was not tried",
+			 (unsigned long long)lowest);
+
+	/* The edu's buffer holds 0x3c, a byte found nowhere else. */
+	memset(mem, 0x3c, PROBE_LEN);
+	ret = edu_dma(bar, false, BASE, 0, PROBE_LEN);
+	if (ret)
+		return fail(sh, 17, "DMA RAM -> edu: %s", strerror(-ret));
+	memset(mem, 0x5a, MEM);
+	targets[n++] = BASE + MEM + 0x10000;	/* past the window */
+	if (sh->canary_phys)
+		targets[n++] = sh->canary_phys;	/* outside every region */
+	targets[n++] = 0x1000;			/* below the window */
+	for (t = 0; t < n; t++) {
+		if (!t || FAULT_WINDOW_EACH)
+			usleep(FAULT_WINDOW_US);
+		ret = edu_dma(bar, true, targets[t], 0, PROBE_LEN);
+		if (ret)
+			return fail(sh, 18 + t, "DMA edu -> %#llx did not complete: %s",
+				    (unsigned long long)targets[t], strerror(-ret));
+	}
+	for (i = 0; i < MEM; i++)
+		if (mem[i] != 0x5a)
+			return fail(sh, 21, "private byte %#zx is %#x after the blocked writes",
+				    i, mem[i]);
+	for (i = 0; i < canary_len; i++)
+		if (canary[i] != 0xa5)
+			return fail(sh, 22, "canary byte %#zx is %#x after the blocked writes",
+				    i, canary[i]);
+	/* The same transfer into the window lands: the ones above would show. */
+	ret = edu_dma(bar, true, BASE + CONTROL_OFF, 0, 16);
+	if (ret)
+		return fail(sh, 23, "control DMA edu -> RAM: %s", strerror(-ret));
+	for (i = 0; i < MEM; i++) {
+		unsigned char want = i >= CONTROL_OFF && i < CONTROL_OFF + 16 ? 0x3c : 0x5a;
+
+		if (mem[i] != want)
+			return fail(sh, 24, "after the control write, private byte %#zx is %#x, want %#x",
+				    i, mem[i], want);
+	}
+	vanity_detach(v);
+	return 0;
+}
+
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jmp, 1);
+}
+
+/*
+ * Child of forced_down_revokes_the_bar_mapping: as owner, maps BAR0 and
+ * reads the ID, tells the test, and once told reads again: SIGBUS is the
+ * pass.
+ */
+static int read_after_revoke(void *arg)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	struct shared *sh = arg;
+	struct vanity_device *d;
+	volatile void *bar;
+	struct vanity *v;
+	uint32_t got;
+	size_t len;
+	char b = 0;
+	int ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	ret = vanity_device_get(v, "edu", &d);
+	if (ret)
+		return fail(sh, 11, "vanity_device_get(edu): %s", strerror(-ret));
+	ret = vanity_device_bar(d, 0, &bar, &len);
+	if (ret)
+		return fail(sh, 12, "vanity_device_bar(0): %s", strerror(-ret));
+	got = bar_rd32(bar, EDU_REG_ID);
+	if (got != EDU_ID)
+		return fail(sh, 13, "ID register %#x before DOWN", got);
+	if (sigaction(SIGBUS, &sa, NULL))
+		return fail(sh, 14, "sigaction: %s", strerror(errno));
+	if (write(sh->ready_w, &b, 1) != 1)
+		return fail(sh, 15, "ready: %s", strerror(errno));
+	if (read(sh->go_r, &b, 1) != 1)
+		return fail(sh, 16, "go: %s", strerror(errno));
+	if (sigsetjmp(bus_jmp, 1))
+		return 0;
+	got = bar_rd32(bar, EDU_REG_ID);
+	return fail(sh, 17, "BAR0 still reads (ID %#x) after the forced DOWN", got);
+}
+
+FIXTURE(edu) {
+	bool iommu;
+	char addr[32];		/* the edu's function, "" when the VM has none */
+	char driver_before[64];	/* its driver before any test took it */
+	struct shared *sh;	/* with this test's child */
+	pid_t pid;
+	struct vanity *v;	/* the test's own attachment */
+	int ready[2], go[2];	/* forced_down's pipes, this side's view */
+};
+
+FIXTURE_SETUP(edu)
+{
+	self->pid = 0;
+	self->v = NULL;
+	self->ready[0] = self->ready[1] = -EBADF;
+	self->go[0] = self->go[1] = -EBADF;
+	vt_reset();
+	self->iommu = count_entries("/sys/class/iommu") > 0;
+	if (find_fn(is_edu, NULL, self->addr, sizeof(self->addr)))
+		driver_of(self->addr, self->driver_before, sizeof(self->driver_before));
+	self->sh = mmap(NULL, sizeof(*self->sh), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->sh);
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	unsigned int i;
+
+	if (self->pid > 0) {
+		kill(self->pid, SIGKILL);
+		vt_wait(self->pid, 5000);
+	}
+	if (self->v)
+		vanity_detach(self->v);
+	vt_reset();
+	for (i = 0; i < 2; i++) {
+		if (self->ready[i] >= 0)
+			close(self->ready[i]);
+		if (self->go[i] >= 0)
+			close(self->go[i]);
+	}
+	munmap(self->sh, sizeof(*self->sh));
+}
+
+/* Every test here needs the edu, and an IOMMU to confine it: no faked pass. */
+#define REQUIRE_EDU() do {						\
+	if (!self->iommu)						\
+		SKIP(return, "no IOMMU in this VM: no device can be passed"); \
+	if (!self->addr[0])						\
+		SKIP(return, "no edu (%04x:%04x) in this VM", EDU_VENDOR, EDU_DEVICE); \
+} while (0)
+
+TEST_F_TIMEOUT(edu, up_takes_the_device_and_down_gives_it_back, DEV_TIMEOUT)
+{
+	char rest[1024] = "", out[4096], drv[64];
+
+	REQUIRE_EDU();
+	TH_LOG("edu at %s, driver before: %s", self->addr,
+	       self->driver_before[0] ? self->driver_before : "(none)");
+	/* With no system up, vanity holds no function. */
+	ASSERT_STRNE("vanity", self->driver_before);
+	device_section(rest, sizeof(rest), "edu", self->addr, "private");
+	write_manifest(MANIFEST, rest);
+	unlink(IMAGE);
+	ASSERT_EQ(0, vt_sh(CTL " build " MANIFEST " -o " IMAGE, out, sizeof(out)))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, vt_sh(CTL " up " IMAGE, out, sizeof(out))) TH_LOG("%s", out);
+	driver_of(self->addr, drv, sizeof(drv));
+	EXPECT_STREQ("vanity", drv);
+	ASSERT_EQ(0, vt_sh(CTL " down", out, sizeof(out))) TH_LOG("%s", out);
+	driver_of(self->addr, drv, sizeof(drv));
+	EXPECT_STREQ(self->driver_before, drv);
+	expect_no_system(_metadata);
+}
+
+TEST_F_TIMEOUT(edu, dma_inside_the_grant_lands_byte_exact, DEV_TIMEOUT)
+{
+	int rc;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	rc = run_child(&self->pid, dma_roundtrip, self->sh);
+	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
+				rc < 0 ? "timed out" : self->sh->why);
+}
+
+TEST_F_TIMEOUT(edu, dma_outside_the_grant_is_blocked, DEV_TIMEOUT)
+{
+	unsigned int n = 0, t, tries, before_n, after_n = 0;
+	char *before, *after = NULL;
+	uint64_t targets[3];
+	int rc;
+
+	REQUIRE_EDU();
+	if (!FAULT_FORMAT_KNOWN)
+		SKIP(return, "no IOMMU fault report format known for this architecture");
+	up_edu(_metadata, self->addr, NULL, NULL);
+	before = read_klog();
+	ASSERT_NE(NULL, before);
+	before_n = fault_reports(before, self->addr);
+	rc = run_child(&self->pid, dma_outside, self->sh);
+	if (self->sh->note[0])
+		TH_LOG("%s", self->sh->note);
+	ASSERT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
+				rc < 0 ? "timed out" : self->sh->why);
+
+	/* One report per blocked write, from the IOMMU's fault interrupt. */
+	targets[n++] = BASE + MEM + 0x10000;
+	if (self->sh->canary_phys)
+		targets[n++] = self->sh->canary_phys;
+	targets[n++] = 0x1000;
+	for (tries = 0; tries < 50; tries++) {
+		free(after);
+		after = read_klog();
+		ASSERT_NE(NULL, after);
+		after_n = fault_reports(after, self->addr);
+		if (after_n >= before_n + n)
+			break;
+		usleep(100000);
+	}
+	EXPECT_LE(before_n + n, after_n)
+		TH_LOG("%u new fault reports naming %s, want %u",
+		       after_n - before_n, self->addr, n);
+	for (t = 0; t < n; t++) {
+		unsigned long long at = targets[t];
+		unsigned int was = fault_reports_at(before, self->addr, at);
+		unsigned int now = fault_reports_at(after, self->addr, at);
+
+		EXPECT_LT(was, now) TH_LOG("no new fault report at %#llx", at);
+	}
+	free(before);
+	free(after);
+}
+
+TEST_F_TIMEOUT(edu, non_owner_gets_eacces, DEV_TIMEOUT)
+{
+	struct vanity_device_info info;
+	struct vanity_device *d;
+	int fd;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, vanity_attach("other", &self->v));
+	fd = vanity_fd(self->v);
+	EXPECT_EQ(-EACCES, vanity_device_get(self->v, "edu", &d));
+	EXPECT_EQ(-EACCES, device_ioctl(fd, "edu", 0, &info));
+	EXPECT_EQ(-EACCES, device_ioctl(fd, NULL, 0, &info));
+	EXPECT_EQ(-EACCES, map_err(fd, EDU_BAR_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, VANITY_MMAP_BAR(0, 0)));
+	/* A name no device has is ENOENT, whoever asks. */
+	EXPECT_EQ(-ENOENT, vanity_device_get(self->v, "nosuch", &d));
+	EXPECT_EQ(-ENOENT, device_ioctl(fd, "nosuch", 0, &info));
+	/* And the owner gets what other was refused. */
+	vanity_detach(self->v);
+	self->v = NULL;
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	EXPECT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	EXPECT_EQ(0, map_err(vanity_fd(self->v), EDU_BAR_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, VANITY_MMAP_BAR(0, 0)));
+}
+
+/*
+ * Offsets that name no BAR: ENXIO where the device is there but the BAR
+ * is not (device.h's word for "no BAR there"; the offset's three BAR
+ * bits can say 6 and 7, where no function has one), ENOENT where the
+ * device is not (VANITY_IOC_DEVICE's word for "no such device"); a BAR
+ * mapped any other way than MAP_SHARED at its offset, whole, is EINVAL.
+ */
+TEST_F_TIMEOUT(edu, bad_bar_mappings_are_refused, DEV_TIMEOUT)
+{
+	struct vanity_device_info info;
+	struct vanity_device *d;
+	volatile void *bar;
+	uint64_t off, size;
+	size_t len;
+	int fd;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	fd = vanity_fd(self->v);
+	ASSERT_EQ(0, device_ioctl(fd, "edu", 0, &info));
+	size = info.bars[0].size;
+	off = info.bars[0].mmap_offset;
+	ASSERT_EQ(EDU_BAR_SIZE, size);
+	ASSERT_EQ(VANITY_MMAP_BAR(info.index, 0), off);
+	ASSERT_EQ(0, info.bars[5].size);
+	/* The right mapping works, so each refusal below is for its one fault. */
+	EXPECT_EQ(0, map_err(fd, size, PROT_READ | PROT_WRITE, MAP_SHARED, off));
+	EXPECT_EQ(-EINVAL, map_err(fd, size + 4096, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, off));
+	EXPECT_EQ(-EINVAL, map_err(fd, size - 4096, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, off));
+	EXPECT_EQ(-EINVAL, map_err(fd, size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE, off));
+	EXPECT_EQ(-EINVAL, map_err(fd, size - 4096, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, off + 4096));
+	EXPECT_EQ(-ENXIO, map_err(fd, 4096, PROT_READ, MAP_SHARED,
+				  VANITY_MMAP_BAR(info.index, 5)));
+	EXPECT_EQ(-ENXIO, map_err(fd, 4096, PROT_READ, MAP_SHARED,
+				  VANITY_MMAP_BAR(info.index, 7)));
+	EXPECT_EQ(-ENOENT, map_err(fd, size, PROT_READ, MAP_SHARED,
+				   VANITY_MMAP_BAR(7, 0)));
+	EXPECT_EQ(-ENOENT, device_ioctl(fd, NULL, 7, &info));
+	/* libvanity: an index past the BARs is the caller's error, an empty one ENXIO. */
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	EXPECT_EQ(-ENXIO, vanity_device_bar(d, 5, &bar, &len));
+	EXPECT_EQ(-EINVAL, vanity_device_bar(d, VANITY_DEVICE_BARS, &bar, &len));
+}
+
+TEST_F_TIMEOUT(edu, refusals_leave_the_system_down, DEV_TIMEOUT)
+{
+	char bridge[32], grouped[32], drv_before[64], drv[64];
+	const char *absent = find_absent();
+
+	REQUIRE_EDU();
+	ASSERT_NE(NULL, absent) TH_LOG("every candidate address has a function");
+	expect_refused(_metadata, self->addr, self->driver_before, "ghost", absent, NULL);
+
+	/* Every VM's PCI has a host bridge; the rule's own words (kmod/core/pci.c). */
+	ASSERT_TRUE(find_fn(is_bridge, NULL, bridge, sizeof(bridge)));
+	expect_refused(_metadata, self->addr, self->driver_before, "hostbr", bridge,
+		       "it is a bridge, not an endpoint");
+
+	if (!find_fn(shares_group_unbound, self->addr, grouped, sizeof(grouped)) &&
+	    !find_fn(shares_group, self->addr, grouped, sizeof(grouped))) {
+		TH_LOG("no endpoint shares its IOMMU group here: that refusal is not exercised");
+		return;
+	}
+	driver_of(grouped, drv_before, sizeof(drv_before));
+	expect_refused(_metadata, self->addr, self->driver_before, "grouped", grouped,
+		       "not passed with it");
+	driver_of(grouped, drv, sizeof(drv));
+	EXPECT_STREQ(drv_before, drv) TH_LOG("%s's driver after the refusal", grouped);
+}
+
+TEST_F_TIMEOUT(edu, forced_down_revokes_the_bar_mapping, DEV_TIMEOUT)
+{
+	char out[4096], drv[64], b;
+	int rc;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, pipe(self->ready));
+	ASSERT_EQ(0, pipe(self->go));
+	self->sh->ready_w = self->ready[1];
+	self->sh->go_r = self->go[0];
+	self->pid = vt_spawn(read_after_revoke, self->sh);
+	ASSERT_LT(0, self->pid);
+	/* Only the child writes ready and reads go: its exit is EOF here. */
+	close(self->ready[1]);
+	self->ready[1] = -EBADF;
+	close(self->go[0]);
+	self->go[0] = -EBADF;
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(1, read(self->ready[0], &b, 1)) TH_LOG("child: %s", self->sh->why);
+	EXPECT_EQ(0, vt_sh(CTL " down --force", out, sizeof(out))) TH_LOG("%s", out);
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	rc = vt_wait(self->pid, CHILD_MS);
+	self->pid = 0;
+	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
+				rc < 0 ? "timed out" : self->sh->why);
+	driver_of(self->addr, drv, sizeof(drv));
+	EXPECT_STREQ(self->driver_before, drv);
+	expect_no_system(_metadata);
+}
+
+/* What the owner is told is what the kernel's sysfs says of the function. */
+TEST_F_TIMEOUT(edu, info_says_what_sysfs_says, DEV_TIMEOUT)
+{
+	const struct vanity_device_info *info;
+	unsigned long long start, end, flags;
+	char path[300], addr[32];
+	struct vanity_device *d;
+	unsigned int i;
+	FILE *f;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	info = vanity_device_info(d);
+	EXPECT_STREQ("edu", info->name);
+	EXPECT_EQ(0, info->index);
+	EXPECT_EQ(sysfs_num(self->addr, "vendor"), info->vendor);
+	EXPECT_EQ(sysfs_num(self->addr, "device"), info->device);
+	EXPECT_EQ(sysfs_num(self->addr, "subsystem_vendor"), info->subsystem_vendor);
+	EXPECT_EQ(sysfs_num(self->addr, "subsystem_device"), info->subsystem_device);
+	EXPECT_EQ(sysfs_num(self->addr, "class"), info->class);
+	EXPECT_EQ(sysfs_num(self->addr, "revision"), info->revision);
+	snprintf(addr, sizeof(addr), "%04x:%02x:%02x.%x", info->pci_domain,
+		 info->pci_bus, info->pci_devfn >> 3, info->pci_devfn & 7);
+	EXPECT_STREQ(self->addr, addr);
+	/* The edu has one MSI vector and no MSI-X, so no hole in its BAR. */
+	EXPECT_EQ(1, info->msi_vectors);
+	EXPECT_EQ(0, info->msix_vectors);
+	snprintf(path, sizeof(path), DEVICES "/%s/resource", self->addr);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(3, fscanf(f, "%llx %llx %llx", &start, &end, &flags));
+	fclose(f);
+	EXPECT_EQ(end - start + 1, info->bars[0].size);
+	EXPECT_EQ(VANITY_BAR_F_MEM | VANITY_BAR_F_MAPPABLE, info->bars[0].flags);
+	EXPECT_EQ(VANITY_MMAP_BAR(info->index, 0), info->bars[0].mmap_offset);
+	EXPECT_EQ(0, info->bars[0].hole_size);
+	for (i = 1; i < VANITY_DEVICE_BARS; i++) {
+		EXPECT_EQ(0, info->bars[i].size) TH_LOG("BAR %u", i);
+		EXPECT_EQ(0, info->bars[i].flags) TH_LOG("BAR %u", i);
+	}
+}
+
+/*
+ * Addresses the device cannot be given: outside every region, crossing a
+ * region's end, in a region of the owner the device is not granted. The
+ * windows sit where the UAPI says: private first, then granted channels.
+ */
+TEST_F_TIMEOUT(edu, iova_is_refused_outside_the_grant, DEV_TIMEOUT)
+{
+	struct vanity_channel *feed, *back;
+	struct vanity_device_info info;
+	struct vanity_device *d;
+	uint64_t iova, probe = 0;
+	unsigned char *mem;
+	size_t len;
+	int fd;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, CHANNELS, "private,feed");
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	fd = vanity_fd(self->v);
+	ASSERT_EQ(0, vanity_memory(self->v, (void **)&mem, &len));
+	ASSERT_EQ(MEM, len);
+	ASSERT_EQ(0, vanity_channel_get(self->v, "feed", &feed));
+	ASSERT_EQ(0, vanity_channel_get(self->v, "back", &back));
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+
+	EXPECT_EQ(-EINVAL, vanity_device_iova(d, mem, 0, &iova));
+	EXPECT_EQ(-EINVAL, vanity_device_iova(d, &probe, sizeof(probe), &iova));
+	EXPECT_EQ(-EINVAL, vanity_device_iova(d, mem + MEM - 16, 32, &iova));
+	EXPECT_EQ(-ENOENT, vanity_device_iova(d, back->region, 64, &iova));
+	ASSERT_EQ(0, vanity_device_iova(d, mem + MEM - 16, 16, &iova));
+	EXPECT_EQ(BASE + MEM - 16, iova);
+	ASSERT_EQ(0, vanity_device_iova(d, feed->region, feed->size, &iova));
+	EXPECT_EQ(BASE + MEM, iova);
+
+	/* The same, as the module tells it. */
+	ASSERT_EQ(0, window_ioctl(fd, VANITY_MMAP_K_PRIVATE, 0, &info));
+	EXPECT_EQ(BASE, info.win_iova);
+	EXPECT_EQ(MEM, info.win_size);
+	ASSERT_EQ(0, window_ioctl(fd, VANITY_MMAP_K_CHANNEL, feed->index, &info));
+	EXPECT_EQ(BASE + MEM, info.win_iova);
+	EXPECT_EQ(feed->size, info.win_size);
+	EXPECT_EQ(-ENOENT, window_ioctl(fd, VANITY_MMAP_K_CHANNEL, back->index, &info));
+}
+
+TEST_F_TIMEOUT(edu, dma_reaches_a_granted_channel_after_the_private_window, DEV_TIMEOUT)
+{
+	uint64_t src, dst, chan_iova;
+	struct vanity_channel *feed;
+	unsigned char *mem, *region, *snap;
+	struct vanity_device *d;
+	volatile void *bar;
+	size_t len, off, i;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, CHANNELS, "private,feed");
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	ASSERT_EQ(0, vanity_memory(self->v, (void **)&mem, &len));
+	ASSERT_EQ(0, vanity_channel_get(self->v, "feed", &feed));
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	ASSERT_EQ(0, vanity_device_bar(d, 0, &bar, &len));
+	region = feed->region;
+	off = (size_t)(feed->data - region);	/* slot 0, past the header */
+	ASSERT_LT(off + DMA_LEN, feed->size);
+	ASSERT_EQ(0, vanity_device_iova(d, region, feed->size, &chan_iova));
+	EXPECT_EQ(BASE + MEM, chan_iova);
+	snap = malloc(feed->size);
+	ASSERT_NE(NULL, snap);
+	memcpy(snap, region, feed->size);
+	for (i = 0; i < DMA_LEN; i++)
+		mem[i] = pat(i);
+	ASSERT_EQ(0, vanity_device_iova(d, mem, DMA_LEN, &src));
+	ASSERT_EQ(0, vanity_device_iova(d, region + off, DMA_LEN, &dst));
+	EXPECT_EQ(chan_iova + off, dst);
+	ASSERT_EQ(0, edu_dma(bar, false, src, 0, DMA_LEN));
+	ASSERT_EQ(0, edu_dma(bar, true, dst, 0, DMA_LEN));
+	for (i = 0; i < feed->size; i++) {
+		unsigned char want = i >= off && i < off + DMA_LEN ? pat(i - off) : snap[i];
+
+		if (region[i] != want)
+			break;
+	}
+	EXPECT_EQ(feed->size, i) TH_LOG("channel byte %#zx is %#x", i,
+					i < feed->size ? region[i] : 0);
+	free(snap);
+}
+
+TEST_HARNESS_MAIN
