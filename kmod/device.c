@@ -24,16 +24,39 @@
 #define DRV_NAME "vanity"
 
 /* The device UP is binding right now (under vanity_lock), or NULL. */
-static struct pci_dev *binding;
+static struct vanity_pdev *binding;
+
+static void revoke_one(struct vanity_pdev *d);
 
 static int vanity_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	struct vanity_pdev *d = READ_ONCE(binding);
+
 	/* Only what UP binds: an override set by hand binds nothing. */
-	return pdev == READ_ONCE(binding) ? 0 : -ENODEV;
+	if (!d || d->pdev != pdev)
+		return -ENODEV;
+	pci_set_drvdata(pdev, d);
+	return 0;
 }
 
+/*
+ * Called with the device lock held, never with vanity_lock: by DOWN's
+ * unbind (drvdata already cleared), or when the device goes away under
+ * a system (hot removal, its VF deleted). Then the owner loses the BARs
+ * at once and the device its bus mastering; DOWN finishes the rest.
+ */
 static void vanity_pci_remove(struct pci_dev *pdev)
 {
+	struct vanity_pdev *d = pci_get_drvdata(pdev);
+
+	if (!d)
+		return;
+	revoke_one(d);
+	pci_clear_master(pdev);
+	d->gone = true;
+	pci_set_drvdata(pdev, NULL);
+	pci_warn(pdev, "vanity: device '%s' removed while passed; its owner lost it\n",
+		 d->desc->name);
 }
 
 static const struct pci_device_id vanity_pci_ids[] = {
@@ -49,6 +72,8 @@ static struct pci_driver vanity_pci_driver = {
 	.remove = vanity_pci_remove,
 	/* No DMA API here: the group's DMA is ours to claim. */
 	.driver_managed_dma = true,
+	/* Only UP and DOWN bind and unbind it, never sysfs. */
+	.driver.suppress_bind_attrs = true,
 };
 
 int vanity_device_init(void)
@@ -109,8 +134,11 @@ static void facts_of(struct vanity_pdev *d, struct vanity_pci_facts *f)
 			  VANITY_TRI_NO;
 }
 
-/* Where the MSI-X table and PBA sit: whole pages of their BAR, merged. */
-static void msix_holes(struct vanity_pdev *d)
+/*
+ * Where the MSI-X table and PBA sit: whole pages of their BAR, merged.
+ * -EINVAL when the capability names a BAR that cannot exist.
+ */
+static int msix_holes(struct vanity_pdev *d)
 {
 	struct pci_dev *pdev = d->pdev;
 	u32 table, pba, tsize, psize, lo, hi;
@@ -119,12 +147,15 @@ static void msix_holes(struct vanity_pdev *d)
 	int i;
 
 	if (!pdev->msix_cap)
-		return;
+		return 0;
 	pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS, &flags);
 	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE, &table);
 	pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba);
 	tsize = ((flags & PCI_MSIX_FLAGS_QSIZE) + 1) * PCI_MSIX_ENTRY_SIZE;
 	psize = DIV_ROUND_UP((flags & PCI_MSIX_FLAGS_QSIZE) + 1, 64) * 8;
+	if ((table & PCI_MSIX_TABLE_BIR) >= VANITY_DEVICE_BARS ||
+	    (pba & PCI_MSIX_PBA_BIR) >= VANITY_DEVICE_BARS)
+		return -EINVAL;
 	for (i = 0; i < 2; i++) {
 		u32 reg = i ? pba : table, size = i ? psize : tsize;
 
@@ -139,10 +170,11 @@ static void msix_holes(struct vanity_pdev *d)
 		b->hole_off = lo;
 		b->hole_size = hi - lo;
 	}
+	return 0;
 }
 
 /* Each BAR as the owner sees it; only whole-page memory BARs map. */
-static void read_bars(struct vanity_pdev *d)
+static int read_bars(struct vanity_pdev *d)
 {
 	struct pci_dev *pdev = d->pdev;
 	unsigned long fl;
@@ -151,6 +183,8 @@ static void read_bars(struct vanity_pdev *d)
 	for (i = 0; i < VANITY_DEVICE_BARS; i++) {
 		struct vanity_bar *b = &d->bars[i];
 
+		b->dev = d;
+		b->index = i;
 		b->size = pci_resource_len(pdev, i);
 		fl = pci_resource_flags(pdev, i);
 		if (!b->size)
@@ -168,14 +202,18 @@ static void read_bars(struct vanity_pdev *d)
 			b->start = pci_resource_start(pdev, i);
 		}
 	}
-	msix_holes(d);
+	return msix_holes(d);
 }
 
-/* No CPU access: every later fault SIGBUS; the caller zaps what is mapped. */
+/* No CPU access: every later fault SIGBUS, and what is mapped goes. */
 static void revoke_one(struct vanity_pdev *d)
 {
 	down_write(&d->bar_lock);
 	d->bar_revoked = true;
+	if (d->mapping)
+		unmap_mapping_range(d->mapping,
+				    VANITY_MMAP_BAR((u64)d->index, 0),
+				    (u64)8 << VANITY_MMAP_INDEX_SHIFT, 1);
 	up_write(&d->bar_lock);
 }
 
@@ -196,7 +234,7 @@ static void release_one(struct vanity_pdev *d)
 	if (!pdev)
 		return;
 	revoke_one(d);
-	if (d->enabled) {
+	if (d->enabled && !d->gone) {
 		/* Quiet: no new DMA or MSI, then the reset it offers. */
 		pci_clear_master(pdev);
 		d->master = false;
@@ -214,6 +252,7 @@ static void release_one(struct vanity_pdev *d)
 	}
 	if (d->bound) {
 		vanity_set_override(pdev, "");
+		pci_set_drvdata(pdev, NULL);
 		device_release_driver(&pdev->dev);
 		d->bound = false;
 		/* Its host driver (or none) binds as at boot. */
@@ -228,6 +267,16 @@ static void release_one(struct vanity_pdev *d)
 	d->group = NULL;
 	pci_dev_put(pdev);
 	d->pdev = NULL;
+}
+
+/* Whether the group is on a domain of the kernel's own (not claimed). */
+static bool default_domain(struct vanity_pdev *d)
+{
+	struct iommu_domain *dom = iommu_get_domain_for_dev(&d->pdev->dev);
+
+	return dom && (dom->type == IOMMU_DOMAIN_DMA ||
+		       dom->type == IOMMU_DOMAIN_DMA_FQ ||
+		       dom->type == IOMMU_DOMAIN_IDENTITY);
 }
 
 static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
@@ -256,6 +305,13 @@ static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
 	ret = vanity_pci_passable(&f, why, sizeof(why));
 	if (ret)
 		goto refuse;
+	/* Someone else's already (vfio, another domain): not even unbound. */
+	if (d->group && (iommu_group_dma_owner_claimed(d->group) ||
+			 !default_domain(d))) {
+		ret = -EBUSY;
+		snprintf(why, sizeof(why), "its IOMMU group's DMA is already owned by another user");
+		goto refuse;
+	}
 	if (d->pdev->dev.driver)
 		strscpy(d->host_driver, d->pdev->dev.driver->name,
 			sizeof(d->host_driver));
@@ -267,9 +323,12 @@ static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
 		return ret;
 	}
 	device_release_driver(&d->pdev->dev);
-	WRITE_ONCE(binding, d->pdev);
+	WRITE_ONCE(binding, d);
 	ret = device_driver_attach(&vanity_pci_driver.driver, &d->pdev->dev);
 	WRITE_ONCE(binding, NULL);
+	/* Whatever its host driver left on: no DMA until confined. */
+	if (!ret)
+		pci_clear_master(d->pdev);
 	if (ret) {
 		snprintf(msg, VANITY_MSG_LEN,
 			 "device '%s' (%s): cannot bind it (%d)", desc->name,
@@ -305,7 +364,11 @@ static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
 	}
 	d->enabled = true;
 	pci_clear_master(d->pdev);
-	read_bars(d);
+	if (read_bars(d)) {
+		ret = -EINVAL;
+		snprintf(why, sizeof(why), "its MSI-X capability names a BAR it cannot have");
+		goto refuse;
+	}
 	return vanity_iommu_confine(sys, d, msg);
 
 refuse:
@@ -463,25 +526,33 @@ int vanity_device_info_fill(struct vanity_system *sys, struct vanity_shard *s,
 
 static vm_fault_t bar_fault(struct vm_fault *vmf)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	struct vanity_pdev *d = vma->vm_private_data;
-	unsigned int bar = (vma->vm_pgoff >> (VANITY_MMAP_INDEX_SHIFT - PAGE_SHIFT)) & 7;
-	const struct vanity_bar *b = &d->bars[bar];
-	u64 off = (u64)(vmf->pgoff - vma->vm_pgoff) << PAGE_SHIFT;
+	struct vanity_bar *b = vmf->vma->vm_private_data;
+	struct vanity_pdev *d = b->dev;
+	/* From the BAR's own offset: a vma cannot be split (below). */
+	u64 base = VANITY_MMAP_BAR((u64)d->index, b->index) >> PAGE_SHIFT;
+	u64 off = (u64)(vmf->pgoff - base) << PAGE_SHIFT;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	down_read(&d->bar_lock);
-	if (!d->bar_revoked && off < b->size &&
+	if (!d->bar_revoked && (b->flags & VANITY_BAR_F_MAPPABLE) &&
+	    vmf->pgoff >= base && off < b->size &&
 	    !(b->hole_size && off >= b->hole_off &&
 	      off < b->hole_off + b->hole_size))
-		ret = vmf_insert_pfn(vma, vmf->address,
+		ret = vmf_insert_pfn(vmf->vma, vmf->address,
 				     (b->start + off) >> PAGE_SHIFT);
 	up_read(&d->bar_lock);
 	return ret;
 }
 
+/* Whole BARs only: no munmap, mprotect or mremap of a part. */
+static int bar_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
 static const struct vm_operations_struct bar_vm_ops = {
 	.fault = bar_fault,
+	.may_split = bar_may_split,
 };
 
 int vanity_device_mmap(struct vanity_system *sys, struct vanity_shard *s,
@@ -496,15 +567,21 @@ int vanity_device_mmap(struct vanity_system *sys, struct vanity_shard *s,
 	d = &sys->devices[dev];
 	if (d->owner != s)
 		return -EACCES;
+	if (d->gone)
+		return -ENODEV;
 	if (bar >= VANITY_DEVICE_BARS ||
 	    !(d->bars[bar].flags & VANITY_BAR_F_MAPPABLE))
 		return -ENXIO;
 	if (len != d->bars[bar].size)
 		return -EINVAL;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vma->vm_page_prot = pgprot_decrypted(pgprot_noncached(vma->vm_page_prot));
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
 		     VM_DONTDUMP);
-	vma->vm_private_data = d;
+	vma->vm_private_data = &d->bars[bar];
 	vma->vm_ops = &bar_vm_ops;
+	/* One address_space for every open of /dev/vanity, for revoke_one. */
+	down_write(&d->bar_lock);
+	d->mapping = vma->vm_file->f_mapping;
+	up_write(&d->bar_lock);
 	return 0;
 }

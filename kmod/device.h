@@ -19,7 +19,11 @@ struct vm_area_struct;
 struct vanity_system;
 struct vanity_shard;
 
+struct vanity_pdev;
+
 struct vanity_bar {
+	struct vanity_pdev *dev;	/* the device, for the fault handler */
+	unsigned int index;
 	phys_addr_t start;		/* 0: not mappable */
 	u64 size;
 	u64 hole_off, hole_size;	/* MSI-X table and PBA pages */
@@ -38,8 +42,10 @@ struct vanity_pdev {
 	unsigned int nwin, nmapped;	/* windows, and how many are mapped */
 	struct vanity_dma_window *win;
 	bool bound, claimed, attached, enabled, master;
+	bool gone;			/* removed under us (hot removal) */
 	struct rw_semaphore bar_lock;	/* faults read, revoke writes */
 	bool bar_revoked;
+	struct address_space *mapping;	/* where its BARs are mapped, once */
 	struct vanity_bar bars[VANITY_DEVICE_BARS];
 };
 

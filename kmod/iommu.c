@@ -100,9 +100,20 @@ int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
 {
 	struct device *dev = &d->pdev->dev;
 	const struct vanity_dma_window *last;
-	int prot = IOMMU_READ | IOMMU_WRITE;
+	/* Coherent: the device sees what the CPU wrote (the zeroing too). */
+	int prot = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
 	int ret;
 
+	/*
+	 * A device whose DMA bypasses the CPU caches could read a region
+	 * page's earlier contents from memory: refused, as iommufd does.
+	 */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): its IOMMU does not keep its DMA coherent with the CPU caches",
+			 d->desc->name, d->addr);
+		return -EOPNOTSUPP;
+	}
 	ret = iommu_group_claim_dma_owner(d->group, sys);
 	if (ret) {
 		snprintf(msg, VANITY_MSG_LEN,
@@ -149,8 +160,6 @@ int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
 		goto err;
 	}
 	d->attached = true;
-	if (device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
-		prot |= IOMMU_CACHE;
 	for (d->nmapped = 0; d->nmapped < d->nwin; d->nmapped++) {
 		ret = map_window(sys, d, &d->win[d->nmapped], prot);
 		if (ret) {

@@ -251,6 +251,8 @@ int vanity_system_up(const void *img, size_t len, char *msg)
 	return 0;
 
 err_unlock:
+	/* Under the lock, so the next UP finds every device given back. */
+	vanity_devices_release(sys);
 	mutex_unlock(&vanity_lock);
 err_free:
 	system_free(sys);

@@ -989,6 +989,49 @@ TEST_F_TIMEOUT(edu, bad_bar_mappings_are_refused, DEV_TIMEOUT)
 	EXPECT_EQ(-EINVAL, vanity_device_bar(d, VANITY_DEVICE_BARS, &bar, &len));
 }
 
+/*
+ * A BAR mapping stays whole: a split would move a part's offset onto
+ * another BAR's (or past the device's), which the fault handler would
+ * then serve. Every split is refused, and the mapping still works.
+ */
+TEST_F_TIMEOUT(edu, a_bar_mapping_cannot_be_split, DEV_TIMEOUT)
+{
+	struct vanity_device_info info;
+	volatile uint32_t *reg;
+	uint8_t *p;
+	void *q;
+	size_t size;
+	int fd;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	fd = vanity_fd(self->v);
+	ASSERT_EQ(0, device_ioctl(fd, "edu", 0, &info));
+	size = info.bars[0].size;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)info.bars[0].mmap_offset);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	reg = (volatile uint32_t *)p;
+	EXPECT_EQ(EDU_ID, reg[EDU_REG_ID / 4]);
+	errno = 0;
+	EXPECT_EQ(-1, munmap(p, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, munmap(p + size - 4096, 4096));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mprotect(p + 4096, 4096, PROT_READ));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	q = mremap(p, size, size / 2, 0);
+	EXPECT_EQ(MAP_FAILED, q);
+	EXPECT_EQ(EINVAL, errno);
+	/* Still whole, still the device, and it goes whole. */
+	EXPECT_EQ(EDU_ID, reg[EDU_REG_ID / 4]);
+	EXPECT_EQ(0, munmap(p, size));
+}
+
 TEST_F_TIMEOUT(edu, refusals_leave_the_system_down, DEV_TIMEOUT)
 {
 	char bridge[32], grouped[32], drv_before[64], drv[64];
