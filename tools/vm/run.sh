@@ -166,8 +166,10 @@ devices=()
 if [ "${VM_PCI:-1}" = 1 ]; then
 	nvme_img=$VM_OUT/nvme.img
 	[ -f "$nvme_img" ] || truncate -s 64M "$nvme_img"
+	# edu with a 48-bit DMA mask (its default, 28 bits, silently clips
+	# addresses): a test can aim it at any guest physical page.
 	# shellcheck disable=SC2054 # commas are qemu syntax
-	devices+=(-device edu
+	devices+=(-device edu,dma_mask=0xffffffffffff
 		-drive "if=none,id=vnvme0,file=$nvme_img,format=raw"
 		-device nvme,serial=vanity0,drive=vnvme0
 		-netdev user,id=vnet0,restrict=on -device e1000e,netdev=vnet0,romfile=)
