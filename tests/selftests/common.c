@@ -3,6 +3,7 @@
  * Helpers shared by the selftests; they wrap the same netlink client and
  * image writer as vanityctl so the tests drive exactly what users drive.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -159,6 +160,20 @@ long vt_free_kb(void)
 	}
 	fclose(f);
 	return free + pcp * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+unsigned int vt_dir_entries(const char *dir)
+{
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 int vt_sh(const char *cmd, char *out, size_t len)

@@ -69,6 +69,8 @@ bool vt_sleeps_in(pid_t pid, long nr);
 
 /* Run a shell command, its stdout+stderr into @out: exit status or -1. */
 int vt_sh(const char *cmd, char *out, size_t len);
+/* Entries of directory @dir other than . and .. (0 when it cannot be read). */
+unsigned int vt_dir_entries(const char *dir);
 /* Write @text to @path (tests' manifests). */
 void vt_write_file(const char *path, const char *text);
 

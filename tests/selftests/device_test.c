@@ -182,20 +182,6 @@ fail(struct shared *sh, int code, const char *fmt, ...)
 	return code;
 }
 
-static unsigned int count_entries(const char *dir)
-{
-	unsigned int n = 0;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* The number in DEVICES/@fn/@attr (sysfs's "0x1234"), or -1. */
 static long long sysfs_num(const char *fn, const char *attr)
 {
@@ -249,7 +235,7 @@ static bool shares_group(const char *fn, const char *avoid)
 	char path[300];
 
 	snprintf(path, sizeof(path), DEVICES "/%s/iommu_group/devices", fn);
-	return strcmp(fn, avoid) && !is_bridge(fn, NULL) && count_entries(path) > 1;
+	return strcmp(fn, avoid) && !is_bridge(fn, NULL) && vt_dir_entries(path) > 1;
 }
 
 /* As shares_group, with no driver bound: nothing to lose if UP took it. */
@@ -796,7 +782,7 @@ FIXTURE_SETUP(edu)
 	self->ready[0] = self->ready[1] = -EBADF;
 	self->go[0] = self->go[1] = -EBADF;
 	vt_reset();
-	self->iommu = count_entries("/sys/class/iommu") > 0;
+	self->iommu = vt_dir_entries("/sys/class/iommu") > 0;
 	if (find_fn(is_edu, NULL, self->addr, sizeof(self->addr)))
 		driver_of(self->addr, self->driver_before, sizeof(self->driver_before));
 	self->sh = mmap(NULL, sizeof(*self->sh), PROT_READ | PROT_WRITE,

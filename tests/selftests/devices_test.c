@@ -18,20 +18,6 @@
 #define DEVICES "/sys/bus/pci/devices"
 #define EDU_ID "1234:11e8"
 
-static unsigned int count_entries(const char *dir)
-{
-	unsigned int n = 0;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* The listing's line for @addr (a pointer into @out), or NULL. */
 static char *line_of(char *out, const char *addr)
 {
@@ -112,7 +98,7 @@ TEST(every_function_is_listed_with_the_kernels_group)
 
 TEST(edu_passes_where_an_iommu_confines_it)
 {
-	bool iommu = count_entries("/sys/class/iommu") > 0;
+	bool iommu = vt_dir_entries("/sys/class/iommu") > 0;
 	char out[32768], *l, *eol;
 	unsigned int endpoints = 0, no_group = 0;
 
@@ -157,7 +143,7 @@ TEST(json_has_one_object_per_function)
 	ASSERT_EQ('[', out[0]);
 	for (p = out; (p = strstr(p, "{\"address\":\"")); p++)
 		objs++;
-	EXPECT_EQ(count_entries(DEVICES), objs) TH_LOG("%.500s", out);
+	EXPECT_EQ(vt_dir_entries(DEVICES), objs) TH_LOG("%.500s", out);
 	EXPECT_NE(NULL, strstr(out, "\"passable\":")) TH_LOG("%.300s", out);
 }
 
