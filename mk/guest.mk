@@ -91,7 +91,8 @@ vm-run-$(1): vm-tree-$(1)
 	$$($(2)_VM_ENV) $$($(2)_TREE)/tools/vm/run.sh
 
 vm-selftests-$(1): vm-tree-$(1)
-	$$($(2)_VM_ENV) $$($(2)_TREE)/tools/vm/selftests.sh $$($(2)_ST_DIR)
+	$$($(2)_VM_ENV) VM_ST_EXPECT='$$(notdir $$($(2)_ST_BINS))' \
+		$$($(2)_TREE)/tools/vm/selftests.sh $$($(2)_ST_DIR)
 
 vm-shell-$(1): vm-tree-$(1)
 	$$($(2)_VM_ENV) VM_INTERACTIVE=1 $$($(2)_TREE)/tools/vm/run.sh sh

@@ -33,14 +33,15 @@ vm-run: all
 	$(VM_ENV) tools/vm/run.sh
 
 vm-selftests: all selftests-build
-	$(VM_ENV) tools/vm/selftests.sh $(BUILD)/tests/selftests
+	$(VM_ENV) VM_ST_EXPECT='$(notdir $(ST_BINS))' tools/vm/selftests.sh $(BUILD)/tests/selftests
 
 # The same selftests in one boot of Debian 13's stock 6.12 kernel (x86_64),
 # unpacked by `make deps-trixie`, with the module built against its
 # headers (mk/kernels.mk); counts in build/vm-6.12/selftests.counts.
 vm-selftests-6.12: all selftests-build kmod-6.12-amd64
 	VM_KROOT='$(TRIXIE_ROOT)' VANITY_KO='$(CURDIR)/$(KERNELS_OUT)/6.12-amd64/vanity.ko' \
-		VM_OUT='$(BUILD)/vm-6.12' tools/vm/selftests.sh $(BUILD)/tests/selftests
+		VM_OUT='$(BUILD)/vm-6.12' VM_ST_EXPECT='$(notdir $(ST_BINS))' \
+		tools/vm/selftests.sh $(BUILD)/tests/selftests
 
 vm-shell: all
 	$(VM_ENV) VM_INTERACTIVE=1 tools/vm/run.sh sh

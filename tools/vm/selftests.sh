@@ -19,7 +19,9 @@
 #
 # usage: tools/vm/selftests.sh [DIR]   (default TREE/build/tests/selftests)
 # environment: VM_TEST_TIMEOUT per-binary limit in seconds (default 300),
-# and everything tools/vm/run.sh takes (VM_TIMEOUT, VM_OUT, KVER, ...).
+# VM_ST_EXPECT the names the build made (each one missing from DIR, or not
+# executable there, counts one failure), and everything tools/vm/run.sh
+# takes (VM_TIMEOUT, VM_OUT, KVER, ...).
 # Exit status: 0 when nothing failed, else 1.
 set -euo pipefail
 
@@ -152,6 +154,13 @@ esac
 	echo "selftests: run.sh exited $run_rc with no failure counted: counted as one" >&2
 	failed=1
 }
+# A binary the build should have made but the folder lacks as an
+# executable (a link cut short leaves an empty file) ran nowhere.
+for name in ${VM_ST_EXPECT:-}; do
+	grep -qxF -- "$name" "$list" && continue
+	echo "selftests: $name is not an executable in ${dir#"$tree"/}: counted as one failure" >&2
+	failed=$((failed + 1))
+done
 echo "passed=$passed failed=$failed" >"$counts"
 
 echo "---------------------------------------------------------------- selftests" >&2
