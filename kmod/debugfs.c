@@ -160,6 +160,11 @@ static int devices_show(struct seq_file *m, void *v)
 				   w->iova, w->size,
 				   j < d->nmapped ? "" : " (unmapped)");
 		}
+		for (j = 0; j < READ_ONCE(d->irqs.nvec); j++)
+			seq_printf(m, "  irq %s vector %u count %llu pending %u\n",
+				   d->irqs.msix ? "msix" : "msi", j,
+				   READ_ONCE(d->irqs.count[j]),
+				   READ_ONCE(d->irqs.pending[j]));
 	}
 	mutex_unlock(&vanity_lock);
 	return 0;

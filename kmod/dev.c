@@ -366,7 +366,7 @@ static long dev_device(struct vanity_file *vf, struct vanity_device_info __user 
 	if (usize < 0)
 		goto out;
 	ret = -EINVAL;
-	if (info->resv0 || info->resv1 || info->resv2 ||
+	if (info->resv0 || info->resv2 ||
 	    memchr_inv(info->resv, 0, sizeof(info->resv)))
 		goto out;
 	mutex_lock(&vanity_lock);

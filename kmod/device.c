@@ -53,6 +53,7 @@ static void vanity_pci_remove(struct pci_dev *pdev)
 		return;
 	revoke_one(d);
 	pci_clear_master(pdev);
+	vanity_irqs_release(d);
 	d->gone = true;
 	pci_set_drvdata(pdev, NULL);
 	pci_warn(pdev, "vanity: device '%s' removed while passed; its owner lost it\n",
@@ -238,6 +239,7 @@ static void release_one(struct vanity_pdev *d)
 		/* Quiet: no new DMA or MSI, then the reset it offers. */
 		pci_clear_master(pdev);
 		d->master = false;
+		vanity_irqs_release(d);
 		ret = pci_reset_function(pdev);
 		if (ret && ret != -ENOTTY)
 			pci_warn(pdev, "vanity: reset failed (%d); bus mastering is off\n",
@@ -369,7 +371,11 @@ static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
 		snprintf(why, sizeof(why), "its MSI-X capability names a BAR it cannot have");
 		goto refuse;
 	}
-	return vanity_iommu_confine(sys, d, msg);
+	ret = vanity_iommu_confine(sys, d, msg);
+	if (ret)
+		return ret;
+	/* Its MSIs go through our domain: vectors only once it is attached. */
+	return vanity_irqs_setup(d, msg);
 
 refuse:
 	/* Names are 31 bytes, the address 12: the reason keeps 120. */
@@ -396,6 +402,7 @@ int vanity_devices_take(struct vanity_system *sys, char *msg)
 		d->desc = vanity_image_device(sys->image, i);
 		d->owner = &sys->shards[d->desc->shard];
 		init_rwsem(&d->bar_lock);
+		vanity_irqs_init(d);
 		snprintf(d->addr, sizeof(d->addr), "%04x:%02x:%02x.%x",
 			 d->desc->pci_domain, d->desc->pci_bus,
 			 PCI_SLOT(d->desc->pci_devfn), PCI_FUNC(d->desc->pci_devfn));
@@ -432,6 +439,7 @@ void vanity_devices_attach(struct vanity_system *sys, struct vanity_shard *s)
 		struct vanity_pdev *d = &sys->devices[i];
 
 		if (d->owner == s && d->enabled && !d->master) {
+			vanity_irqs_clear(d);
 			pci_set_master(d->pdev);
 			d->master = true;
 		}
@@ -509,6 +517,7 @@ int vanity_device_info_fill(struct vanity_system *sys, struct vanity_shard *s,
 	info->pci_devfn = d->desc->pci_devfn;
 	info->msi_vectors = pdev->msi_cap ? pci_msi_vec_count(pdev) : 0;
 	info->msix_vectors = pdev->msix_cap ? pci_msix_vec_count(pdev) : 0;
+	info->irq_vectors = READ_ONCE(d->irqs.nvec);
 	for (i = 0; i < VANITY_DEVICE_BARS; i++) {
 		struct vanity_device_bar *ub = &info->bars[i];
 		const struct vanity_bar *b = &d->bars[i];

@@ -11,6 +11,7 @@
 #include <linux/vanity.h>
 
 #include "dma.h"
+#include "irq.h"
 
 struct pci_dev;
 struct iommu_group;
@@ -47,6 +48,7 @@ struct vanity_pdev {
 	bool bar_revoked;
 	struct address_space *mapping;	/* where its BARs are mapped, once */
 	struct vanity_bar bars[VANITY_DEVICE_BARS];
+	struct vanity_irqs irqs;
 };
 
 int vanity_device_init(void);

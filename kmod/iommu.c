@@ -34,9 +34,13 @@ static const char *window_name(struct vanity_system *sys,
 	return sys->channels[w->index].desc->name;
 }
 
-/* Refuse windows over the group's reserved ranges (MSI doorbells, RMRRs). */
+/*
+ * Refuse windows over the group's reserved ranges (MSI doorbells, RMRRs);
+ * *@sw_msi: where the IOMMU wants MSI doorbells mapped by software (an
+ * SMMU's), or ~0 when it maps them itself (interrupt remapping).
+ */
 static int check_reserved(struct vanity_system *sys, struct vanity_pdev *d,
-			  char *msg)
+			  dma_addr_t *sw_msi, char *msg)
 {
 	struct iommu_resv_region *r, *next;
 	const struct vanity_dma_window *w;
@@ -52,6 +56,8 @@ static int check_reserved(struct vanity_system *sys, struct vanity_pdev *d,
 		goto out;
 	}
 	list_for_each_entry(r, &list, list) {
+		if (r->type == IOMMU_RESV_SW_MSI)
+			*sw_msi = r->start;
 		for (i = 0; i < d->nwin && !ret; i++) {
 			w = &d->win[i];
 			if (w->iova + w->size <= r->start ||
@@ -102,6 +108,7 @@ int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
 	const struct vanity_dma_window *last;
 	/* Coherent: the device sees what the CPU wrote (the zeroing too). */
 	int prot = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
+	dma_addr_t sw_msi = ~(dma_addr_t)0;
 	int ret;
 
 	/*
@@ -145,9 +152,23 @@ int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
 			goto err;
 		}
 	}
-	ret = check_reserved(sys, d, msg);
+	ret = check_reserved(sys, d, &sw_msi, msg);
 	if (ret)
 		goto err;
+	/*
+	 * An SMMU's MSIs are DMA writes to the interrupt controller's
+	 * doorbell: our domain must map it (at the range the IOMMU reserves
+	 * for it) when vectors are set up, as vfio's type1 does.
+	 */
+	if (sw_msi != ~(dma_addr_t)0) {
+		ret = iommu_get_msi_cookie(d->domain, sw_msi);
+		if (ret) {
+			snprintf(msg, VANITY_MSG_LEN,
+				 "device '%s' (%s): cannot route its MSIs through its IOMMU (%d)",
+				 d->desc->name, d->addr, ret);
+			goto err;
+		}
+	}
 	ret = iommu_attach_group(d->domain, d->group);
 	if (ret || iommu_get_domain_for_dev(dev) != d->domain) {
 		snprintf(msg, VANITY_MSG_LEN,

@@ -94,6 +94,9 @@ const struct vanity_ring_platform vanity_ring_platform = {
 	.timer_start = vanity_async_timer_start,
 	.timer_cancel = vanity_async_timer_cancel,
 	.wake_cq = vanity_ring_wake_cq,
+	.irq_vectors = vanity_async_irq_vectors,
+	.irq_watch = vanity_async_irq_watch,
+	.irq_unwatch = vanity_async_irq_unwatch,
 	.trace_sqe = plat_trace_sqe,
 	.trace_cqe = plat_trace_cqe,
 };

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The module's mechanisms for the ring's armed ops (WAIT and TIMEOUT),
- * whose rules are the core engine's (core/ring_engine.c): a wait queue
- * entry on each channel a WAIT holds, with a reference on the channel's
- * header page that outlives a DOWN; an hrtimer for the deadline; and a
- * workqueue that posts a claimed op's CQE in process context, under the
- * ring's lock. A doorbell, the deadline or a forced DOWN asks the engine
- * to decide the op (vanity_armed_decide), which claims it once.
+ * The module's mechanisms for the ring's armed ops (WAIT, TIMEOUT and
+ * IRQ_WAIT), whose rules are the core engine's (core/ring_engine.c): a
+ * wait queue entry on each channel a WAIT holds, with a reference on the
+ * channel's header page that outlives a DOWN, or on the device an
+ * IRQ_WAIT waits for; an hrtimer for the deadline; and a workqueue that
+ * completes a claimed op in process context, under the ring's lock. A
+ * doorbell, the deadline or a forced DOWN asks the engine to decide the
+ * op (vanity_armed_decide), which claims it once; an interrupt asks the
+ * engine to decide and post it there and then (vanity_engine_irq_event),
+ * and the workqueue only frees it.
  */
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
@@ -17,6 +20,7 @@
 #include "ring.h"
 #include "system.h"
 #include "region.h"
+#include "device.h"
 
 /* An end's wait queue entry and the page its header is on. */
 struct async_wait {
@@ -32,6 +36,8 @@ struct async_op {
 	struct vanity_ring *r;
 	struct hrtimer timer;
 	struct work_struct work;
+	struct wait_queue_entry irq_wq;	/* IRQ_WAIT: on the device's queue */
+	wait_queue_head_t *irq_head;
 	struct async_wait *waits;	/* n of them, after @ends */
 	struct vanity_armed_end ends[];
 };
@@ -72,6 +78,19 @@ static int async_wake(struct wait_queue_entry *wq, unsigned int mode,
 		      int sync, void *key)
 {
 	async_event(container_of(wq, struct async_wait, wq)->op, false);
+	return 0;
+}
+
+/* An interrupt of the device: the engine posts the CQE if it claims. */
+static int async_irq_wake(struct wait_queue_entry *wq, unsigned int mode,
+			  int sync, void *key)
+{
+	struct async_op *op = container_of(wq, struct async_op, irq_wq);
+	struct vanity_ring *r = op->r;
+
+	if (vanity_engine_irq_event(&r->eng, &vanity_ring_platform, &op->a,
+				    READ_ONCE(r->sys->dead)))
+		queue_work(vanity_async_wq, &op->work);
 	return 0;
 }
 
@@ -142,6 +161,38 @@ void vanity_async_unwatch(struct vanity_engine *e, struct vanity_armed *a,
 	put_page(w->page);
 }
 
+/* The device's pending counts, if it is passed and has vectors. */
+u32 *vanity_async_irq_vectors(struct vanity_engine *e, u32 dev, u32 *nvec)
+{
+	struct vanity_system *sys = vanity_ring_of(e)->sys;
+	struct vanity_pdev *d;
+
+	if (dev >= sys->ndevices)
+		return NULL;
+	d = &sys->devices[dev];
+	/* Acquire: the vectors were all requested before nvec said so. */
+	*nvec = smp_load_acquire(&d->irqs.nvec);
+	return *nvec ? d->irqs.pending : NULL;
+}
+
+int vanity_async_irq_watch(struct vanity_engine *e, struct vanity_armed *a)
+{
+	struct async_op *op = op_of(a);
+	struct vanity_pdev *d = &op->r->sys->devices[a->dev];
+
+	op->irq_head = &d->irqs.wq;
+	init_waitqueue_func_entry(&op->irq_wq, async_irq_wake);
+	add_wait_queue(op->irq_head, &op->irq_wq);
+	return 0;
+}
+
+void vanity_async_irq_unwatch(struct vanity_engine *e, struct vanity_armed *a)
+{
+	struct async_op *op = op_of(a);
+
+	remove_wait_queue(op->irq_head, &op->irq_wq);
+}
+
 void vanity_async_timer_start(struct vanity_engine *e, struct vanity_armed *a)
 {
 	hrtimer_start(&op_of(a)->timer, ns_to_ktime(a->deadline),
@@ -165,7 +216,7 @@ void vanity_async_cancel_all(struct vanity_ring *r)
 
 	for (;;) {
 		vanity_ring_lock(r);
-		a = vanity_engine_cancel_next(&r->eng, &busy);
+		a = vanity_engine_cancel_next(&r->eng, &vanity_ring_platform, &busy);
 		vanity_ring_unlock(r);
 		if (a) {
 			vanity_engine_discard(&r->eng, &vanity_ring_platform, a);

@@ -46,12 +46,15 @@ static void system_free(struct vanity_system *sys)
 
 	/* Devices quiet and unmapped before anything they reach is freed. */
 	vanity_devices_release(sys);
+	/*
+	 * The rings first: their armed ops hold channels' and devices'
+	 * wait queues.
+	 */
+	for (i = 0; sys->shards && i < sys->nshards; i++)
+		vanity_ring_destroy(&sys->shards[i]);
 	for (i = 0; sys->devices && i < sys->ndevices; i++)
 		kfree(sys->devices[i].win);
 	kfree(sys->devices);
-	/* The rings first: their armed ops hold channels' wait queues. */
-	for (i = 0; sys->shards && i < sys->nshards; i++)
-		vanity_ring_destroy(&sys->shards[i]);
 	system_retire_regions(sys);
 	kfree(sys->channels);
 	if (sys->shards) {

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "lib.h"
+#include "vanity/ring.h"
 
 /* Regions a device may reach: the private one, and one per channel. */
 struct vanity_device_win {
@@ -178,4 +179,29 @@ void vanity__devices_free(struct vanity *v)
 		free(d);
 	}
 	v->devs = NULL;
+}
+
+int vanity_device_irq_arm(struct vanity_device *d, uint64_t vectors,
+			  int64_t timeout_ns, uint64_t user_data)
+{
+	struct vanity_ring *r;
+	struct vanity_sqe *sqe;
+	unsigned int n;
+
+	if (!d || !vectors)
+		return -EINVAL;
+	n = d->info.irq_vectors;
+	if (!n)
+		return -ENODEV;
+	if (n < 64 && vectors >> n)
+		return -EINVAL;
+	r = vanity_ring(d->v);
+	if (!r)
+		return -ENODEV;
+	sqe = vanity_get_sqe(r);
+	if (!sqe)
+		return -EBUSY;
+	vanity_prep_irq_wait(sqe, d->info.index, vectors, timeout_ns,
+			     user_data);
+	return 0;
 }

@@ -83,12 +83,25 @@ static int timeout_validate(const struct vanity_sqe *sqe,
 	return 0;
 }
 
+/*
+ * IRQ_WAIT: a device of the system the shard owns, some vector. Whether
+ * the vectors exist is the engine's to check once the device's are known.
+ */
+static int irq_wait_validate(const struct vanity_sqe *sqe,
+			     const struct vanity_op_ctx *ctx)
+{
+	if (!sqe->mask || sqe->channel >= ctx->ndevices)
+		return -EINVAL;
+	return (ctx->devices >> sqe->channel) & 1 ? 0 : -EACCES;
+}
+
 const struct vanity_opdef vanity_opdefs[] = {
 	[VANITY_OP_NOP] = { .name = "nop", .validate = vanity_validate_no_args },
 	[VANITY_OP_NOTIFY] = { .name = "notify", .validate = vanity_validate_notify },
 	[VANITY_OP_WAIT] = { .name = "wait", .validate = wait_validate },
 	[VANITY_OP_YIELD] = { .name = "yield", .validate = vanity_validate_no_args },
 	[VANITY_OP_TIMEOUT] = { .name = "timeout", .validate = timeout_validate },
+	[VANITY_OP_IRQ_WAIT] = { .name = "irq_wait", .validate = irq_wait_validate },
 };
 
 /* An opcode added to the UAPI without its entry here fails the build. */

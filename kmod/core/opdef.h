@@ -20,7 +20,9 @@ u64 vanity_ring_layout(u32 sq_entries, struct vanity_ring_offsets *o);
 /* What validation may know of the submitting shard. */
 struct vanity_op_ctx {
 	u32 nchannels;				/* in the system */
+	u32 ndevices;				/* passed devices in the system */
 	u64 endpoint[VANITY_MAX_CHANNELS / 64];	/* channels it is an end of */
+	u64 devices;				/* devices it owns, by bit */
 };
 
 /* One op's validation: 0, -EINVAL (malformed) or -EACCES (no rights). */

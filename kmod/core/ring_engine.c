@@ -9,7 +9,9 @@
 #include "image.h"
 
 /* vanity_engine_issue has a case for each opcode; a new one fails here. */
-_Static_assert(VANITY_OP_LAST == 5, "vanity_engine_issue: one case per opcode");
+_Static_assert(VANITY_OP_LAST == 6, "vanity_engine_issue: one case per opcode");
+/* The devices a shard owns are bits of one word. */
+_Static_assert(VANITY_MAX_DEVICES <= 64, "vanity_op_ctx.devices");
 
 void vanity_engine_init(struct vanity_engine *e, void *mem,
 			const struct vanity_ring_offsets *off, const void *img,
@@ -43,6 +45,10 @@ void vanity_engine_init(struct vanity_engine *e, void *mem,
 		if (c->from == shard || c->to == shard)
 			e->ctx.endpoint[i / 64] |= 1ULL << (i % 64);
 	}
+	e->ctx.ndevices = vanity_image_device_count(img);
+	for (i = 0; i < e->ctx.ndevices; i++)
+		if (vanity_image_device(img, i)->shard == shard)
+			e->ctx.devices |= 1ULL << i;
 	e->armed_end = &e->armed;
 	vanity_engine_reset(e);
 }
@@ -56,6 +62,8 @@ void vanity_engine_reset(struct vanity_engine *e)
 	e->yields = 0;
 	e->cq_full = false;
 	e->closing = false;
+	e->cq_owner = VANITY_CQ_FREE;
+	e->posting = NULL;
 	VANITY_WRITE_ONCE(*e->sq_head, 0);
 	VANITY_WRITE_ONCE(*e->sq_tail, 0);
 	VANITY_WRITE_ONCE(*e->sq_flags, 0);
@@ -85,6 +93,7 @@ static void armed_link(struct vanity_engine *e, struct vanity_armed *a)
 	e->reserved++;
 }
 
+/* Off the list; its slot goes too unless its CQE took it. Owning the CQ. */
 static void armed_unlink(struct vanity_engine *e, struct vanity_armed *a)
 {
 	*a->pprev = a->next;
@@ -92,12 +101,14 @@ static void armed_unlink(struct vanity_engine *e, struct vanity_armed *a)
 		a->next->pprev = a->pprev;
 	else
 		e->armed_end = a->pprev;
-	e->reserved--;
+	if (!a->posted)
+		e->reserved--;
 }
 
 /*
- * Release every hold of @a: its timer, then each end's watch; the last
- * armed WAIT of an end takes the ring's bit of its flag down.
+ * Release every hold of @a: its timer, its device's interrupts, then each
+ * end's watch; the last armed WAIT of an end takes the ring's bit of its
+ * flag down.
  */
 static void armed_disarm(struct vanity_engine *e,
 			 const struct vanity_ring_platform *plat,
@@ -109,6 +120,9 @@ static void armed_disarm(struct vanity_engine *e,
 	if (a->timed)
 		plat->timer_cancel(e, a);
 	a->timed = false;
+	if (a->irq_watched)
+		plat->irq_unwatch(e, a);
+	a->irq_watched = false;
 	for (i = 0; i < a->n; i++) {
 		w = &a->w[i];
 		/* The flag first: unwatch lets the header's page go. */
@@ -120,24 +134,89 @@ static void armed_disarm(struct vanity_engine *e,
 	VANITY_WRITE_ONCE(a->n, 0);
 }
 
+/* Post @a's CQE (unless detaching) into the slot it held. Owning the CQ. */
+static unsigned int armed_post(struct vanity_engine *e,
+			       const struct vanity_ring_platform *plat,
+			       struct vanity_armed *a)
+{
+	a->posted = true;
+	e->reserved--;
+	if (e->closing)
+		return 0;
+	vanity_engine_post(e, plat, a->user_data, a->res);
+	vanity_ctr_add(&e->ctr->completed, 1);
+	return 1;
+}
+
+unsigned int vanity_cq_post_pending(struct vanity_engine *e,
+				    const struct vanity_ring_platform *plat)
+{
+	struct vanity_armed *a = VANITY_XCHG(&e->posting, NULL), *old = NULL;
+	struct vanity_armed *nx;
+	unsigned int n = 0;
+
+	/* Pushed newest first: posted oldest first. */
+	for (; a; a = nx) {
+		nx = a->post_next;
+		a->post_next = old;
+		old = a;
+	}
+	for (a = old; a; a = nx) {
+		nx = a->post_next;
+		n += armed_post(e, plat, a);
+	}
+	return n;
+}
+
+bool vanity_engine_irq_event(struct vanity_engine *e,
+			     const struct vanity_ring_platform *plat,
+			     struct vanity_armed *a, bool dead)
+{
+	struct vanity_armed *old;
+	int s;
+
+	if (vanity_armed_decide(a, dead, false))
+		return false;
+	do {
+		old = VANITY_READ_ONCE(e->posting);
+		a->post_next = old;
+	} while (VANITY_CMPXCHG(&e->posting, old, a) != old);
+	/* Post it ourselves, or leave it marked for the CQ's owner. */
+	for (;;) {
+		s = VANITY_READ_ONCE(e->cq_owner);
+		if (s == VANITY_CQ_FREE) {
+			if (!vanity_cq_try_own(e))
+				continue;
+			if (vanity_cq_post_pending(e, plat) +
+			    vanity_cq_unown(e, plat))
+				plat->wake_cq(e);
+			break;
+		}
+		if (s == VANITY_CQ_OWNED_POSTING ||
+		    VANITY_CMPXCHG(&e->cq_owner, VANITY_CQ_OWNED,
+				   VANITY_CQ_OWNED_POSTING) == VANITY_CQ_OWNED)
+			break;
+	}
+	return true;
+}
+
 void vanity_engine_complete(struct vanity_engine *e,
 			    const struct vanity_ring_platform *plat,
 			    struct vanity_armed *a)
 {
-	u64 ud = a->user_data;
-	int res = a->res;
-
 	/*
 	 * Flags down and the op gone before the CQE that says it is over:
-	 * whoever reaps it sees nothing of it left.
+	 * whoever reaps it sees nothing of it left. An interrupt may have
+	 * posted it already, or left it for the CQ's owner: posted first.
 	 */
-	armed_unlink(e, a);
 	armed_disarm(e, plat, a);
+	vanity_cq_own(e);
+	vanity_cq_post_pending(e, plat);
+	if (!a->posted)
+		armed_post(e, plat, a);
+	armed_unlink(e, a);
+	vanity_cq_unown(e, plat);
 	plat->free(e, a);
-	if (!e->closing) {
-		vanity_engine_post(e, plat, ud, res);
-		vanity_ctr_add(&e->ctr->completed, 1);
-	}
 }
 
 unsigned int vanity_engine_reap(struct vanity_engine *e,
@@ -167,6 +246,7 @@ unsigned int vanity_engine_reap(struct vanity_engine *e,
 }
 
 struct vanity_armed *vanity_engine_cancel_next(struct vanity_engine *e,
+					       const struct vanity_ring_platform *plat,
 					       bool *busy)
 {
 	struct vanity_armed *a = e->armed;
@@ -179,7 +259,9 @@ struct vanity_armed *vanity_engine_cancel_next(struct vanity_engine *e,
 		*busy = true;
 		return NULL;
 	}
+	vanity_cq_own(e);
 	armed_unlink(e, a);
+	vanity_cq_unown(e, plat);
 	return a;
 }
 
@@ -225,8 +307,15 @@ static struct vanity_armed *armed_new(struct vanity_engine *e,
 	a->res = 0;
 	a->strong = true;
 	a->timed = false;
+	a->irq_watched = false;
+	a->posted = false;
 	a->op = sqe->opcode;
 	a->n = 0;
+	a->dev = 0;
+	a->nvec = 0;
+	a->vmask = 0;
+	a->pending = NULL;
+	a->post_next = NULL;
 	a->deadline = sqe->timeout_ns > 0 ?
 		vanity_deadline_after(plat->now(e), sqe->timeout_ns) :
 		VANITY_NEVER;
@@ -325,4 +414,51 @@ int vanity_engine_timeout(struct vanity_engine *e,
 		return -ENOMEM;
 	/* A deadline past the clock's end: armed until detach, no timer. */
 	return armed_queue(e, plat, a, true);
+}
+
+/*
+ * IRQ_WAIT: the device's vectors must cover the mask. Watched, then one
+ * look: pending events (interrupts before arming count), or -ETIME for a
+ * poll, complete now; else armed with its deadline. An interrupt may
+ * claim it as soon as it is watched: we own the CQ (in submit), so its
+ * CQE waits on the posting stack until the op is linked and its slot
+ * held, and is posted as submit lets the CQ go.
+ */
+int vanity_engine_irq_wait(struct vanity_engine *e,
+			   const struct vanity_ring_platform *plat,
+			   const struct vanity_sqe *sqe)
+{
+	struct vanity_armed *a;
+	u32 *pending, nvec = 0;
+	int d, ret;
+
+	if (plat->dead(e) || e->closing)
+		return -ENODEV;
+	pending = plat->irq_vectors ? plat->irq_vectors(e, sqe->channel, &nvec) :
+		  NULL;
+	if (!pending || !nvec)
+		return -ENODEV;
+	if (nvec < 64 && sqe->mask >> nvec)
+		return -EINVAL;
+	a = armed_new(e, plat, sqe, 0);
+	if (!a)
+		return -ENOMEM;
+	a->dev = sqe->channel;
+	a->vmask = sqe->mask;
+	a->nvec = nvec;
+	VANITY_STORE_RELEASE(&a->pending, pending);
+	ret = plat->irq_watch(e, a);
+	if (ret) {
+		plat->free(e, a);
+		return ret;
+	}
+	a->irq_watched = true;
+	d = vanity_armed_decide_irq(a, plat->dead(e), !sqe->timeout_ns);
+	if (d > 0)
+		return armed_queue(e, plat, a, true);
+	if (d < 0)	/* an interrupt claimed it: its CQE is on its way */
+		return armed_queue(e, plat, a, false);
+	ret = a->res;
+	vanity_engine_discard(e, plat, a);
+	return ret;
 }

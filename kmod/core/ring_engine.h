@@ -2,8 +2,10 @@
 /*
  * The submission ring's engine, once for every platform: the submit loop
  * with its stamp and tail rules, CQ room, overflow and posting, the issue
- * of every op, the armed-op state machine of WAIT and TIMEOUT (arm, claim
- * once, complete, cancel all) and SQPOLL's decision to sleep. The module
+ * of every op, the armed-op state machine of WAIT, TIMEOUT and IRQ_WAIT
+ * (arm, claim once, complete, cancel all), the CQ's ownership that lets
+ * an interrupt post a CQE while no lock can be taken, and SQPOLL's
+ * decision to sleep. The module
  * (kmod/ring.c, kmod/ring_async.c) and the simulator (tools/sim/ring.c)
  * are platforms: they own the memory, the thread, the lock the engine runs
  * under and the actual sleeps, and hand the engine a struct
@@ -63,10 +65,10 @@ struct vanity_armed_end {
 enum { VANITY_ARMED_LIVE, VANITY_ARMED_CLAIMED };
 
 /*
- * An armed WAIT or TIMEOUT, in memory the platform allocates (with room
- * for its own per-op and per-end state) and frees. The first claim
- * (doorbell, deadline, DOWN, cancel) wins, by one compare-and-exchange of
- * @state; the winner decides @res.
+ * An armed WAIT, TIMEOUT or IRQ_WAIT, in memory the platform allocates
+ * (with room for its own per-op and per-end state) and frees. The first
+ * claim (doorbell, interrupt, deadline, DOWN, cancel) wins, by one
+ * compare-and-exchange of @state; the winner decides @res.
  */
 struct vanity_armed {
 	struct vanity_armed *next, **pprev;	/* the engine's list */
@@ -76,9 +78,17 @@ struct vanity_armed {
 	int res;			/* the CQE's, once claimed */
 	bool strong;			/* the peers' barrier ran */
 	bool timed;			/* its timer was started */
-	u8 op;				/* VANITY_OP_WAIT or _TIMEOUT */
+	bool irq_watched;		/* IRQ_WAIT: irq_watch done */
+	bool posted;			/* its CQE is out, its slot given back */
+	u8 op;				/* VANITY_OP_WAIT, _TIMEOUT or _IRQ_WAIT */
 	unsigned int n;			/* WAIT: ends held */
 	struct vanity_armed_end *w;	/* WAIT: the platform's array of n */
+	/* IRQ_WAIT */
+	u32 dev;			/* the device's index */
+	u32 nvec;			/* its vectors */
+	u64 vmask;			/* the vectors armed on */
+	u32 *pending;			/* its events per vector */
+	struct vanity_armed *post_next;	/* on the engine's posting stack */
 };
 
 struct vanity_engine;
@@ -119,8 +129,22 @@ struct vanity_ring_platform {
 	void (*timer_start)(struct vanity_engine *e, struct vanity_armed *a);
 	/* Stop it; after it the timer's claim does not run. */
 	void (*timer_cancel)(struct vanity_engine *e, struct vanity_armed *a);
-	/* Wake whoever sleeps for CQEs (ENTER with GETEVENTS). */
+	/* Wake whoever sleeps for CQEs (ENTER with GETEVENTS). Any context. */
 	void (*wake_cq)(struct vanity_engine *e);
+	/*
+	 * IRQ_WAIT, optional (without them it is -ENODEV): device @dev's
+	 * counts of pending events, one u32 per vector, which its
+	 * interrupts increment, and in *@nvec how many vectors it has;
+	 * NULL when it has none (or is gone).
+	 */
+	u32 *(*irq_vectors)(struct vanity_engine *e, u32 dev, u32 *nvec);
+	/*
+	 * Have the interrupts of a->dev reach the platform's
+	 * vanity_engine_irq_event for @a. 0 or -ENODEV.
+	 */
+	int (*irq_watch)(struct vanity_engine *e, struct vanity_armed *a);
+	/* Undo irq_watch; after it no interrupt reaches @a. */
+	void (*irq_unwatch)(struct vanity_engine *e, struct vanity_armed *a);
 	/* Optional: trace each SQE issued and each CQE posted. */
 	void (*trace_sqe)(struct vanity_engine *e, u8 op, u64 user_data);
 	void (*trace_cqe)(struct vanity_engine *e, u64 user_data, int res);
@@ -151,7 +175,17 @@ struct vanity_engine {
 	bool cq_full;			/* in an overflow episode */
 	bool closing;			/* detaching: armed ops post nothing */
 	struct vanity_armed *armed, **armed_end;	/* oldest first */
+	/*
+	 * The CQ's owner (VANITY_CQ_*): cqt, reserved, the CQE slots and
+	 * cq_tail belong to whoever holds it, under the ring lock or in an
+	 * interrupt, which cannot take that lock. Claimed ops an interrupt
+	 * could not post wait on @posting for the owner to post them.
+	 */
+	int cq_owner;
+	struct vanity_armed *posting;
 };
+
+enum { VANITY_CQ_FREE, VANITY_CQ_OWNED, VANITY_CQ_OWNED_POSTING };
 
 /*
  * Set up @e over the ring at @mem laid out as @off, for shard @shard of
@@ -208,6 +242,41 @@ static inline bool vanity_armed_end_ready(const struct vanity_armed_end *w)
 }
 
 /*
+ * IRQ_WAIT's rule, at any event: -ENODEV after DOWN; else the lowest
+ * vector of the mask with pending events, taking them (given back if
+ * another event claims the op first: no interrupt is lost); else -ETIME
+ * if @expired; else nothing yet (1). 0 if this caller claimed it, -1 if
+ * another did.
+ */
+static inline int vanity_armed_decide_irq(struct vanity_armed *a, bool dead,
+					  bool expired)
+{
+	/* Acquire: pairs with the release that published the watch. */
+	u32 *pending = VANITY_LOAD_ACQUIRE(&a->pending);
+	u64 m = a->vmask;
+	u32 v, got;
+
+	if (VANITY_READ_ONCE(a->state) != VANITY_ARMED_LIVE)
+		return -1;
+	if (dead)
+		return vanity_armed_claim(a, -ENODEV) ? 0 : -1;
+	for (v = 0; pending && m; v++, m >>= 1) {
+		if (!(m & 1) || !VANITY_READ_ONCE(pending[v]))
+			continue;
+		got = VANITY_XCHG(&pending[v], 0);
+		if (!got)
+			continue;
+		if (vanity_armed_claim(a, (int)v))
+			return 0;
+		VANITY_ATOMIC_ADD32(&pending[v], got);
+		return -1;
+	}
+	if (expired)
+		return vanity_armed_claim(a, -ETIME) ? 0 : -1;
+	return 1;
+}
+
+/*
  * The one rule for what an armed op completes with, at any event: -ENODEV
  * after DOWN; else the lowest bit of a ready channel (a WAIT whose channel
  * turned ready as time ran out still says so); else -ETIME if @expired;
@@ -218,9 +287,12 @@ static inline int vanity_armed_decide(struct vanity_armed *a, bool dead,
 				      bool expired)
 {
 	int res = VANITY_QUEUED;	/* undecided */
-	/* Acquire: pairs with the release that added each end while arming. */
-	unsigned int n = VANITY_LOAD_ACQUIRE(&a->n), i;
+	unsigned int n, i;
 
+	if (a->op == VANITY_OP_IRQ_WAIT)
+		return vanity_armed_decide_irq(a, dead, expired);
+	/* Acquire: pairs with the release that added each end while arming. */
+	n = VANITY_LOAD_ACQUIRE(&a->n);
 	if (dead)
 		res = -ENODEV;
 	/* The ends are in bit order: the first ready one is the lowest. */
@@ -233,6 +305,61 @@ static inline int vanity_armed_decide(struct vanity_armed *a, bool dead,
 		return 1;
 	return vanity_armed_claim(a, res) ? 0 : -1;
 }
+
+/* ------------------------------------------------------------ the CQ's owner */
+
+/* Take the CQ if no one has it: the interrupt's way, which never waits. */
+static inline bool vanity_cq_try_own(struct vanity_engine *e)
+{
+	return VANITY_CMPXCHG(&e->cq_owner, VANITY_CQ_FREE, VANITY_CQ_OWNED) ==
+	       VANITY_CQ_FREE;
+}
+
+/*
+ * Take the CQ, under the ring lock: whoever else has it is an interrupt
+ * posting a CQE, which lets go in a few stores.
+ */
+static __always_inline void vanity_cq_own(struct vanity_engine *e)
+{
+	while (!vanity_cq_try_own(e))
+		VANITY_CPU_RELAX();
+}
+
+/* Post what interrupts left on the posting stack; returns how many. */
+unsigned int vanity_cq_post_pending(struct vanity_engine *e,
+				    const struct vanity_ring_platform *plat);
+
+/*
+ * Let the CQ go, first posting what interrupts left meanwhile (one that
+ * finds it owned leaves its op and marks it so; one that finds it free
+ * takes it). Returns how many CQEs that posted: the caller wakes CQ
+ * waiters if any.
+ */
+static __always_inline unsigned int
+vanity_cq_unown(struct vanity_engine *e, const struct vanity_ring_platform *plat)
+{
+	unsigned int n = 0;
+
+	while (VANITY_CMPXCHG(&e->cq_owner, VANITY_CQ_OWNED, VANITY_CQ_FREE) !=
+	       VANITY_CQ_OWNED) {
+		/* An interrupt left an op: ours to post before letting go. */
+		VANITY_CMPXCHG(&e->cq_owner, VANITY_CQ_OWNED_POSTING,
+			       VANITY_CQ_OWNED);
+		n += vanity_cq_post_pending(e, plat);
+	}
+	return n;
+}
+
+/*
+ * An interrupt of @a's device (or DOWN, @dead): decide @a; if this caller
+ * claims it, post its CQE now, or leave it to the CQ's owner, who posts
+ * it before letting the CQ go. Any context, the ring lock not held.
+ * Returns true when it claimed @a: the platform then gets it completed
+ * (vanity_engine_complete, under the ring lock), which frees it.
+ */
+bool vanity_engine_irq_event(struct vanity_engine *e,
+			     const struct vanity_ring_platform *plat,
+			     struct vanity_armed *a, bool dead);
 
 /*
  * Post the CQE of @a, which this caller claimed, into the slot it held;
@@ -264,6 +391,7 @@ unsigned int vanity_engine_reap(struct vanity_engine *e,
  * first; NULL without it when none is left. Under the ring lock.
  */
 struct vanity_armed *vanity_engine_cancel_next(struct vanity_engine *e,
+					       const struct vanity_ring_platform *plat,
 					       bool *busy);
 
 /* Disarm and free an op taken by vanity_engine_cancel_next. */
@@ -271,10 +399,13 @@ void vanity_engine_discard(struct vanity_engine *e,
 			   const struct vanity_ring_platform *plat,
 			   struct vanity_armed *a);
 
-/* Issue WAIT / TIMEOUT (validated): a result now, or VANITY_QUEUED. */
+/* Issue WAIT / TIMEOUT / IRQ_WAIT (validated): a result now, or VANITY_QUEUED. */
 int vanity_engine_wait(struct vanity_engine *e,
 		       const struct vanity_ring_platform *plat,
 		       const struct vanity_sqe *sqe);
+int vanity_engine_irq_wait(struct vanity_engine *e,
+			   const struct vanity_ring_platform *plat,
+			   const struct vanity_sqe *sqe);
 int vanity_engine_timeout(struct vanity_engine *e,
 			  const struct vanity_ring_platform *plat,
 			  const struct vanity_sqe *sqe);
@@ -401,6 +532,8 @@ vanity_engine_issue(struct vanity_engine *e,
 		return 0;
 	case VANITY_OP_TIMEOUT:
 		return vanity_engine_timeout(e, plat, &c.sqe);
+	case VANITY_OP_IRQ_WAIT:
+		return vanity_engine_irq_wait(e, plat, &c.sqe);
 	}
 	return -EINVAL;		/* unreached: validated */
 }
@@ -446,7 +579,9 @@ static __always_inline bool vanity_engine_take(struct vanity_engine *e,
  * loads and a CQE's two stores; every other op goes through @issue, the
  * platform's noinline wrapper of vanity_engine_issue. CQEs and sq_head
  * are published once, at the batch's end; waking CQ waiters is the
- * caller's (plat->wake_cq), as is running e->yields. Under the ring lock.
+ * caller's (plat->wake_cq), as is running e->yields. Under the ring lock,
+ * owning the CQ for the batch; CQEs of interrupts that came meanwhile are
+ * posted (and their waiters woken) as it lets go.
  */
 static __always_inline int
 vanity_engine_submit(struct vanity_engine *e,
@@ -456,7 +591,7 @@ vanity_engine_submit(struct vanity_engine *e,
 				  bool poller, u64 *ud))
 {
 	u32 sq_mask = e->sq_entries - 1, cq_mask = e->cq_entries - 1;
-	u32 head = e->head, cqt = e->cqt;
+	u32 head = e->head, cqt;
 	bool tail_read = !poller;
 	u32 avail = 0, done = 0, queued = 0, nops = 0, room, more;
 	const u64 *sqes = e->sqes, *src;
@@ -468,6 +603,8 @@ vanity_engine_submit(struct vanity_engine *e,
 	/* A ring's worth at most, however a shard keeps stamping. */
 	if (max > e->sq_entries)
 		max = e->sq_entries;
+	vanity_cq_own(e);
+	cqt = e->cqt;
 	if (tail_read) {
 		more = vanity_engine_tail_avail(e, head);
 		avail = more < max ? more : max;
@@ -531,6 +668,9 @@ vanity_engine_submit(struct vanity_engine *e,
 		vanity_ctr_add(&e->ctr->submitted, done);
 		vanity_ctr_add(&e->ctr->completed, done - queued);
 	}
+	/* CQEs interrupts left for us: their waiters wake now. */
+	if (vanity_cq_unown(e, plat))
+		plat->wake_cq(e);
 	return done || !full ? (int)done : -EBUSY;
 }
 

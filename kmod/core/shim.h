@@ -17,6 +17,7 @@
 #include <linux/indirect_call_wrapper.h>
 #include <linux/compiler.h>
 #include <asm/barrier.h>
+#include <asm/processor.h>
 #include <linux/atomic.h>
 /* One load of shared memory the other side may be changing. */
 #define VANITY_READ_ONCE(x) READ_ONCE(x)
@@ -37,6 +38,10 @@
 #define VANITY_WRITE_ONCE(x, v) WRITE_ONCE(x, v)
 /* Compare and exchange, fully ordered: returns the old value. */
 #define VANITY_CMPXCHG(p, o, n) cmpxchg(p, o, n)
+/* Exchange, fully ordered: returns the old value. */
+#define VANITY_XCHG(p, v) xchg(p, v)
+/* In a wait on another CPU's few stores. */
+#define VANITY_CPU_RELAX() cpu_relax()
 /* A full barrier: the stores before it are seen before the loads after. */
 #define VANITY_SMP_MB() smp_mb()
 #else
@@ -78,6 +83,14 @@ typedef int64_t s64;
 				    __ATOMIC_SEQ_CST);			\
 	__vo; })
 #define VANITY_SMP_MB() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define VANITY_XCHG(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)
+#if defined(__x86_64__) || defined(__i386__)
+#define VANITY_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define VANITY_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define VANITY_CPU_RELAX() __asm__ __volatile__("" ::: "memory")
+#endif
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

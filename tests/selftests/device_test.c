@@ -4,7 +4,9 @@
  * and DOWN gives it back; its owner maps BAR0 and its DMA lands inside the
  * granted windows only, the IOMMU reporting the rest; other shards and bad
  * offsets are refused; a refused UP changes nothing; a forced DOWN revokes
- * the BAR mapping.
+ * the BAR mapping. Its MSI arrives as a CQE of an armed IRQ_WAIT, seen by
+ * a shard spinning on its CQ, counted in debugfs; other shards and
+ * vectors it does not have are refused.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +46,11 @@
 #define EDU_REG_DMA_CMD	0x98		/* 64-bit */
 #define EDU_CMD_START	0x1		/* reads 1 while the transfer runs */
 #define EDU_CMD_TO_RAM	0x2		/* else from RAM into the edu */
+#define EDU_CMD_IRQ	0x4		/* raise interrupt 0x100 when done */
+#define EDU_REG_IRQ_STATUS 0x24		/* read-only: raised, not acknowledged */
+#define EDU_REG_IRQ_RAISE 0x60		/* writes OR into the status, MSI sent */
+#define EDU_REG_IRQ_ACK	0x64		/* writes clear status bits */
+#define EDU_IRQ_DMA	0x100		/* the status bit a DMA's EDU_CMD_IRQ sets */
 #define EDU_BUF		0x40000		/* its DMA buffer, device side */
 #define EDU_BUF_SIZE	4096
 /* tools/vm/run.sh widens its mask from 28 bits: it would clip addresses. */
@@ -135,8 +142,18 @@ static long ms_since(const struct timespec *t0)
  * bits, so those are refused here before the device sees them. 0, -EINVAL,
  * -EBUSY (a transfer still runs), -ETIME (this one still runs).
  */
+static int edu_dma_irq(volatile void *bar, bool to_ram, uint64_t ram,
+		       uint32_t buf_off, uint32_t count, uint64_t flags);
+
 static int edu_dma(volatile void *bar, bool to_ram, uint64_t ram,
 		   uint32_t buf_off, uint32_t count)
+{
+	return edu_dma_irq(bar, to_ram, ram, buf_off, count, 0);
+}
+
+/* The same, with the command's extra @flags (EDU_CMD_IRQ). */
+static int edu_dma_irq(volatile void *bar, bool to_ram, uint64_t ram,
+		       uint32_t buf_off, uint32_t count, uint64_t flags)
 {
 	struct timespec t0;
 	unsigned int i;
@@ -151,7 +168,8 @@ static int edu_dma(volatile void *bar, bool to_ram, uint64_t ram,
 	bar_wr64(bar, EDU_REG_DMA_CNT, count);
 	/* What the CPU wrote to RAM is there before the edu reads it. */
 	io_wmb();
-	bar_wr64(bar, EDU_REG_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	bar_wr64(bar, EDU_REG_DMA_CMD,
+		 EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0) | flags);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < EDU_POLL_MS; i++) {
 		if (!(bar_rd32(bar, EDU_REG_DMA_CMD) & EDU_CMD_START)) {
@@ -1207,3 +1225,263 @@ TEST_F_TIMEOUT(edu, dma_reaches_a_granted_channel_after_the_private_window, DEV_
 }
 
 TEST_HARNESS_MAIN
+
+/* ------------------------------------------------------------ interrupts */
+
+#define IRQ_SPIN_MS	5000	/* bound of a spin for one CQE */
+
+/* debugfs's count of the edu's vector @vec, or -1 when it says none. */
+static long long irq_count(unsigned int vec)
+{
+	char want[64], line[256];
+	long long n = -1;
+	FILE *f = fopen("/sys/kernel/debug/vanity/devices", "r");
+	char *p;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), " vector %u count ", vec);
+	while (fgets(line, sizeof(line), f))
+		if ((p = strstr(line, want)) && strstr(line, "  irq "))
+			n = strtoll(p + strlen(want), NULL, 10);
+	fclose(f);
+	return n;
+}
+
+/*
+ * Spin on the CQ for one CQE, with no system call, at most IRQ_SPIN_MS
+ * (the clock read every 4096 looks): its res and user_data, -ETIMEDOUT
+ * when none came.
+ */
+static int spin_cqe(struct vanity_ring *r, uint64_t *ud, long ms)
+{
+	struct timespec t0;
+	struct vanity_cqe *cqe;
+	unsigned long n;
+	int res;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (n = 0;; n++) {
+		if (!vanity_peek_cqe(r, &cqe)) {
+			res = cqe->res;
+			*ud = cqe->user_data;
+			vanity_cqe_seen(r);
+			return res;
+		}
+		if (!(n & 4095) && ms_since(&t0) >= ms)
+			return -ETIMEDOUT;
+	}
+}
+
+/* Submit one IRQ_WAIT exactly as prepped (the module's checks, not the library's). */
+static int submit_irq_wait(struct vanity_ring *r, uint32_t dev, uint64_t mask,
+			   int64_t timeout_ns, uint64_t ud)
+{
+	struct vanity_sqe *sqe = vanity_get_sqe(r);
+
+	if (!sqe)
+		return -EBUSY;
+	vanity_prep_irq_wait(sqe, dev, mask, timeout_ns, ud);
+	return vanity_submit(r) == 1 ? 0 : -EIO;
+}
+
+/*
+ * Child of msi_arrives_as_a_cqe: as owner, the edu's MSI, raised by hand
+ * and by a finished DMA, completes an armed IRQ_WAIT seen by spinning on
+ * the CQ; interrupts before arming fold into one CQE; nothing is left
+ * over for a poll.
+ */
+static int irq_roundtrip(void *arg)
+{
+	const struct vanity_device_info *info;
+	struct shared *sh = arg;
+	struct vanity_device *d;
+	struct vanity_ring *r;
+	volatile void *bar;
+	unsigned char *mem;
+	long long before, after;
+	struct vanity *v;
+	uint64_t iova, ud = 0;
+	unsigned int i;
+	size_t len;
+	int ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	r = vanity_ring(v);
+	ret = vanity_device_get(v, "edu", &d);
+	if (ret)
+		return fail(sh, 11, "vanity_device_get(edu): %s", strerror(-ret));
+	info = vanity_device_info(d);
+	if (info->irq_vectors != 1 || info->msi_vectors != 1 || info->msix_vectors)
+		return fail(sh, 12, "vectors: %u for IRQ_WAIT, %u MSI, %u MSI-X",
+			    info->irq_vectors, info->msi_vectors, info->msix_vectors);
+	ret = vanity_device_bar(d, 0, &bar, &len);
+	if (ret)
+		return fail(sh, 13, "vanity_device_bar(0): %s", strerror(-ret));
+	before = irq_count(0);
+	if (before < 0)
+		return fail(sh, 14, "debugfs shows no count for vector 0");
+
+	/* Armed; nothing comes until the edu raises its interrupt. */
+	ret = vanity_device_irq_arm(d, 1, -1, 100);
+	if (ret || vanity_submit(r) != 1)
+		return fail(sh, 15, "arm: %s", strerror(-ret));
+	ret = spin_cqe(r, &ud, 200);
+	if (ret != -ETIMEDOUT)
+		return fail(sh, 16, "a CQE (res %d) before any interrupt", ret);
+	bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x1);
+	ret = spin_cqe(r, &ud, IRQ_SPIN_MS);
+	if (ret != 0 || ud != 100)
+		return fail(sh, 17, "after a raise: res %d, user_data %llu", ret,
+			    (unsigned long long)ud);
+	if (bar_rd32(bar, EDU_REG_IRQ_STATUS) != 0x1)
+		return fail(sh, 18, "status %#x", bar_rd32(bar, EDU_REG_IRQ_STATUS));
+	bar_wr32(bar, EDU_REG_IRQ_ACK, 0x1);
+
+	/* A DMA that raises it when done: the bytes are there by the CQE. */
+	ret = vanity_memory(v, (void **)&mem, &len);
+	if (ret)
+		return fail(sh, 19, "vanity_memory: %s", strerror(-ret));
+	for (i = 0; i < DMA_LEN; i++)
+		mem[IN_OFF + i] = pat(i);
+	ret = vanity_device_iova(d, mem + IN_OFF, DMA_LEN, &iova);
+	if (ret)
+		return fail(sh, 20, "iova: %s", strerror(-ret));
+	ret = edu_dma(bar, false, iova, 0, DMA_LEN);
+	if (ret)
+		return fail(sh, 21, "DMA RAM -> edu: %s", strerror(-ret));
+	ret = vanity_device_irq_arm(d, 1, -1, 101);
+	if (ret || vanity_submit(r) != 1)
+		return fail(sh, 22, "arm: %s", strerror(-ret));
+	ret = edu_dma_irq(bar, true, iova + (OUT_OFF - IN_OFF), 0, DMA_LEN,
+			  EDU_CMD_IRQ);
+	if (ret)
+		return fail(sh, 23, "DMA edu -> RAM: %s", strerror(-ret));
+	ret = spin_cqe(r, &ud, IRQ_SPIN_MS);
+	if (ret != 0 || ud != 101)
+		return fail(sh, 24, "after the DMA: res %d, user_data %llu", ret,
+			    (unsigned long long)ud);
+	if (!(bar_rd32(bar, EDU_REG_IRQ_STATUS) & EDU_IRQ_DMA))
+		return fail(sh, 25, "status %#x", bar_rd32(bar, EDU_REG_IRQ_STATUS));
+	bar_wr32(bar, EDU_REG_IRQ_ACK, EDU_IRQ_DMA);
+	io_rmb();
+	if (memcmp(mem + OUT_OFF, mem + IN_OFF, DMA_LEN))
+		return fail(sh, 26, "the DMA's bytes are not there at its CQE");
+
+	/* Two interrupts before anything is armed: one CQE takes both. */
+	bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x2);
+	bar_wr32(bar, EDU_REG_IRQ_ACK, 0x2);
+	bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x2);
+	bar_wr32(bar, EDU_REG_IRQ_ACK, 0x2);
+	for (i = 0; i < 5000 && irq_count(0) < before + 4; i++)
+		usleep(1000);
+	after = irq_count(0);
+	if (after != before + 4)
+		return fail(sh, 27, "debugfs counted %lld interrupts, want 4",
+			    after - before);
+	ret = submit_irq_wait(r, info->index, 1, 0, 102);
+	if (ret)
+		return fail(sh, 28, "submit: %s", strerror(-ret));
+	ret = spin_cqe(r, &ud, IRQ_SPIN_MS);
+	if (ret != 0 || ud != 102)
+		return fail(sh, 29, "a poll with two pending: res %d, user_data %llu",
+			    ret, (unsigned long long)ud);
+	ret = submit_irq_wait(r, info->index, 1, 0, 103);
+	if (ret)
+		return fail(sh, 30, "submit: %s", strerror(-ret));
+	ret = spin_cqe(r, &ud, IRQ_SPIN_MS);
+	if (ret != -ETIME || ud != 103)
+		return fail(sh, 31, "a poll with none pending: res %d, user_data %llu",
+			    ret, (unsigned long long)ud);
+
+	/* A deadline with no interrupt: -ETIME. */
+	ret = submit_irq_wait(r, info->index, 1, 20 * 1000 * 1000, 104);
+	if (ret)
+		return fail(sh, 32, "submit: %s", strerror(-ret));
+	ret = spin_cqe(r, &ud, IRQ_SPIN_MS);
+	if (ret != -ETIME || ud != 104)
+		return fail(sh, 33, "a 20 ms IRQ_WAIT: res %d, user_data %llu", ret,
+			    (unsigned long long)ud);
+	vanity_detach(v);
+	return 0;
+}
+
+TEST_F_TIMEOUT(edu, msi_arrives_as_a_cqe, DEV_TIMEOUT)
+{
+	int rc;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	rc = run_child(&self->pid, irq_roundtrip, self->sh);
+	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
+				rc < 0 ? "timed out" : self->sh->why);
+}
+
+/*
+ * The module's refusals of IRQ_WAIT, each a CQE: another shard's device
+ * (EACCES), a vector the edu does not have, no vector, a device index the
+ * system does not have (EINVAL); the library refuses the same before the
+ * ring. An IRQ_WAIT armed when its shard detaches is gone, its CQE never
+ * posted; an interrupt no IRQ_WAIT took is not left for the next
+ * attachment.
+ */
+TEST_F_TIMEOUT(edu, irq_wait_refusals_and_detach, DEV_TIMEOUT)
+{
+	struct vanity_device *d;
+	struct vanity_ring *r;
+	volatile void *bar;
+	uint64_t ud = 0;
+	long long before;
+	unsigned int i;
+	size_t len;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, vanity_attach("other", &self->v));
+	r = vanity_ring(self->v);
+	ASSERT_EQ(0, submit_irq_wait(r, 0, 1, -1, 1));
+	EXPECT_EQ(-EACCES, spin_cqe(r, &ud, IRQ_SPIN_MS));
+	ASSERT_EQ(0, submit_irq_wait(r, 1, 1, -1, 2));
+	EXPECT_EQ(-EINVAL, spin_cqe(r, &ud, IRQ_SPIN_MS));
+	vanity_detach(self->v);
+	self->v = NULL;
+
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	r = vanity_ring(self->v);
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	EXPECT_EQ(-EINVAL, vanity_device_irq_arm(d, 0x2, -1, 3));
+	EXPECT_EQ(-EINVAL, vanity_device_irq_arm(d, 0, -1, 3));
+	ASSERT_EQ(0, submit_irq_wait(r, 0, 0x2, -1, 3));
+	EXPECT_EQ(-EINVAL, spin_cqe(r, &ud, IRQ_SPIN_MS));
+	EXPECT_EQ(3, ud);
+	ASSERT_EQ(0, submit_irq_wait(r, 0, 0, -1, 4));
+	EXPECT_EQ(-EINVAL, spin_cqe(r, &ud, IRQ_SPIN_MS));
+	ASSERT_EQ(0, submit_irq_wait(r, 0, 1ULL << 63, -1, 5));
+	EXPECT_EQ(-EINVAL, spin_cqe(r, &ud, IRQ_SPIN_MS));
+	/* Armed, then the owner detaches: cancelled, its CQE never posted. */
+	ASSERT_EQ(0, submit_irq_wait(r, 0, 1, -1, 6));
+	EXPECT_EQ(-ETIMEDOUT, spin_cqe(r, &ud, 100));
+	vanity_detach(self->v);
+	self->v = NULL;
+	/* An interrupt with nothing armed is pending, until the next attach. */
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	r = vanity_ring(self->v);
+	EXPECT_EQ(-ETIMEDOUT, spin_cqe(r, &ud, 100));
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	ASSERT_EQ(0, vanity_device_bar(d, 0, &bar, &len));
+	before = irq_count(0);
+	bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x1);
+	bar_wr32(bar, EDU_REG_IRQ_ACK, 0x1);
+	for (i = 0; i < 5000 && irq_count(0) < before + 1; i++)
+		usleep(1000);
+	EXPECT_EQ(before + 1, irq_count(0));
+	vanity_detach(self->v);
+	self->v = NULL;
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	r = vanity_ring(self->v);
+	ASSERT_EQ(0, submit_irq_wait(r, 0, 1, 0, 7));
+	EXPECT_EQ(-ETIME, spin_cqe(r, &ud, IRQ_SPIN_MS)) TH_LOG("an interrupt of the last attachment was still pending");
+	EXPECT_EQ(7, ud);
+}

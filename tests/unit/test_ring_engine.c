@@ -6,11 +6,14 @@
  * end), CQ overflow and recovery and the slots armed ops hold, stamps over
  * laps and across the 32-bit wrap, claim/cancel/complete races played out
  * in order, WAIT's flags, bits and errors, NOTIFY, YIELD, malformed SQEs,
- * SQPOLL's idle decision, the counters and hostile shard words.
+ * SQPOLL's idle decision, the counters and hostile shard words; and
+ * IRQ_WAIT, with interrupts played out in order against the CQ's owner.
  *
  * The image: shards 0 (the ring's), 1, 2; channels 0 "out" 0 -> 1 (ours
  * to produce), 1 "in" 1 -> 0 (ours to consume), 2 "foreign" 1 -> 2 (not
- * ours), 3 "out2" 0 -> 2 (ours to produce, another peer).
+ * ours), 3 "out2" 0 -> 2 (ours to produce, another peer); devices 0
+ * "nic" (ours, NVEC vectors), 1 "disk" (shard 1's), 2 "quiet" (ours, no
+ * vectors).
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -26,6 +29,11 @@
 #define CH_FOREIGN	2
 #define CH_OUT2		3
 #define NCH		4
+#define DEV_NIC		0
+#define DEV_DISK	1
+#define DEV_QUIET	2
+#define NDEV		3
+#define NVEC		4
 #define SLOTS		16
 #define SQ		8
 #define CQ		(2 * SQ)
@@ -69,6 +77,16 @@ struct fake {
 	bool stamp_ahead;			/* a shard stamping as it goes */
 	u32 traced_sq_head[32], traced_cq_tail[32];
 	u64 traced_cqe_ud[32];
+	/* irq_vectors(), irq_watch(), irq_unwatch(), and the devices */
+	u32 nvec[NDEV];
+	u32 pending[NDEV][64];
+	bool irq_watch_fail;
+	bool irq_in_watch;			/* an interrupt races the arm */
+	unsigned int irq_watches, irq_unwatches;
+	struct vanity_armed *irq_watched[8];	/* watched, not undone */
+	unsigned int nirq_watched;
+	struct vanity_armed *irq_claimed[8];	/* for complete, as the work */
+	unsigned int nirq_claimed;
 };
 
 static struct fake F;
@@ -244,6 +262,43 @@ static void fake_trace_cqe(struct vanity_engine *e, u64 user_data, int res)
 	F.ncqes_traced++;
 }
 
+static u32 *fake_irq_vectors(struct vanity_engine *e, u32 dev, u32 *nvec)
+{
+	(void)e;
+	cr_assert_lt(dev, NDEV, "irq_vectors(%u): no such device", dev);
+	*nvec = F.nvec[dev];
+	return F.nvec[dev] ? F.pending[dev] : NULL;
+}
+
+static void interrupt(u32 dev, u32 vec);
+
+static int fake_irq_watch(struct vanity_engine *e, struct vanity_armed *a)
+{
+	(void)e;
+	if (F.irq_watch_fail)
+		return -ENODEV;
+	cr_assert_lt(F.nirq_watched, ARRAY_SIZE(F.irq_watched));
+	F.irq_watched[F.nirq_watched++] = a;
+	F.irq_watches++;
+	if (F.irq_in_watch) {
+		F.irq_in_watch = false;
+		interrupt(a->dev, 0);
+	}
+	return 0;
+}
+
+static void fake_irq_unwatch(struct vanity_engine *e, struct vanity_armed *a)
+{
+	unsigned int i;
+
+	(void)e;
+	for (i = 0; i < F.nirq_watched && F.irq_watched[i] != a; i++)
+		;
+	cr_assert_lt(i, F.nirq_watched, "irq_unwatch of an op not watched");
+	F.irq_watched[i] = F.irq_watched[--F.nirq_watched];
+	F.irq_unwatches++;
+}
+
 static const struct vanity_ring_platform plat = {
 	.now = fake_now,
 	.dead = fake_dead,
@@ -257,6 +312,9 @@ static const struct vanity_ring_platform plat = {
 	.timer_start = fake_timer_start,
 	.timer_cancel = fake_timer_cancel,
 	.wake_cq = fake_wake_cq,
+	.irq_vectors = fake_irq_vectors,
+	.irq_watch = fake_irq_watch,
+	.irq_unwatch = fake_irq_unwatch,
 };
 
 /* The same, with the trace hooks: they see the shared words mid-batch. */
@@ -273,6 +331,9 @@ static const struct vanity_ring_platform plat_traced = {
 	.timer_start = fake_timer_start,
 	.timer_cancel = fake_timer_cancel,
 	.wake_cq = fake_wake_cq,
+	.irq_vectors = fake_irq_vectors,
+	.irq_watch = fake_irq_watch,
+	.irq_unwatch = fake_irq_unwatch,
 	.trace_sqe = fake_trace_sqe,
 	.trace_cqe = fake_trace_cqe,
 };
@@ -301,6 +362,35 @@ static int submit_traced(u32 max, bool poller)
 	return vanity_engine_submit(&E, &plat_traced, max, poller, issue_traced);
 }
 
+/*
+ * Device @dev's vector @vec fires: the count, then each watching op asked
+ * in turn, as the module's wake walks the device's queue; the claimed are
+ * kept for the workqueue's part (complete_claimed).
+ */
+static void interrupt(u32 dev, u32 vec)
+{
+	struct vanity_armed *w[8];
+	unsigned int i, n = F.nirq_watched;
+
+	F.pending[dev][vec]++;
+	memcpy(w, F.irq_watched, n * sizeof(w[0]));
+	for (i = 0; i < n; i++) {
+		if (w[i]->dev != dev)
+			continue;
+		if (vanity_engine_irq_event(&E, &plat, w[i], F.dead)) {
+			cr_assert_lt(F.nirq_claimed, ARRAY_SIZE(F.irq_claimed));
+			F.irq_claimed[F.nirq_claimed++] = w[i];
+		}
+	}
+}
+
+/* The workqueue: complete what interrupts claimed, under the ring lock. */
+static void complete_claimed(void)
+{
+	while (F.nirq_claimed)
+		vanity_engine_complete(&E, &plat, F.irq_claimed[--F.nirq_claimed]);
+}
+
 static unsigned int reap(s64 now, s64 *next)
 {
 	return vanity_engine_reap(&E, &plat, now, next);
@@ -313,7 +403,7 @@ static void cancel_all(void)
 	bool busy;
 
 	for (;;) {
-		a = vanity_engine_cancel_next(&E, &busy);
+		a = vanity_engine_cancel_next(&E, &plat, &busy);
 		if (a) {
 			vanity_engine_discard(&E, &plat, a);
 			continue;
@@ -339,6 +429,8 @@ static void setup(void)
 	F.now = T0;
 	F.watch_fail_ch = -1;
 	F.barrier_ret = true;
+	F.nvec[DEV_NIC] = NVEC;
+	F.nvec[DEV_DISK] = NVEC;
 	cr_assert_not_null(w);
 	vanity_imgw_init(w, "engine");
 	cr_assert_eq(vanity_imgw_shard(w, "s0", 0, cpus, 0, NULL), 0);
@@ -349,6 +441,15 @@ static void setup(void)
 	cr_assert_eq(vanity_imgw_channel(w, "foreign", 1, 2, 64, SLOTS),
 		     CH_FOREIGN);
 	cr_assert_eq(vanity_imgw_channel(w, "out2", 0, 2, 64, SLOTS), CH_OUT2);
+	for (i = 0; i < NDEV; i++) {
+		struct vanity_pci_addr a = { .bus = 1, .devfn = (u8)(i << 3) };
+		static const char *const names[] = { "nic", "disk", "quiet" };
+
+		cr_assert_eq(vanity_imgw_device(w, names[i], &a,
+						i == DEV_DISK ? 1 : 0,
+						0),
+			     (int)i);
+	}
 	cr_assert_eq(vanity_imgw_finish(w, &img, &len), 0);
 	free(w);
 	cr_assert_eq(vanity_image_check(img, len, &d), 0, "%s", d.msg);
@@ -460,6 +561,13 @@ static struct vanity_sqe op_wait(u32 ch, u64 mask, s64 ns, u64 ud)
 				    .user_data = ud };
 }
 
+static struct vanity_sqe op_irq(u32 dev, u64 mask, s64 ns, u64 ud)
+{
+	return (struct vanity_sqe){ .opcode = VANITY_OP_IRQ_WAIT, .channel = dev,
+				    .mask = mask, .timeout_ns = ns,
+				    .user_data = ud };
+}
+
 static struct vanity_sqe op_yield(u64 ud)
 {
 	return (struct vanity_sqe){ .opcode = VANITY_OP_YIELD, .user_data = ud };
@@ -516,6 +624,11 @@ static void expect_clean(void)
 	cr_assert_eq(F.timers_running, 0, "%d timers left running",
 		     F.timers_running);
 	cr_assert_eq(F.bad_timers, 0, "a timer started for VANITY_NEVER");
+	cr_assert_eq(F.nirq_watched, 0, "%u ops still watch interrupts",
+		     F.nirq_watched);
+	cr_assert_eq(F.irq_watches, F.irq_unwatches);
+	cr_assert_null(E.posting, "an op left on the posting stack");
+	cr_assert_eq(E.cq_owner, VANITY_CQ_FREE, "the CQ is still owned");
 	for (i = 0; i < NCH; i++) {
 		cr_assert_eq(F.watched[i], 0, "channel %u: %d watches left", i,
 			     F.watched[i]);
@@ -1138,7 +1251,7 @@ Test(ring_engine, cancel_skips_an_op_a_doorbell_claimed_whose_completion_posts_n
 	cr_assert_not_null(a);
 	cr_assert_eq(a->user_data, 42);
 	cr_assert(vanity_armed_claim(a, 0), "the doorbell lost a live op");
-	cr_assert_null(vanity_engine_cancel_next(&E, &busy));
+	cr_assert_null(vanity_engine_cancel_next(&E, &plat, &busy));
 	cr_assert(busy, "cancel_next did not wait for the claimer");
 	cr_assert_eq(E.armed, a, "cancel_next took a claimed op");
 	cr_assert_eq(E.reserved, 2);
@@ -1155,12 +1268,12 @@ Test(ring_engine, cancel_skips_an_op_a_doorbell_claimed_whose_completion_posts_n
 	cr_assert_eq(F.hdrs[CH_IN].cons_waiting, 0);
 	cr_assert_eq(F.chans[CH_IN].ring_waits[1], 0);
 	cr_assert_eq(F.frees, 1);
-	a = vanity_engine_cancel_next(&E, &busy);
+	a = vanity_engine_cancel_next(&E, &plat, &busy);
 	cr_assert_not_null(a);
 	cr_assert_not(busy);
 	cr_assert_eq(a->user_data, 43);
 	vanity_engine_discard(&E, &plat, a);
-	cr_assert_null(vanity_engine_cancel_next(&E, &busy));
+	cr_assert_null(vanity_engine_cancel_next(&E, &plat, &busy));
 	cr_assert_not(busy);
 	cr_assert_eq(rd(off.cq_tail), 0);
 	expect_clean();
@@ -1188,7 +1301,7 @@ Test(ring_engine, cancel_takes_live_ops_oldest_first_and_posts_nothing)
 	cr_assert_eq(F.timer_starts, 2);
 	cr_assert_eq(F.chans[CH_IN].ring_waits[1], 2);
 
-	a = vanity_engine_cancel_next(&E, &busy);
+	a = vanity_engine_cancel_next(&E, &plat, &busy);
 	cr_assert_not_null(a);
 	cr_assert_not(busy);
 	cr_assert_eq(a->user_data, 1);
@@ -1199,19 +1312,19 @@ Test(ring_engine, cancel_takes_live_ops_oldest_first_and_posts_nothing)
 	cr_assert_eq(F.hdrs[CH_IN].cons_waiting, VANITY_WAITING_RING,
 		     "the third op still waits on \"in\"");
 
-	a = vanity_engine_cancel_next(&E, &busy);
+	a = vanity_engine_cancel_next(&E, &plat, &busy);
 	cr_assert_not_null(a);
 	cr_assert_eq(a->user_data, 2);
 	vanity_engine_discard(&E, &plat, a);
 	cr_assert_eq(F.timer_cancels, 1);
 
-	a = vanity_engine_cancel_next(&E, &busy);
+	a = vanity_engine_cancel_next(&E, &plat, &busy);
 	cr_assert_not_null(a);
 	cr_assert_eq(a->user_data, 3);
 	vanity_engine_discard(&E, &plat, a);
 	cr_assert_eq(F.timer_cancels, 2);
 
-	cr_assert_null(vanity_engine_cancel_next(&E, &busy));
+	cr_assert_null(vanity_engine_cancel_next(&E, &plat, &busy));
 	cr_assert_not(busy);
 	cr_assert_eq(rd(off.cq_tail), 0, "a cancelled op posted");
 	cr_assert_eq(ctr.completed, 0);
@@ -1777,4 +1890,266 @@ Test(ring_engine, a_cq_head_past_the_tail_only_costs_the_shard_its_cqes)
 	cr_assert_eq(submit(SQ, false), 1);
 	expect_cqe(CQ, CQ, 0);
 	cr_assert_eq(ctr.overflows, 2);
+}
+
+/* ------------------------------------------------------------ IRQ_WAIT */
+
+Test(ring_engine, irq_wait_refuses_what_the_shard_may_not_wait_for)
+{
+	unsigned int i;
+
+	push(op_irq(NDEV, 1, -1, 1));		/* no such device */
+	push(op_irq(DEV_DISK, 1, -1, 2));	/* shard 1's */
+	push(op_irq(DEV_NIC, 0, -1, 3));	/* no vector */
+	push(op_irq(DEV_NIC, 1ULL << NVEC, -1, 4));	/* past its vectors */
+	push(op_irq(DEV_NIC, ~0ULL, -1, 5));
+	push(op_irq(DEV_QUIET, 1, -1, 6));	/* it has no vectors */
+	cr_assert_eq(submit(SQ, false), 6);
+	expect_cqe(0, 1, -EINVAL);
+	expect_cqe(1, 2, -EACCES);
+	expect_cqe(2, 3, -EINVAL);
+	expect_cqe(3, 4, -EINVAL);
+	expect_cqe(4, 5, -EINVAL);
+	expect_cqe(5, 6, -ENODEV);
+	cr_assert_eq(F.irq_watches, 0, "a refused IRQ_WAIT was watched");
+	for (i = 0; i < NVEC; i++)
+		cr_assert_eq(F.pending[DEV_NIC][i], 0);
+	expect_clean();
+}
+
+Test(ring_engine, irq_wait_whose_watch_fails_leaves_nothing_armed)
+{
+	F.irq_watch_fail = true;
+	push(op_irq(DEV_NIC, 1, -1, 7));
+	cr_assert_eq(submit(SQ, false), 1);
+	expect_cqe(0, 7, -ENODEV);
+	expect_clean();
+}
+
+Test(ring_engine, irq_wait_takes_events_that_came_before_it_lowest_vector_first)
+{
+	F.pending[DEV_NIC][3] = 2;
+	F.pending[DEV_NIC][1] = 1;
+	push(op_irq(DEV_NIC, 0xa, -1, 10));	/* vectors 1 and 3 */
+	push(op_irq(DEV_NIC, 0xa, -1, 11));
+	push(op_irq(DEV_NIC, 0xa, 0, 12));	/* a poll: nothing left */
+	cr_assert_eq(submit(SQ, false), 3);
+	expect_cqe(0, 10, 1);
+	/* Both events of vector 3 fold into one completion. */
+	expect_cqe(1, 11, 3);
+	expect_cqe(2, 12, -ETIME);
+	cr_assert_eq(F.pending[DEV_NIC][1], 0);
+	cr_assert_eq(F.pending[DEV_NIC][3], 0);
+	cr_assert_eq(F.irq_watches, 3);
+	expect_clean();
+}
+
+Test(ring_engine, an_interrupt_posts_the_cqe_itself_when_the_cq_is_free)
+{
+	u32 wakes;
+
+	push(op_irq(DEV_NIC, 0x4, -1, 20));
+	cr_assert_eq(submit(SQ, false), 1);
+	cr_assert_eq(rd(off.cq_tail), 0);
+	cr_assert_eq(E.reserved, 1);
+	interrupt(DEV_NIC, 1);			/* not armed on */
+	cr_assert_eq(rd(off.cq_tail), 0);
+	cr_assert_eq(F.nirq_claimed, 0);
+	wakes = F.wake_cq;
+	interrupt(DEV_NIC, 2);
+	/* Posted from the interrupt, before any lock-holder's completion. */
+	expect_cqe(0, 20, 2);
+	cr_assert_eq(F.wake_cq, wakes + 1, "the interrupt woke no CQ waiter");
+	cr_assert_eq(E.reserved, 0, "the posted CQE still holds its slot");
+	cr_assert_eq(F.pending[DEV_NIC][2], 0);
+	cr_assert_eq(F.pending[DEV_NIC][1], 1, "vector 1's event was taken");
+	cr_assert_eq(ctr.completed, 1);
+	/* A second interrupt before the op is freed claims nothing more. */
+	interrupt(DEV_NIC, 2);
+	cr_assert_eq(rd(off.cq_tail), 1);
+	cr_assert_eq(F.pending[DEV_NIC][2], 1);
+	cr_assert_eq(F.nirq_claimed, 1);
+	complete_claimed();
+	cr_assert_eq(rd(off.cq_tail), 1, "completion posted a second CQE");
+	cr_assert_eq(ctr.completed, 1);
+	expect_clean();
+}
+
+Test(ring_engine, an_interrupt_leaves_its_cqe_to_the_cqs_owner)
+{
+	push(op_irq(DEV_NIC, 0x1, -1, 30));
+	cr_assert_eq(submit(SQ, false), 1);
+	vanity_cq_own(&E);		/* a batch, or a completion, has it */
+	interrupt(DEV_NIC, 0);
+	cr_assert_eq(rd(off.cq_tail), 0, "posted under the CQ's owner");
+	cr_assert_eq(E.cq_owner, VANITY_CQ_OWNED_POSTING);
+	cr_assert_eq(E.reserved, 1);
+	/* The owner posts it as it lets go. */
+	cr_assert_eq(vanity_cq_unown(&E, &plat), 1);
+	expect_cqe(0, 30, 0);
+	cr_assert_eq(E.reserved, 0);
+	complete_claimed();
+	cr_assert_eq(rd(off.cq_tail), 1);
+	expect_clean();
+}
+
+Test(ring_engine, an_interrupt_during_a_batch_is_posted_as_the_batch_ends)
+{
+	/* Armed, then an interrupt comes while a batch of NOPs runs. */
+	push(op_irq(DEV_NIC, 0x1, -1, 40));
+	cr_assert_eq(submit(SQ, false), 1);
+	push(nop(41));
+	F.irq_in_watch = false;
+	vanity_cq_own(&E);
+	interrupt(DEV_NIC, 0);
+	vanity_cq_unown(&E, &plat);
+	cr_assert_eq(submit(SQ, false), 1);
+	expect_cqe(0, 40, 0);
+	expect_cqe(1, 41, 0);
+	complete_claimed();
+	expect_clean();
+}
+
+Test(ring_engine, an_interrupt_that_claims_while_irq_wait_arms_completes_it_once)
+{
+	u32 before;
+
+	F.irq_in_watch = true;		/* vector 0 fires as the op is watched */
+	push(op_irq(DEV_NIC, 0x1, -1, 50));
+	push(nop(51));
+	before = F.wake_cq;
+	cr_assert_eq(submit(SQ, false), 2);
+	/* The batch owned the CQ: the interrupt's CQE came as it let go. */
+	cr_assert_eq(rd(off.cq_tail), 2);
+	expect_cqe(0, 51, 0);
+	expect_cqe(1, 50, 0);
+	cr_assert_gt(F.wake_cq, before);
+	cr_assert_eq(E.reserved, 0);
+	cr_assert_not_null(E.armed, "the claimed op must stay linked until freed");
+	complete_claimed();
+	cr_assert_eq(rd(off.cq_tail), 2);
+	cr_assert_eq(ctr.completed, 2);
+	expect_clean();
+}
+
+Test(ring_engine, irq_wait_times_out_and_leaves_later_events_pending)
+{
+	push(op_irq(DEV_NIC, 0x1, 100, 60));
+	cr_assert_eq(submit(SQ, false), 1);
+	cr_assert_eq(F.timer_starts, 1);
+	F.now += 100;
+	cr_assert_eq(reap(F.now, NULL), 1);
+	expect_cqe(0, 60, -ETIME);
+	interrupt(DEV_NIC, 0);
+	cr_assert_eq(F.pending[DEV_NIC][0], 1, "the event went with the op");
+	cr_assert_eq(rd(off.cq_tail), 1);
+	/* The next IRQ_WAIT has it. */
+	push(op_irq(DEV_NIC, 0x1, -1, 61));
+	cr_assert_eq(submit(SQ, false), 1);
+	expect_cqe(1, 61, 0);
+	expect_clean();
+}
+
+Test(ring_engine, an_op_claimed_otherwise_takes_no_event)
+{
+	struct vanity_armed *a;
+
+	push(op_irq(DEV_NIC, 0x1, 100, 70));
+	cr_assert_eq(submit(SQ, false), 1);
+	a = E.armed;
+	cr_assert(vanity_armed_claim(a, -ETIME), "the timer lost a live op");
+	interrupt(DEV_NIC, 0);
+	cr_assert_eq(F.nirq_claimed, 0);
+	cr_assert_eq(F.pending[DEV_NIC][0], 1, "a claimed op took the event");
+	vanity_engine_complete(&E, &plat, a);
+	expect_cqe(0, 70, -ETIME);
+	expect_clean();
+}
+
+Test(ring_engine, irq_wait_is_enodev_when_the_system_is_down)
+{
+	push(op_irq(DEV_NIC, 0x1, -1, 80));
+	cr_assert_eq(submit(SQ, false), 1);
+	F.dead = true;
+	interrupt(DEV_NIC, 0);
+	expect_cqe(0, 80, -ENODEV);
+	complete_claimed();
+	push(op_irq(DEV_NIC, 0x1, -1, 81));
+	cr_assert_eq(submit(SQ, false), 1);
+	expect_cqe(1, 81, -ENODEV);
+	expect_clean();
+}
+
+Test(ring_engine, detach_cancels_armed_irq_waits_and_later_interrupts_post_nothing)
+{
+	push(op_irq(DEV_NIC, 0x3, -1, 90));
+	push(op_irq(DEV_NIC, 0x2, -1, 91));
+	cr_assert_eq(submit(SQ, false), 2);
+	cancel_all();
+	cr_assert_eq(F.irq_unwatches, 2);
+	interrupt(DEV_NIC, 1);
+	cr_assert_eq(rd(off.cq_tail), 0);
+	cr_assert_eq(F.pending[DEV_NIC][1], 1);
+	/* Closing: nothing arms until the next attachment. */
+	push(op_irq(DEV_NIC, 0x2, -1, 92));
+	cr_assert_eq(submit(SQ, false), 1);
+	expect_cqe(0, 92, -ENODEV);
+	expect_clean();
+}
+
+Test(ring_engine, an_interrupt_claim_that_detach_meets_posts_nothing_and_is_freed)
+{
+	bool busy;
+
+	push(op_irq(DEV_NIC, 0x1, -1, 100));
+	cr_assert_eq(submit(SQ, false), 1);
+	vanity_cq_own(&E);
+	interrupt(DEV_NIC, 0);		/* claimed, left for the owner */
+	/* Detach begins before the owner lets go: closing. */
+	E.closing = true;
+	cr_assert_eq(vanity_cq_unown(&E, &plat), 0);
+	cr_assert_eq(rd(off.cq_tail), 0, "a CQE reached a detaching ring");
+	cr_assert_null(vanity_engine_cancel_next(&E, &plat, &busy));
+	cr_assert(busy, "the claimed op was not waited for");
+	complete_claimed();
+	cr_assert_null(vanity_engine_cancel_next(&E, &plat, &busy));
+	cr_assert_not(busy);
+	cr_assert_eq(rd(off.cq_tail), 0);
+	expect_clean();
+}
+
+Test(ring_engine, interrupts_of_several_armed_ops_post_in_arrival_order)
+{
+	push(op_irq(DEV_NIC, 0x1, -1, 110));
+	push(op_irq(DEV_NIC, 0x2, -1, 111));
+	push(op_irq(DEV_NIC, 0x4, -1, 112));
+	cr_assert_eq(submit(SQ, false), 3);
+	vanity_cq_own(&E);
+	interrupt(DEV_NIC, 2);
+	interrupt(DEV_NIC, 0);
+	interrupt(DEV_NIC, 1);
+	cr_assert_eq(vanity_cq_unown(&E, &plat), 3);
+	expect_cqe(0, 112, 2);
+	expect_cqe(1, 110, 0);
+	expect_cqe(2, 111, 1);
+	complete_claimed();
+	cr_assert_eq(rd(off.cq_tail), 3);
+	expect_clean();
+}
+
+Test(ring_engine, one_interrupt_completes_one_of_two_ops_on_its_vector)
+{
+	push(op_irq(DEV_NIC, 0x1, -1, 120));
+	push(op_irq(DEV_NIC, 0x1, -1, 121));
+	cr_assert_eq(submit(SQ, false), 2);
+	interrupt(DEV_NIC, 0);
+	cr_assert_eq(rd(off.cq_tail), 1, "one event completed two ops");
+	cr_assert_eq(F.nirq_claimed, 1);
+	interrupt(DEV_NIC, 0);
+	cr_assert_eq(rd(off.cq_tail), 2);
+	complete_claimed();
+	cr_assert_eq(cqe_at(0)->res, 0);
+	cr_assert_eq(cqe_at(1)->res, 0);
+	cr_assert_neq(cqe_at(0)->user_data, cqe_at(1)->user_data);
+	expect_clean();
 }

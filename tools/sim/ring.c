@@ -363,7 +363,7 @@ static void armed_cancel_all(struct vanity_sim_ring *r)
 	bool busy;
 
 	/* Nothing claims an op but this thread: never busy here. */
-	while ((a = vanity_engine_cancel_next(&r->eng, &busy)))
+	while ((a = vanity_engine_cancel_next(&r->eng, &sim_platform, &busy)))
 		vanity_engine_discard(&r->eng, &sim_platform, a);
 }
 

@@ -288,6 +288,16 @@ struct vanity_chan_hdr {
  * thread, which is not the shard, it does nothing. Timed ops answer
  * -ETIME; a timeout too large for the clock never fires.
  *
+ * IRQ_WAIT arms on interrupt vectors of a passed device the shard owns
+ * (vectors 0 .. irq_vectors - 1 of VANITY_IOC_DEVICE, MSI-X when the
+ * device has it, else MSI; never INTx). Each interrupt of a vector counts
+ * one pending event; an IRQ_WAIT completes with the lowest vector of its
+ * @mask that has pending events, taking them all (interrupts that fired
+ * before the op was armed are not lost, and several fold into one CQE),
+ * or at its deadline (-ETIME; 0: a poll), or at DOWN (-ENODEV). Its CQE
+ * is posted from the interrupt itself, so a shard polling its CQ sees
+ * the interrupt with no system call. Attach clears the pending events.
+ *
  * Stamps (VANITY_RING_F_STAMPS): the module stores VANITY_STAMP(index)
  * in each CQE it posts, and a shard under SQPOLL may do the same in each
  * SQE it publishes, last and with release order, so the other side can
@@ -309,6 +319,7 @@ enum vanity_op {
 	VANITY_OP_WAIT,		/* until a channel of @mask is ready, or timeout */
 	VANITY_OP_YIELD,	/* give the CPU to the next cooperative shard */
 	VANITY_OP_TIMEOUT,	/* complete with -ETIME after @timeout_ns */
+	VANITY_OP_IRQ_WAIT,	/* until a vector of @mask of @device fires, or timeout */
 	VANITY_OP_LAST,
 };
 
@@ -316,9 +327,11 @@ struct vanity_sqe {
 	__u8 opcode;		/* enum vanity_op */
 	__u8 flags;		/* none defined: must be 0 */
 	__u16 stamp;		/* VANITY_STAMP(index), or 0: see above */
-	__u32 channel;		/* NOTIFY: index; WAIT: index of bit 0 of @mask */
-	__u64 mask;		/* WAIT: channels channel + i for each bit i */
-	__s64 timeout_ns;	/* WAIT (< 0: none), TIMEOUT */
+	__u32 channel;		/* NOTIFY: index; WAIT: index of bit 0 of @mask;
+				 * IRQ_WAIT: the device's index in the image */
+	__u64 mask;		/* WAIT: channels channel + i for each bit i;
+				 * IRQ_WAIT: vectors i for each bit i */
+	__s64 timeout_ns;	/* WAIT, IRQ_WAIT (< 0: none), TIMEOUT */
 	__u64 user_data;	/* echoed in the CQE */
 	__u64 resv[4];		/* must be 0 */
 };
@@ -541,7 +554,7 @@ struct vanity_device_info {
 	__u8 resv0;
 	__u16 msi_vectors;		/* out: 0 without MSI */
 	__u16 msix_vectors;		/* out: 0 without MSI-X */
-	__u16 resv1;
+	__u16 irq_vectors;		/* out: vectors IRQ_WAIT may name */
 	__u32 win_kind;			/* in, F_WINDOW: VANITY_MMAP_K_* */
 	__u32 win_index;		/* in, F_WINDOW */
 	__u32 resv2;			/* in: must be 0 */

@@ -65,6 +65,30 @@ int vanity_device_bar(struct vanity_device *d, unsigned int bar,
 int vanity_device_iova(struct vanity_device *d, const void *addr, size_t len,
 		       uint64_t *iova);
 
+/*
+ * vanity_device_irq_arm - queue an IRQ_WAIT on the device's vectors
+ * @d:          the device
+ * @vectors:    bit i for vector i, i < info->irq_vectors (MSI-X vectors
+ *              when the device has MSI-X, else MSI; never INTx)
+ * @timeout_ns: < 0 none, 0 a poll, else a deadline that far ahead
+ * @user_data:  echoed in the CQE
+ *
+ * Preps the next SQE of the shard's ring; it goes with the next
+ * vanity_submit() (or at once under SQPOLL). Its CQE says the lowest
+ * vector of @vectors that fired since the last IRQ_WAIT took its events
+ * (interrupts before the op are not lost; several fold into one CQE),
+ * -ETIME, -ENODEV (system down, or the device was removed), or the
+ * module's refusal. The CQE is posted from the interrupt: a shard
+ * spinning on its CQ (vanity_peek_cqe()) sees it without a system call.
+ * One IRQ_WAIT completes per event; arm again after each CQE.
+ *
+ * Returns 0, -EINVAL (@vectors is 0 or names a vector the device does
+ * not have), -ENODEV (the device has no vectors), -EBUSY (the SQ is
+ * full: submit, then arm again).
+ */
+int vanity_device_irq_arm(struct vanity_device *d, uint64_t vectors,
+			  int64_t timeout_ns, uint64_t user_data);
+
 #ifdef __cplusplus
 }
 #endif

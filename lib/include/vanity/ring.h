@@ -133,6 +133,19 @@ static inline void vanity_prep_timeout(struct vanity_sqe *sqe, int64_t ns,
 	vanity_prep(sqe, VANITY_OP_TIMEOUT, 0, 0, ns, ud);
 }
 
+/*
+ * Until a vector of @vectors (bit i: vector i) of passed device @device
+ * (its index: vanity_device_info()->index) fires (res: the lowest such
+ * vector), or @timeout_ns (< 0: none, 0: a poll). vanity_device_irq_arm()
+ * checks the vectors against the device's first.
+ */
+static inline void vanity_prep_irq_wait(struct vanity_sqe *sqe, uint32_t device,
+					uint64_t vectors, int64_t timeout_ns,
+					uint64_t ud)
+{
+	vanity_prep(sqe, VANITY_OP_IRQ_WAIT, device, vectors, timeout_ns, ud);
+}
+
 /* Internal, out of line: what vanity_submit_and_wait does past its fast path. */
 int vanity__submit(struct vanity_ring *r, uint32_t wait_nr, uint32_t published);
 
