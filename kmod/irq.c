@@ -22,7 +22,7 @@ struct vanity_irq_vec {
 	struct vanity_irqs *q;
 	unsigned int index;
 	int irq;			/* Linux's number, once requested */
-	char name[48];			/* in /proc/interrupts */
+	char name[64];			/* in /proc/interrupts */
 };
 
 static irqreturn_t vanity_irq_handler(int irq, void *data)

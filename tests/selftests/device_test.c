@@ -1304,7 +1304,7 @@ static int irq_roundtrip(void *arg)
 	uint64_t iova, ud = 0;
 	unsigned int i;
 	size_t len;
-	int ret;
+	int ret, n;
 
 	ret = vanity_attach("owner", &v);
 	if (ret)
@@ -1370,17 +1370,21 @@ static int irq_roundtrip(void *arg)
 	if (memcmp(mem + OUT_OFF, mem + IN_OFF, DMA_LEN))
 		return fail(sh, 26, "the DMA's bytes are not there at its CQE");
 
-	/* Two interrupts before anything is armed: one CQE takes both. */
-	bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x2);
-	bar_wr32(bar, EDU_REG_IRQ_ACK, 0x2);
-	bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x2);
-	bar_wr32(bar, EDU_REG_IRQ_ACK, 0x2);
-	for (i = 0; i < 5000 && irq_count(0) < before + 4; i++)
-		usleep(1000);
-	after = irq_count(0);
-	if (after != before + 4)
-		return fail(sh, 27, "debugfs counted %lld interrupts, want 4",
-			    after - before);
+	/*
+	 * Two interrupts before anything is armed, each handled before the
+	 * next is raised (two edge MSIs close together may arrive as one, on
+	 * arm64's ITS as on any interrupt controller): one CQE takes both.
+	 */
+	for (n = 3; n <= 4; n++) {
+		bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x2);
+		for (i = 0; i < 5000 && irq_count(0) < before + n; i++)
+			usleep(1000);
+		bar_wr32(bar, EDU_REG_IRQ_ACK, 0x2);
+		after = irq_count(0);
+		if (after != before + n)
+			return fail(sh, 27, "debugfs counted %lld interrupts, want %d",
+				    after - before, n);
+	}
 	ret = submit_irq_wait(r, info->index, 1, 0, 102);
 	if (ret)
 		return fail(sh, 28, "submit: %s", strerror(-ret));
