@@ -126,6 +126,7 @@ include mk/unit.mk
 include mk/selftests.mk
 include mk/examples.mk
 include mk/bench-ring.mk
+include mk/bench-irq.mk
 include mk/stress.mk
 include mk/bench.mk
 include mk/bench-pipeline.mk

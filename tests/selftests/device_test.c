@@ -1489,3 +1489,92 @@ TEST_F_TIMEOUT(edu, irq_wait_refusals_and_detach, DEV_TIMEOUT)
 	EXPECT_EQ(-ETIME, spin_cqe(r, &ud, IRQ_SPIN_MS)) TH_LOG("an interrupt of the last attachment was still pending");
 	EXPECT_EQ(7, ud);
 }
+
+/*
+ * Child of interrupts_racing_batches: as owner, IRQ_ROUNDS times, an
+ * IRQ_WAIT armed, the edu raised, and batches of NOPs entered while the
+ * interrupt lands (on another CPU, posting while a batch owns the CQ, or
+ * not): every NOP's CQE and exactly one IRQ_WAIT CQE per round, none
+ * lost or doubled.
+ */
+#define IRQ_ROUNDS	300
+#define IRQ_NOPS	8
+
+static int irq_race(void *arg)
+{
+	struct shared *sh = arg;
+	struct vanity_device *d;
+	struct vanity_cqe *cqe;
+	struct vanity_ring *r;
+	struct timespec t0;
+	volatile void *bar;
+	struct vanity *v;
+	unsigned int k, j, nops, irqs;
+	uint64_t ud;
+	size_t len;
+	int ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	r = vanity_ring(v);
+	ret = vanity_device_get(v, "edu", &d);
+	if (!ret)
+		ret = vanity_device_bar(d, 0, &bar, &len);
+	if (ret)
+		return fail(sh, 11, "the edu: %s", strerror(-ret));
+	for (k = 0; k < IRQ_ROUNDS; k++) {
+		ret = vanity_device_irq_arm(d, 1, -1, 1000000 + k);
+		if (ret || vanity_submit(r) != 1)
+			return fail(sh, 12, "round %u: arm: %s", k, strerror(-ret));
+		bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x1);
+		nops = irqs = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (nops < 4 * IRQ_NOPS || !irqs) {
+			if (nops < 4 * IRQ_NOPS) {
+				for (j = 0; j < IRQ_NOPS; j++)
+					vanity_prep_nop(vanity_get_sqe(r), k * 64 + j);
+				if (vanity_submit(r) != IRQ_NOPS)
+					return fail(sh, 13, "round %u: NOPs not taken", k);
+			}
+			while (!vanity_peek_cqe(r, &cqe)) {
+				ud = cqe->user_data;
+				if (ud == 1000000 + k && cqe->res == 0) {
+					irqs++;
+				} else if (ud >= k * 64 && ud < k * 64 + IRQ_NOPS &&
+					   cqe->res == 0) {
+					nops++;
+				} else {
+					return fail(sh, 14, "round %u: CQE user_data %llu res %d",
+						    k, (unsigned long long)ud, cqe->res);
+				}
+				vanity_cqe_seen(r);
+			}
+			if (ms_since(&t0) > IRQ_SPIN_MS)
+				return fail(sh, 15, "round %u: %u NOP CQEs, %u IRQ CQEs",
+					    k, nops, irqs);
+		}
+		if (irqs != 1 || nops != 4 * IRQ_NOPS)
+			return fail(sh, 16, "round %u: %u NOP CQEs, %u IRQ CQEs", k,
+				    nops, irqs);
+		bar_wr32(bar, EDU_REG_IRQ_ACK, 0x1);
+	}
+	/* Nothing late: a poll finds no event and no CQE follows it. */
+	usleep(20000);
+	if (!vanity_peek_cqe(r, &cqe))
+		return fail(sh, 17, "a late CQE: user_data %llu res %d",
+			    (unsigned long long)cqe->user_data, cqe->res);
+	vanity_detach(v);
+	return 0;
+}
+
+TEST_F_TIMEOUT(edu, interrupts_racing_batches, DEV_TIMEOUT)
+{
+	int rc;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	rc = run_child(&self->pid, irq_race, self->sh);
+	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
+				rc < 0 ? "timed out" : self->sh->why);
+}
