@@ -481,7 +481,7 @@ static struct vanity_pdev *find(struct vanity_system *sys, u32 flags,
 int vanity_device_info_fill(struct vanity_system *sys, struct vanity_shard *s,
 			    struct vanity_device_info *info)
 {
-	struct vanity_dma_window w;
+	const struct vanity_dma_window *w;
 	struct vanity_pdev *d;
 	struct pci_dev *pdev;
 	int i;
@@ -498,11 +498,13 @@ int vanity_device_info_fill(struct vanity_system *sys, struct vanity_shard *s,
 		return -EACCES;
 	pdev = d->pdev;
 	if (info->flags & VANITY_DEVICE_F_WINDOW) {
-		if (vanity_dma_window(sys->image, d->index, info->win_kind,
-				      info->win_index, &w))
+		/* Where UP placed it, past the IOMMU's reserved ranges. */
+		w = vanity_dma_find(d->win, d->nmapped, info->win_kind,
+				    info->win_index);
+		if (!w)
 			return -ENOENT;
-		info->win_iova = w.iova;
-		info->win_size = w.size;
+		info->win_iova = w->iova;
+		info->win_size = w->size;
 	}
 	memcpy(info->name, d->desc->name, sizeof(info->name));
 	info->index = d->index;

@@ -35,18 +35,21 @@ static const char *window_name(struct vanity_system *sys,
 }
 
 /*
- * Refuse windows over the group's reserved ranges (MSI doorbells, RMRRs);
- * *@sw_msi: where the IOMMU wants MSI doorbells mapped by software (an
- * SMMU's), or ~0 when it maps them itself (interrupt remapping).
+ * Place the windows past the group's reserved ranges (MSI doorbells,
+ * firmware's direct maps) and inside the domain's aperture: the layout is
+ * the core's (vanity_dma_place). *@sw_msi: where the IOMMU wants MSI
+ * doorbells mapped by software (an SMMU's), or ~0 when it maps them
+ * itself (interrupt remapping).
  */
-static int check_reserved(struct vanity_system *sys, struct vanity_pdev *d,
-			  dma_addr_t *sw_msi, char *msg)
+static int place_windows(struct vanity_system *sys, struct vanity_pdev *d,
+			 dma_addr_t *sw_msi, char *msg)
 {
 	struct iommu_resv_region *r, *next;
-	const struct vanity_dma_window *w;
+	struct vanity_dma_resv *resv = NULL;
+	const struct iommu_domain_geometry *g = &d->domain->geometry;
+	unsigned int n = 0, i = 0;
 	LIST_HEAD(list);
-	unsigned int i;
-	int ret = 0;
+	int ret;
 
 	ret = iommu_get_group_resv_regions(d->group, &list);
 	if (ret) {
@@ -55,22 +58,31 @@ static int check_reserved(struct vanity_system *sys, struct vanity_pdev *d,
 			 d->desc->name, d->addr);
 		goto out;
 	}
+	list_for_each_entry(r, &list, list)
+		n++;
+	resv = kmalloc_array(n ?: 1, sizeof(*resv), GFP_KERNEL);
+	if (!resv) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	list_for_each_entry(r, &list, list) {
 		if (r->type == IOMMU_RESV_SW_MSI)
 			*sw_msi = r->start;
-		for (i = 0; i < d->nwin && !ret; i++) {
-			w = &d->win[i];
-			if (w->iova + w->size <= r->start ||
-			    w->iova >= r->start + r->length)
-				continue;
-			snprintf(msg, VANITY_MSG_LEN,
-				 "device '%s' (%s): its window for %s at %#llx overlaps the IOMMU's reserved range %pa+%#zx",
-				 d->desc->name, d->addr, window_name(sys, w),
-				 w->iova, &r->start, r->length);
-			ret = -EADDRINUSE;
-		}
+		if (!r->length)
+			continue;
+		resv[i].start = r->start;
+		resv[i].last = r->start + r->length - 1;
+		i++;
 	}
+	ret = vanity_dma_place(d->win, d->nwin, resv, i,
+			       g->force_aperture ? g->aperture_end : ~0ULL);
+	if (ret)
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): its windows do not fit below its IOMMU's %#llx, past its reserved ranges",
+			 d->desc->name, d->addr,
+			 g->force_aperture ? (u64)g->aperture_end : ~0ULL);
 out:
+	kfree(resv);
 	list_for_each_entry_safe(r, next, &list, list) {
 		list_del(&r->list);
 		kfree(r);
@@ -105,7 +117,6 @@ int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
 			 char *msg)
 {
 	struct device *dev = &d->pdev->dev;
-	const struct vanity_dma_window *last;
 	/* Coherent: the device sees what the CPU wrote (the zeroing too). */
 	int prot = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
 	dma_addr_t sw_msi = ~(dma_addr_t)0;
@@ -138,21 +149,7 @@ int vanity_iommu_confine(struct vanity_system *sys, struct vanity_pdev *d,
 			 d->desc->name, d->addr);
 		goto err;
 	}
-	if (d->nwin) {
-		last = &d->win[d->nwin - 1];
-		if (d->domain->geometry.force_aperture &&
-		    (d->win[0].iova < d->domain->geometry.aperture_start ||
-		     last->iova + last->size - 1 > d->domain->geometry.aperture_end)) {
-			snprintf(msg, VANITY_MSG_LEN,
-				 "device '%s' (%s): its windows end at %#llx, past its IOMMU's %#llx",
-				 d->desc->name, d->addr,
-				 last->iova + last->size - 1,
-				 (u64)d->domain->geometry.aperture_end);
-			ret = -ERANGE;
-			goto err;
-		}
-	}
-	ret = check_reserved(sys, d, &sw_msi, msg);
+	ret = place_windows(sys, d, &sw_msi, msg);
 	if (ret)
 		goto err;
 	/*

@@ -98,3 +98,57 @@ int vanity_dma_window(const void *img, unsigned int dev, u32 kind, u32 index,
 	}
 	return -ENOENT;
 }
+
+/* Whether [@at, @at + @size - 1] meets @r. @size is not 0. */
+static bool meets(u64 at, u64 size, const struct vanity_dma_resv *r)
+{
+	return at <= r->last && r->start - at < size;
+}
+
+int vanity_dma_place(struct vanity_dma_window *w, unsigned int n,
+		     const struct vanity_dma_resv *resv, unsigned int nresv,
+		     u64 last_iova)
+{
+	u64 at = VANITY_DMA_IOVA_BASE, end;
+	unsigned int i, j;
+	bool moved;
+
+	for (i = 0; i < n; i++) {
+		/*
+		 * Past every range the window meets: each pass leaves one
+		 * behind for good (at only grows), so at most nresv + 1.
+		 */
+		do {
+			moved = false;
+			for (j = 0; j < nresv; j++) {
+				if (!meets(at, w[i].size, &resv[j]))
+					continue;
+				if (resv[j].last > ~(u64)0 - VANITY_PAGE_SIZE)
+					return -ERANGE;
+				at = (resv[j].last + VANITY_PAGE_SIZE) &
+				     ~(u64)(VANITY_PAGE_SIZE - 1);
+				moved = true;
+			}
+		} while (moved);
+		if (check_add_overflow(at, w[i].size - 1, &end) ||
+		    end > last_iova)
+			return -ERANGE;
+		w[i].iova = at;
+		at = end + 1;
+		if (!at && i + 1 < n)	/* the last byte of the space was used */
+			return -ERANGE;
+	}
+	return 0;
+}
+
+const struct vanity_dma_window *
+vanity_dma_find(const struct vanity_dma_window *w, unsigned int n, u32 kind,
+		u32 index)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (w[i].kind == kind && w[i].index == index)
+			return &w[i];
+	return NULL;
+}

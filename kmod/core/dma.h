@@ -27,6 +27,28 @@ struct vanity_dma_window {
 unsigned int vanity_dma_windows(const void *img, unsigned int dev,
 				struct vanity_dma_window *w, unsigned int max);
 
+/* A range of I/O addresses the device's IOMMU keeps for itself. */
+struct vanity_dma_resv {
+	u64 start, last;	/* inclusive */
+};
+
+/*
+ * Place @n windows (vanity_dma_windows' order and sizes) in the I/O
+ * address space of an IOMMU that reserves @resv (@nresv ranges, in any
+ * order; MSI doorbells, firmware's direct maps): from VANITY_DMA_IOVA_BASE,
+ * each window where the previous one ends or, when that would overlap a
+ * reserved range, at the first page past it. 0, or -ERANGE when a window
+ * would end past @last_iova (the IOMMU's aperture) or past 2^64.
+ */
+int vanity_dma_place(struct vanity_dma_window *w, unsigned int n,
+		     const struct vanity_dma_resv *resv, unsigned int nresv,
+		     u64 last_iova);
+
+/* The window onto region @kind / @index among @n, or NULL. */
+const struct vanity_dma_window *
+vanity_dma_find(const struct vanity_dma_window *w, unsigned int n, u32 kind,
+		u32 index);
+
 /*
  * The window of device @dev onto region @kind / @index (the mmap offset
  * terms of the UAPI): 0 and *@out filled, or -ENOENT when the device is

@@ -1578,3 +1578,105 @@ TEST_F_TIMEOUT(edu, interrupts_racing_batches, DEV_TIMEOUT)
 	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
 				rc < 0 ? "timed out" : self->sh->why);
 }
+
+/* ------------------------------------------------------------ placement */
+
+#define BIG_MEM		(160ULL << 20)	/* past arm64's SMMU MSI window at 128 MiB */
+
+/*
+ * Whether [@iova, @iova + @len) meets a range the edu's IOMMU group
+ * reserves (sysfs reserved_regions: "start end type", inclusive); -1 when
+ * the file cannot be read.
+ */
+static int meets_reserved(const char *fn, uint64_t iova, uint64_t len)
+{
+	char path[512], type[32];
+	unsigned long long a, b;
+	int hit = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEVICES "/%s/iommu_group/reserved_regions", fn);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%llx %llx %31s", &a, &b, type) == 3)
+		if (iova <= b && a <= iova + len - 1)
+			hit = 1;
+	fclose(f);
+	return hit;
+}
+
+/*
+ * Child of a_big_private_region_is_placed_past_reserved_ranges: as owner
+ * of BIG_MEM, the private window meets no reserved range, and the edu's
+ * DMA round-trips at its first and its last page.
+ */
+static int dma_big(void *arg)
+{
+	struct shared *sh = arg;
+	long page = sysconf(_SC_PAGESIZE);
+	struct vanity_device *d;
+	uint64_t iova, at[2];
+	volatile void *bar;
+	unsigned char *mem;
+	struct vanity *v;
+	size_t len, i, k;
+	int ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	ret = vanity_memory(v, (void **)&mem, &len);
+	if (ret || len != BIG_MEM)
+		return fail(sh, 11, "vanity_memory: %d, %zu bytes", ret, len);
+	ret = vanity_device_get(v, "edu", &d);
+	if (!ret)
+		ret = vanity_device_bar(d, 0, &bar, &len);
+	if (ret)
+		return fail(sh, 12, "the edu: %s", strerror(-ret));
+	ret = vanity_device_iova(d, mem, BIG_MEM, &iova);
+	if (ret)
+		return fail(sh, 13, "iova of the private region: %s", strerror(-ret));
+	ret = meets_reserved(sh->note, iova, BIG_MEM);
+	if (ret)
+		return fail(sh, 14, "the window %#llx+%#llx meets a reserved range (%d)",
+			    (unsigned long long)iova, BIG_MEM, ret);
+	at[0] = 0;
+	at[1] = BIG_MEM - (uint64_t)page;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < DMA_LEN; i++)
+			mem[at[k] + i] = pat(i + k);
+		ret = edu_dma(bar, false, iova + at[k], 0, DMA_LEN);
+		if (!ret)
+			ret = edu_dma(bar, true, iova + at[k] + DMA_LEN, 0, DMA_LEN);
+		if (ret)
+			return fail(sh, 15, "DMA at %#llx: %s",
+				    (unsigned long long)at[k], strerror(-ret));
+		for (i = 0; i < DMA_LEN; i++)
+			if (mem[at[k] + DMA_LEN + i] != pat(i + k))
+				return fail(sh, 16, "byte %#llx is %#x, want %#x",
+					    (unsigned long long)(at[k] + DMA_LEN + i),
+					    mem[at[k] + DMA_LEN + i], pat(i + k));
+	}
+	vanity_detach(v);
+	return 0;
+}
+
+TEST_F_TIMEOUT(edu, a_big_private_region_is_placed_past_reserved_ranges, DEV_TIMEOUT)
+{
+	char text[1024], out[4096];
+	int rc;
+
+	REQUIRE_EDU();
+	snprintf(text, sizeof(text),
+		 "[system]\nname = devtest\n"
+		 "[shard owner]\ncpus = 2\nmemory = %lluM\n"
+		 "[device edu]\npci = %s\nshard = owner\n",
+		 BIG_MEM >> 20, self->addr);
+	vt_write_file(MANIFEST, text);
+	ASSERT_EQ(0, vt_sh(CTL " up " MANIFEST, out, sizeof(out))) TH_LOG("%s", out);
+	snprintf(self->sh->note, sizeof(self->sh->note), "%s", self->addr);
+	rc = run_child(&self->pid, dma_big, self->sh);
+	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
+				rc < 0 ? "timed out" : self->sh->why);
+}

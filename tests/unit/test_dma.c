@@ -209,3 +209,133 @@ Test(dma, the_private_window_is_as_large_as_the_owners_memory)
 	expect_window(&w[1], VANITY_MMAP_K_CHANNEL, 0,
 		      VANITY_DMA_IOVA_BASE + VANITY_MEMORY_MAX, region(0));
 }
+
+/* ------------------------------------------------------------ placement */
+
+#define PAGE	VANITY_PAGE_SIZE
+#define BASE	VANITY_DMA_IOVA_BASE
+
+/* Three windows of @a, @b, @c bytes, laid out plainly. */
+static void three(struct vanity_dma_window *w, uint64_t a, uint64_t b,
+		  uint64_t c)
+{
+	memset(w, 0, 3 * sizeof(*w));
+	w[0].kind = VANITY_MMAP_K_PRIVATE;
+	w[0].size = a;
+	w[1].kind = VANITY_MMAP_K_CHANNEL;
+	w[1].index = 0;
+	w[1].size = b;
+	w[2].kind = VANITY_MMAP_K_CHANNEL;
+	w[2].index = 3;
+	w[2].size = c;
+}
+
+Test(dma, with_nothing_reserved_placement_is_the_plain_layout)
+{
+	struct vanity_dma_window plain[4], placed[4];
+	unsigned int n = vanity_dma_windows(img, 0, plain, 4), i;
+
+	memcpy(placed, plain, sizeof(plain));
+	for (i = 0; i < n; i++)
+		placed[i].iova = 0xdead;
+	cr_assert_eq(vanity_dma_place(placed, n, NULL, 0, ~0ULL), 0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(placed[i].iova, plain[i].iova, "window %u", i);
+}
+
+Test(dma, a_window_that_would_meet_a_reserved_range_goes_past_it)
+{
+	struct vanity_dma_window w[3];
+	/* arm64's SMMU software MSI window, as the kernel reports it. */
+	struct vanity_dma_resv msi = { 0x8000000, 0x80fffff };
+
+	three(w, 128 * MIB, 64 * 1024, 8192);
+	cr_assert_eq(vanity_dma_place(w, 3, &msi, 1, ~0ULL), 0);
+	cr_assert_eq(w[0].iova, 0x8100000, "private at %#llx",
+		     (unsigned long long)w[0].iova);
+	cr_assert_eq(w[1].iova, 0x8100000 + 128 * MIB);
+	cr_assert_eq(w[2].iova, w[1].iova + 64 * 1024);
+	/* Windows that fit below the range stay below it; the next goes past. */
+	three(w, 64 * 1024, 126 * MIB, MIB);
+	cr_assert_eq(vanity_dma_place(w, 3, &msi, 1, ~0ULL), 0);
+	cr_assert_eq(w[0].iova, BASE);
+	cr_assert_eq(w[1].iova, BASE + 64 * 1024, "fits below: %#llx",
+		     (unsigned long long)w[1].iova);
+	cr_assert_eq(w[2].iova, 0x8100000, "channel 3 at %#llx",
+		     (unsigned long long)w[2].iova);
+	three(w, 64 * 1024, 126 * MIB, 8192);
+	cr_assert_eq(vanity_dma_place(w, 3, &msi, 1, ~0ULL), 0);
+	cr_assert_eq(w[2].iova, BASE + 64 * 1024 + 126 * MIB, "%#llx",
+		     (unsigned long long)w[2].iova);
+}
+
+Test(dma, windows_touching_a_reserved_range_are_left_where_they_are)
+{
+	struct vanity_dma_window w[3];
+	struct vanity_dma_resv r[2] = {
+		{ BASE + 2 * PAGE, BASE + 3 * PAGE - 1 },	/* right after w[0] */
+		{ 0, BASE - 1 },				/* right before it */
+	};
+
+	three(w, 2 * PAGE, PAGE, PAGE);
+	cr_assert_eq(vanity_dma_place(w, 3, r, 2, ~0ULL), 0);
+	cr_assert_eq(w[0].iova, BASE);
+	cr_assert_eq(w[1].iova, BASE + 3 * PAGE);
+	cr_assert_eq(w[2].iova, BASE + 4 * PAGE);
+}
+
+Test(dma, ranges_in_any_order_and_back_to_back_are_all_skipped)
+{
+	struct vanity_dma_window w[3];
+	/*
+	 * Unsorted, back to back, one ending mid-page (its page is skipped
+	 * whole): the first window meets all three in turn.
+	 */
+	struct vanity_dma_resv r[3] = {
+		{ BASE + 10 * PAGE, BASE + 12 * PAGE - 1 },
+		{ BASE, BASE + 4 * PAGE - 1 },
+		{ BASE + 4 * PAGE, BASE + 10 * PAGE - 1 - 100 },
+	};
+
+	three(w, PAGE, PAGE, 64 * PAGE);
+	cr_assert_eq(vanity_dma_place(w, 3, r, 3, ~0ULL), 0);
+	cr_assert_eq(w[0].iova, BASE + 12 * PAGE, "w0 %#llx",
+		     (unsigned long long)w[0].iova);
+	cr_assert_eq(w[1].iova, BASE + 13 * PAGE);
+	cr_assert_eq(w[2].iova, BASE + 14 * PAGE);
+}
+
+Test(dma, windows_past_the_aperture_or_the_space_are_erange)
+{
+	struct vanity_dma_window w[3];
+	struct vanity_dma_resv top = { 0xfffffffffffff000ULL, ~0ULL };
+	struct vanity_dma_resv all = { BASE, ~0ULL };
+
+	three(w, PAGE, PAGE, PAGE);
+	cr_assert_eq(vanity_dma_place(w, 3, NULL, 0, BASE + 3 * PAGE - 1), 0);
+	cr_assert_eq(vanity_dma_place(w, 3, NULL, 0, BASE + 3 * PAGE - 2),
+		     -ERANGE);
+	cr_assert_eq(vanity_dma_place(w, 3, &all, 1, ~0ULL), -ERANGE);
+	/* Up to the page below a range at the very top, not into it. */
+	three(w, PAGE, 1ULL << 63, (1ULL << 63) - BASE - 2 * PAGE);
+	cr_assert_eq(vanity_dma_place(w, 3, &top, 1, ~0ULL), 0);
+	w[2].size += 1;
+	cr_assert_eq(vanity_dma_place(w, 3, &top, 1, ~0ULL), -ERANGE);
+	three(w, PAGE, 1ULL << 63, (1ULL << 63) - PAGE - BASE);
+	cr_assert_eq(vanity_dma_place(w, 3, NULL, 0, ~0ULL), 0);
+	cr_assert_eq(w[2].iova + w[2].size - 1, ~0ULL);
+	w[2].size += 1;
+	cr_assert_eq(vanity_dma_place(w, 3, NULL, 0, ~0ULL), -ERANGE);
+}
+
+Test(dma, find_names_the_window_onto_a_region)
+{
+	struct vanity_dma_window w[3];
+
+	three(w, PAGE, PAGE, PAGE);
+	cr_assert_eq(vanity_dma_find(w, 3, VANITY_MMAP_K_CHANNEL, 3), &w[2]);
+	cr_assert_eq(vanity_dma_find(w, 3, VANITY_MMAP_K_PRIVATE, 0), &w[0]);
+	cr_assert_null(vanity_dma_find(w, 3, VANITY_MMAP_K_CHANNEL, 1));
+	cr_assert_null(vanity_dma_find(w, 2, VANITY_MMAP_K_CHANNEL, 3));
+	cr_assert_null(vanity_dma_find(NULL, 0, VANITY_MMAP_K_PRIVATE, 0));
+}

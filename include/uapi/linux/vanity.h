@@ -174,8 +174,12 @@ struct vanity_image_channel {
  * endpoint. Where each window sits in the device's I/O address space is
  * the core's one layout (kmod/core/dma.h): the first at
  * VANITY_DMA_IOVA_BASE, each next one where the previous ends, in the
- * order private, then channels by index. Addresses are unique across
- * the image; names too, and in their own namespace.
+ * order private, then channels by index; a window that would meet a
+ * range the device's IOMMU reserves (an SMMU's MSI doorbell window, a
+ * firmware direct map) goes to the first page past it instead, so the
+ * owner asks VANITY_IOC_DEVICE (VANITY_DEVICE_F_WINDOW) where each one
+ * is. Addresses are unique across the image; names too, and in their
+ * own namespace.
  */
 struct vanity_image_device {
 	char name[VANITY_NAME_MAX];	/* NUL-padded */
