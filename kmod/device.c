@@ -281,6 +281,24 @@ static bool default_domain(struct vanity_pdev *d)
 		       dom->type == IOMMU_DOMAIN_IDENTITY);
 }
 
+/*
+ * Whether a user other than the kernel's DMA API holds the group: its
+ * domain is not the kernel's, or its DMA ownership is claimed while no
+ * DMA-API driver of ours to unbind accounts for it (a host driver's own
+ * count goes with it when UP unbinds it; one that manages DMA itself,
+ * vfio-pci, or none at all, means someone has claimed the group).
+ */
+static bool owned_elsewhere(struct vanity_pdev *d)
+{
+	struct device_driver *drv = d->pdev->dev.driver;
+
+	if (!default_domain(d))
+		return true;
+	if (!iommu_group_dma_owner_claimed(d->group))
+		return false;
+	return !drv || to_pci_driver(drv)->driver_managed_dma;
+}
+
 static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
 {
 	const struct vanity_image_device *desc = d->desc;
@@ -308,8 +326,7 @@ static int take_one(struct vanity_system *sys, struct vanity_pdev *d, char *msg)
 	if (ret)
 		goto refuse;
 	/* Someone else's already (vfio, another domain): not even unbound. */
-	if (d->group && (iommu_group_dma_owner_claimed(d->group) ||
-			 !default_domain(d))) {
+	if (d->group && owned_elsewhere(d)) {
 		ret = -EBUSY;
 		snprintf(why, sizeof(why), "its IOMMU group's DMA is already owned by another user");
 		goto refuse;

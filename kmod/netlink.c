@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "vanity" generic netlink family. UP and DOWN are admin-only and
- * explain every refusal through extack; GET replies with the whole system;
+ * explain every refusal through extack; GET replies with the whole system,
+ * passed devices included;
  * every UP and DOWN that happened is announced to the "events" group.
  */
 #include <net/genetlink.h>
@@ -11,6 +12,7 @@
 
 #include "netlink.h"
 #include "system.h"
+#include "device.h"
 #include "image.h"
 #include "chan.h"
 #include "ring.h"
@@ -270,6 +272,24 @@ static size_t channel_msg_size(void)
 	       5 * nla_total_size_64bit(sizeof(u64));
 }
 
+/* A device's reply at its largest: every BAR, every vector. */
+static size_t device_msg_size(const struct vanity_pdev *d)
+{
+	size_t bar = nla_total_size(0) + 2 * nla_total_size(sizeof(u32)) +
+		     nla_total_size_64bit(sizeof(u64));
+	size_t win = nla_total_size(0) + 2 * nla_total_size(sizeof(u32)) +
+		     2 * nla_total_size_64bit(sizeof(u64)) +
+		     nla_total_size(sizeof(u8));
+
+	return nla_total_size(0) + 2 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(VANITY_NAME_MAX) +
+	       nla_total_size(sizeof(d->addr)) +
+	       nla_total_size(sizeof(d->host_driver)) +
+	       2 * nla_total_size(sizeof(u8)) +
+	       VANITY_DEVICE_BARS * bar + d->nwin * win +
+	       nla_total_size_64bit(VANITY_IRQ_VECTORS_MAX * sizeof(u64));
+}
+
 static int put_shard(struct sk_buff *msg, const struct vanity_shard *s)
 {
 	const char *prog = vanity_image_str(s->sys->image, s->desc->program);
@@ -345,6 +365,87 @@ static int put_channel(struct sk_buff *msg, struct vanity_channel *c)
 	return 0;
 }
 
+static int put_bar(struct sk_buff *msg, const struct vanity_bar *b,
+		   unsigned int index)
+{
+	struct nlattr *nest = nla_nest_start(msg, VANITY_DEVICE_A_BAR);
+
+	if (!nest ||
+	    nla_put_u32(msg, VANITY_BAR_A_INDEX, index) ||
+	    nla_put_u64_64bit(msg, VANITY_BAR_A_SIZE, b->size,
+			      VANITY_BAR_A_PAD) ||
+	    nla_put_u32(msg, VANITY_BAR_A_FLAGS, b->flags))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_window(struct sk_buff *msg, const struct vanity_dma_window *w,
+		      bool mapped)
+{
+	struct nlattr *nest = nla_nest_start(msg, VANITY_DEVICE_A_WINDOW);
+
+	if (!nest ||
+	    nla_put_u32(msg, VANITY_WINDOW_A_KIND, w->kind) ||
+	    nla_put_u32(msg, VANITY_WINDOW_A_INDEX, w->index) ||
+	    nla_put_u64_64bit(msg, VANITY_WINDOW_A_IOVA, w->iova,
+			      VANITY_WINDOW_A_PAD) ||
+	    nla_put_u64_64bit(msg, VANITY_WINDOW_A_SIZE, w->size,
+			      VANITY_WINDOW_A_PAD) ||
+	    nla_put_u8(msg, VANITY_WINDOW_A_MAPPED, mapped))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* The vectors' counters, written in place: no 512-byte copy on the stack. */
+static int put_irq_counts(struct sk_buff *msg, const struct vanity_pdev *d)
+{
+	unsigned int i, nvec = min_t(unsigned int, READ_ONCE(d->irqs.nvec),
+				     VANITY_IRQ_VECTORS_MAX);
+	struct nlattr *a;
+	u64 *count;
+
+	if (!nvec)
+		return 0;
+	if (nla_put_u8(msg, VANITY_DEVICE_A_IRQ_MSIX, d->irqs.msix))
+		return -EMSGSIZE;
+	/* A PAD before it where unaligned u64 stores are not cheap. */
+	a = nla_reserve_64bit(msg, VANITY_DEVICE_A_IRQ_COUNTS,
+			      nvec * sizeof(u64), VANITY_DEVICE_A_PAD);
+	if (!a)
+		return -EMSGSIZE;
+	count = nla_data(a);
+	for (i = 0; i < nvec; i++)
+		count[i] = READ_ONCE(d->irqs.count[i]);
+	return 0;
+}
+
+static int put_pdev(struct sk_buff *msg, const struct vanity_pdev *d)
+{
+	struct nlattr *nest = nla_nest_start(msg, VANITY_A_DEVICE);
+	unsigned int j;
+
+	if (!nest ||
+	    nla_put_u32(msg, VANITY_DEVICE_A_INDEX, d->index) ||
+	    nla_put_string(msg, VANITY_DEVICE_A_NAME, d->desc->name) ||
+	    nla_put_string(msg, VANITY_DEVICE_A_PCI, d->addr) ||
+	    nla_put_u32(msg, VANITY_DEVICE_A_OWNER, d->owner->index) ||
+	    nla_put_string(msg, VANITY_DEVICE_A_HOST_DRIVER, d->host_driver) ||
+	    nla_put_u8(msg, VANITY_DEVICE_A_BUS_MASTER, d->master))
+		return -EMSGSIZE;
+	for (j = 0; j < VANITY_DEVICE_BARS; j++)
+		if (d->bars[j].size && put_bar(msg, &d->bars[j], j))
+			return -EMSGSIZE;
+	for (j = 0; j < d->nwin; j++)
+		if (put_window(msg, &d->win[j], j < d->nmapped))
+			return -EMSGSIZE;
+	if (put_irq_counts(msg, d))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 static int nl_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vanity_system *sys;
@@ -365,6 +466,8 @@ static int nl_get(struct sk_buff *skb, struct genl_info *info)
 	       sys->nchannels * channel_msg_size();
 	for (i = 0; i < sys->nshards; i++)
 		size += shard_msg_size(sys, i);
+	for (i = 0; i < sys->ndevices; i++)
+		size += device_msg_size(&sys->devices[i]);
 	msg = genlmsg_new(size, GFP_KERNEL);
 	if (!msg) {
 		mutex_unlock(&vanity_lock);
@@ -381,6 +484,9 @@ static int nl_get(struct sk_buff *skb, struct genl_info *info)
 			goto err;
 	for (i = 0; i < sys->nchannels; i++)
 		if (put_channel(msg, &sys->channels[i]))
+			goto err;
+	for (i = 0; i < sys->ndevices; i++)
+		if (put_pdev(msg, &sys->devices[i]))
 			goto err;
 	mutex_unlock(&vanity_lock);
 	genlmsg_end(msg, hdr);

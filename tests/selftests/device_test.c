@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "common.h"
@@ -1679,4 +1680,399 @@ TEST_F_TIMEOUT(edu, a_big_private_region_is_placed_past_reserved_ranges, DEV_TIM
 	rc = run_child(&self->pid, dma_big, self->sh);
 	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
 				rc < 0 ? "timed out" : self->sh->why);
+}
+
+/* ------------------------------------------------------------ hand-back */
+
+#define ROUNDS		100
+#define WARMUP		5	/* rounds before the memory counters are taken */
+#define BACK_MS		20000	/* bound of the host driver's return, per round */
+/* What 100 rounds may add to Slab and take from free memory (kB): noise. */
+#define LEAK_KB		2048
+
+static bool is_nvme(const char *fn, const char *avoid)
+{
+	(void)avoid;
+	return sysfs_num(fn, "class") == 0x010802;
+}
+
+static bool is_e1000e(const char *fn, const char *avoid)
+{
+	(void)avoid;
+	return sysfs_num(fn, "vendor") == 0x8086 && sysfs_num(fn, "device") == 0x10d3;
+}
+
+/* The first entry of directory @path that starts with @prefix (not "."), into @out. */
+static bool dir_entry(const char *path, const char *prefix, char *out, size_t len)
+{
+	bool found = false;
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		if (de->d_name[0] != '.' &&
+		    !strncmp(de->d_name, prefix, strlen(prefix)))
+			found = snprintf(out, len, "%s", de->d_name) < (int)len;
+	closedir(d);
+	return found;
+}
+
+/*
+ * The kernel's nvme driver has @fn again and works: its controller's
+ * namespace is there and its first 4 KiB read back. 0, or why not.
+ */
+static const char *nvme_works(const char *fn)
+{
+	char path[600], ctrl[64], ns[64], dev[128];
+	static char buf[4096] __attribute__((aligned(4096)));
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), DEVICES "/%s/nvme", fn);
+	if (!dir_entry(path, "nvme", ctrl, sizeof(ctrl)))
+		return "no nvme controller";
+	snprintf(path, sizeof(path), DEVICES "/%s/nvme/%s", fn, ctrl);
+	if (!dir_entry(path, ctrl, ns, sizeof(ns)) || !strchr(ns + strlen(ctrl), 'n'))
+		return "no namespace";
+	snprintf(dev, sizeof(dev), "/dev/%s", ns);
+	fd = open(dev, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		return "namespace not openable";
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(buf) ? NULL : "namespace not readable";
+}
+
+/* The kernel's e1000e driver has @fn again: its interface is there. */
+static const char *e1000e_works(const char *fn)
+{
+	char path[600], ifname[64], mac[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEVICES "/%s/net", fn);
+	if (!dir_entry(path, "", ifname, sizeof(ifname)))
+		return "no network interface";
+	snprintf(path, sizeof(path), DEVICES "/%s/net/%s/address", fn, ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return "no address";
+	if (!fgets(mac, sizeof(mac), f))
+		mac[0] = '\0';
+	fclose(f);
+	return strlen(mac) >= 17 ? NULL : "no MAC address";
+}
+
+/*
+ * ROUNDS times: UP gives the function at @addr to owner (every tenth
+ * round the owner attaches and reads BAR0's register @reg, which must not
+ * read all ones), DOWN gives it back, and @works must say the host
+ * driver @drv has it and it works within BACK_MS. Slab and free memory
+ * after ROUNDS rounds against after WARMUP: at most LEAK_KB apart.
+ */
+static void hand_back(struct __test_metadata *_metadata, struct vanity **vp,
+		      const char *addr, const char *drv,
+		      const char *(*works)(const char *fn), size_t reg)
+{
+	char text[1024], out[4096], now[64];
+	long slab0 = 0, free0 = 0, slab1, free1;
+	struct vanity_device *d;
+	const char *why = NULL;
+	struct timespec t0;
+	volatile void *bar;
+	unsigned int k;
+	uint32_t val;
+	size_t len;
+
+	snprintf(text, sizeof(text),
+		 "[system]\nname = devtest\n[shard owner]\ncpus = 2\nmemory = 64K\n"
+		 "[device dev]\npci = %s\nshard = owner\n", addr);
+	vt_write_file(MANIFEST, text);
+	ASSERT_EQ(0, vt_sh(CTL " build " MANIFEST " -o " IMAGE, out, sizeof(out)))
+		TH_LOG("%s", out);
+	for (k = 0; k < ROUNDS; k++) {
+		ASSERT_EQ(0, vt_sh(CTL " up " IMAGE, out, sizeof(out)))
+			TH_LOG("round %u: %s", k, out);
+		driver_of(addr, now, sizeof(now));
+		ASSERT_STREQ("vanity", now) TH_LOG("round %u", k);
+		if (k % 10 == 0) {
+			ASSERT_EQ(0, vanity_attach("owner", vp));
+			ASSERT_EQ(0, vanity_device_get(*vp, "dev", &d));
+			ASSERT_EQ(0, vanity_device_bar(d, 0, &bar, &len));
+			val = bar_rd32(bar, reg);
+			EXPECT_NE(0xffffffffU, val) TH_LOG("round %u: BAR0 + %#zx", k, reg);
+			vanity_detach(*vp);
+			*vp = NULL;
+		}
+		ASSERT_EQ(0, vt_sh(CTL " down", out, sizeof(out)))
+			TH_LOG("round %u: %s", k, out);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			driver_of(addr, now, sizeof(now));
+			why = strcmp(now, drv) ? "not bound to it" : works(addr);
+			if (!why || ms_since(&t0) >= BACK_MS)
+				break;
+			usleep(10000);
+		}
+		ASSERT_EQ(NULL, why) TH_LOG("round %u: %s after DOWN: %s (driver '%s')",
+					    k, drv, why, now);
+		if (k + 1 == WARMUP) {
+			vt_settle(200);
+			slab0 = vt_meminfo("Slab");
+			free0 = vt_free_kb();
+		}
+	}
+	vt_settle(200);
+	slab1 = vt_meminfo("Slab");
+	free1 = vt_free_kb();
+	TH_LOG("%s: %u rounds; after round %u, Slab %ld kB, free %ld kB; after %u, %ld kB, %ld kB",
+	       drv, ROUNDS, WARMUP, slab0, free0, ROUNDS, slab1, free1);
+	EXPECT_LE(slab1 - slab0, LEAK_KB) TH_LOG("Slab grew by %ld kB", slab1 - slab0);
+	EXPECT_LE(free0 - free1, LEAK_KB) TH_LOG("free memory fell by %ld kB", free0 - free1);
+}
+
+/*
+ * The function the VM gives for @what, bound to @drv at the start (the
+ * selftest boots load nvme and e1000e: tools/vm/run.sh, VM_MODULES).
+ */
+#define REQUIRE_HOSTED(match, what, drv, buf) do {			\
+	char _d[64];							\
+	REQUIRE_EDU();							\
+	ASSERT_TRUE(find_fn(match, NULL, buf, sizeof(buf)))		\
+		TH_LOG("no %s function in this VM", what);		\
+	driver_of(buf, _d, sizeof(_d));					\
+	ASSERT_STREQ(drv, _d) TH_LOG("%s at %s: the boot did not load %s", \
+				      what, buf, drv);			\
+} while (0)
+
+TEST_F_TIMEOUT(edu, nvme_goes_back_to_its_driver_100_times, DEV_TIMEOUT)
+{
+	char addr[32];
+
+	REQUIRE_HOSTED(is_nvme, "NVMe", "nvme", addr);
+	/* BAR0 + 0x08: VS, the NVMe version the controller implements. */
+	hand_back(_metadata, &self->v, addr, "nvme", nvme_works, 0x08);
+}
+
+TEST_F_TIMEOUT(edu, e1000e_goes_back_to_its_driver_100_times, DEV_TIMEOUT)
+{
+	char addr[32];
+
+	REQUIRE_HOSTED(is_e1000e, "e1000e", "e1000e", addr);
+	/* BAR0 + 0x08: STATUS. */
+	hand_back(_metadata, &self->v, addr, "e1000e", e1000e_works, 0x08);
+}
+
+/*
+ * Child of sigkill_in_the_middle_of_dma: as owner, DMA after DMA from
+ * the edu into the private region, without waiting for any, telling the
+ * test once the first is under way; killed meanwhile.
+ */
+static int dma_forever(void *arg)
+{
+	struct shared *sh = arg;
+	struct vanity_device *d;
+	volatile void *bar;
+	unsigned char *mem;
+	struct vanity *v;
+	uint64_t iova;
+	size_t len;
+	char b = 'r';
+	int ret;
+
+	ret = vanity_attach("owner", &v);
+	if (ret)
+		return fail(sh, 10, "attach owner: %s", strerror(-ret));
+	ret = vanity_memory(v, (void **)&mem, &len);
+	if (!ret)
+		ret = vanity_device_get(v, "edu", &d);
+	if (!ret)
+		ret = vanity_device_bar(d, 0, &bar, &len);
+	if (!ret)
+		ret = vanity_device_iova(d, mem, EDU_BUF_SIZE, &iova);
+	if (ret)
+		return fail(sh, 11, "the edu: %s", strerror(-ret));
+	for (;;) {
+		if (bar_rd32(bar, EDU_REG_DMA_CMD) & EDU_CMD_START)
+			continue;
+		bar_wr64(bar, EDU_REG_DMA_SRC, EDU_BUF);
+		bar_wr64(bar, EDU_REG_DMA_DST, iova);
+		bar_wr64(bar, EDU_REG_DMA_CNT, EDU_BUF_SIZE - 1);
+		bar_wr64(bar, EDU_REG_DMA_CMD, EDU_CMD_START | EDU_CMD_TO_RAM |
+			 EDU_CMD_IRQ);
+		if (b && write(sh->ready_w, &b, 1) == 1)
+			b = 0;
+	}
+}
+
+/*
+ * SIGKILL of the owner while the edu's DMA runs into its region: no oops
+ * (the VM runner checks the log), bus mastering off at its detach, and
+ * the shard attaches again and its DMA works.
+ */
+TEST_F_TIMEOUT(edu, sigkill_in_the_middle_of_dma, DEV_TIMEOUT)
+{
+	char out[4096], b;
+	unsigned int k;
+	int rc;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	for (k = 0; k < 5; k++) {
+		ASSERT_EQ(0, pipe(self->ready));
+		self->sh->ready_w = self->ready[1];
+		self->pid = vt_spawn(dma_forever, self->sh);
+		ASSERT_GT(self->pid, 0);
+		ASSERT_EQ(1, read(self->ready[0], &b, 1)) TH_LOG("the child never started a DMA: %s",
+							 self->sh->why);
+		/* Mid-transfer: the edu takes 100 ms (virtual) per DMA. */
+		usleep(1000 * (k * 20));
+		kill(self->pid, SIGKILL);
+		EXPECT_EQ(128 + SIGKILL, vt_wait(self->pid, 10000));
+		self->pid = 0;
+		close(self->ready[0]);
+		close(self->ready[1]);
+		self->ready[0] = self->ready[1] = -EBADF;
+		ASSERT_EQ(0, vt_sh("grep -c 'bus_master off' /sys/kernel/debug/vanity/devices",
+				   out, sizeof(out)));
+		EXPECT_STREQ("1\n", out) TH_LOG("round %u: bus mastering still on after the kill", k);
+		/* Its last DMA, if any, went nowhere; the edu is free again. */
+		usleep(200000);
+		rc = run_child(&self->pid, dma_roundtrip, self->sh);
+		EXPECT_EQ(0, rc) TH_LOG("round %u: child exit %d: %s", k, rc,
+					rc < 0 ? "timed out" : self->sh->why);
+	}
+}
+
+/* ------------------------------------------------------------ vfio */
+
+static int sysfs_put(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(val, f) < 0)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Bind @fn to vfio-pci (true) or unbind it and clear the override. */
+static int vfio_bind(const char *fn, bool on)
+{
+	char path[300];
+	int ret;
+
+	snprintf(path, sizeof(path), DEVICES "/%s/driver_override", fn);
+	if (on) {
+		ret = sysfs_put(path, "vfio-pci");
+		return ret ? ret : sysfs_put("/sys/bus/pci/drivers_probe", fn);
+	}
+	ret = sysfs_put("/sys/bus/pci/drivers/vfio-pci/unbind", fn);
+	sysfs_put(path, "\n");
+	return ret;
+}
+
+/*
+ * A device whose IOMMU group a vfio user holds (its container set) is
+ * refused with EBUSY and left bound to vfio-pci; once vfio lets it go,
+ * UP takes it.
+ */
+TEST_F_TIMEOUT(edu, a_device_vfio_holds_is_refused_untouched, DEV_TIMEOUT)
+{
+	char path[600], link[300], out[4096], drv[64], rest[1024];
+	int container = -1, group = -1;
+	ssize_t n;
+
+	REQUIRE_EDU();
+	ASSERT_EQ(0, access("/sys/bus/pci/drivers/vfio-pci", F_OK))
+		TH_LOG("the boot did not load vfio-pci");
+	ASSERT_EQ(0, vfio_bind(self->addr, true));
+	driver_of(self->addr, drv, sizeof(drv));
+	ASSERT_STREQ("vfio-pci", drv);
+	snprintf(path, sizeof(path), DEVICES "/%s/iommu_group", self->addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_GT(n, 0);
+	link[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	container = open("/dev/vfio/vfio", O_RDWR);
+	group = open(path, O_RDWR);
+	EXPECT_GE(container, 0);
+	EXPECT_GE(group, 0) TH_LOG("%s: %s", path, strerror(errno));
+	if (container >= 0 && group >= 0) {
+		EXPECT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
+		EXPECT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+		rest[0] = '\0';
+		device_section(rest, sizeof(rest), "edu", self->addr, NULL);
+		write_manifest(MANIFEST, rest);
+		EXPECT_NE(0, vt_sh(CTL " up " MANIFEST, out, sizeof(out)));
+		EXPECT_NE(NULL, strstr(out, "already owned by another user")) TH_LOG("%s", out);
+		expect_no_system(_metadata);
+		driver_of(self->addr, drv, sizeof(drv));
+		EXPECT_STREQ("vfio-pci", drv) TH_LOG("UP touched a device vfio holds");
+	}
+	if (group >= 0)
+		close(group);
+	if (container >= 0)
+		close(container);
+	EXPECT_EQ(0, vfio_bind(self->addr, false));
+	driver_of(self->addr, drv, sizeof(drv));
+	EXPECT_STREQ("", drv);
+	up_edu(_metadata, self->addr, NULL, NULL);
+}
+
+/* ------------------------------------------------------------ status */
+
+/*
+ * vanityctl status (netlink GET) shows the device: owner, host driver,
+ * bus mastering, BAR0, its DMA window and its vector's count, the same
+ * count debugfs shows, in text and JSON.
+ */
+TEST_F_TIMEOUT(edu, status_shows_the_device, DEV_TIMEOUT)
+{
+	char out[8192], want[512];
+	struct vanity_device *d;
+	volatile void *bar;
+	long long before;
+	unsigned int i, n;
+	size_t len;
+
+	REQUIRE_EDU();
+	up_edu(_metadata, self->addr, NULL, NULL);
+	ASSERT_EQ(0, vt_sh(CTL " status -j", out, sizeof(out)));
+	snprintf(want, sizeof(want),
+		 "\"devices\":[{\"index\":0,\"name\":\"edu\",\"pci\":\"%s\",\"owner\":\"owner\",\"host_driver\":\"\",\"bus_master\":false,\"bars\":[{\"index\":0,\"size\":1048576,",
+		 self->addr);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"windows\":[{\"kind\":\"private\",\"iova\":1048576,\"size\":65536,\"mapped\":true}]"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"irq\":{\"type\":\"msi\",\"counts\":[0]}")) TH_LOG("%s", out);
+
+	ASSERT_EQ(0, vanity_attach("owner", &self->v));
+	ASSERT_EQ(0, vanity_device_get(self->v, "edu", &d));
+	ASSERT_EQ(0, vanity_device_bar(d, 0, &bar, &len));
+	before = irq_count(0);
+	for (i = 0; i < 3; i++) {
+		bar_wr32(bar, EDU_REG_IRQ_RAISE, 0x1);
+		for (n = 0; irq_count(0) < before + i + 1 && n < 5000; n++)
+			usleep(1000);
+		bar_wr32(bar, EDU_REG_IRQ_ACK, 0x1);
+	}
+	ASSERT_EQ(before + 3, irq_count(0));
+	ASSERT_EQ(0, vt_sh(CTL " status -j", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"bus_master\":true")) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "\"irq\":{\"type\":\"msi\",\"counts\":[%lld]}",
+		 before + 3);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("want %s in %s", want, out);
+	ASSERT_EQ(0, vt_sh(CTL " status", out, sizeof(out)));
+	snprintf(want, sizeof(want), "device edu %s owner owner host_driver - bus_master on",
+		 self->addr);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "  irq msi vectors 1 counts %lld\n", before + 3);
+	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "  dma private iova 0x100000 size 0x10000\n")) TH_LOG("%s", out);
 }

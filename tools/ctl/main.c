@@ -175,6 +175,62 @@ static void json_cpus(const uint64_t *cpus)
 	putchar(']');
 }
 
+static const char *shard_name(const struct vanity_status *st, uint32_t i)
+{
+	return i < st->nshards ? st->shards[i].name : "?";
+}
+
+static const char *channel_name(const struct vanity_status *st, uint32_t i)
+{
+	return i < st->nchannels ? st->channels[i].name : "?";
+}
+
+static const char *window_kind(const struct vanity_status_window *w)
+{
+	return w->kind == VANITY_MMAP_K_PRIVATE ? "private" :
+	       w->kind == VANITY_MMAP_K_CHANNEL ? "channel" : "unknown";
+}
+
+static void json_device(const struct vanity_status *st,
+			const struct vanity_status_device *d)
+{
+	unsigned int j;
+
+	printf("{\"index\":%u,\"name\":", d->index);
+	vanity_json_string(stdout, d->name);
+	printf(",\"pci\":");
+	vanity_json_string(stdout, d->pci);
+	printf(",\"owner\":");
+	vanity_json_string(stdout, shard_name(st, d->owner));
+	printf(",\"host_driver\":");
+	vanity_json_string(stdout, d->host_driver);
+	printf(",\"bus_master\":%s,\"bars\":[",
+	       d->bus_master ? "true" : "false");
+	for (j = 0; j < d->nbars; j++)
+		printf("%s{\"index\":%u,\"size\":%llu,\"flags\":%u}",
+		       j ? "," : "", d->bars[j].index,
+		       (unsigned long long)d->bars[j].size, d->bars[j].flags);
+	printf("],\"windows\":[");
+	for (j = 0; j < d->nwindows; j++) {
+		const struct vanity_status_window *w = &d->windows[j];
+
+		printf("%s{\"kind\":\"%s\"", j ? "," : "", window_kind(w));
+		if (w->kind == VANITY_MMAP_K_CHANNEL) {
+			printf(",\"channel\":");
+			vanity_json_string(stdout, channel_name(st, w->index));
+		}
+		printf(",\"iova\":%llu,\"size\":%llu,\"mapped\":%s}",
+		       (unsigned long long)w->iova, (unsigned long long)w->size,
+		       w->mapped ? "true" : "false");
+	}
+	printf("],\"irq\":{\"type\":\"%s\",\"counts\":[",
+	       !d->nvec ? "none" : d->msix ? "msix" : "msi");
+	for (j = 0; j < d->nvec; j++)
+		printf("%s%llu", j ? "," : "",
+		       (unsigned long long)d->irq_counts[j]);
+	printf("]}}");
+}
+
 static void status_json(const struct vanity_status *st)
 {
 	unsigned int i;
@@ -231,29 +287,54 @@ static void status_json(const struct vanity_status *st)
 		       (unsigned long long)c->sleeps,
 		       (unsigned long long)c->wakeups);
 	}
-	printf("]}}\n");
+	printf("]");
+	/* Only when there are some: the output of systems without is kept. */
+	if (st->ndevices) {
+		printf(",\"devices\":[");
+		for (i = 0; i < st->ndevices; i++) {
+			printf("%s", i ? "," : "");
+			json_device(st, &st->devices[i]);
+		}
+		printf("]");
+	}
+	printf("}}\n");
 }
 
-static void status_text(const struct vanity_status *st)
+static void text_device(const struct vanity_status *st,
+			const struct vanity_status_device *d)
 {
-	char cpus[256];
+	unsigned int j;
+
+	printf("device %s %s owner %s host_driver %s bus_master %s\n",
+	       d->name, d->pci, shard_name(st, d->owner),
+	       d->host_driver[0] ? d->host_driver : "-",
+	       d->bus_master ? "on" : "off");
+	for (j = 0; j < d->nbars; j++)
+		printf("  bar %u size %#llx flags %#x\n", d->bars[j].index,
+		       (unsigned long long)d->bars[j].size, d->bars[j].flags);
+	for (j = 0; j < d->nwindows; j++) {
+		const struct vanity_status_window *w = &d->windows[j];
+
+		printf("  dma %s", window_kind(w));
+		if (w->kind == VANITY_MMAP_K_CHANNEL)
+			printf(" %s", channel_name(st, w->index));
+		printf(" iova %#llx size %#llx%s\n", (unsigned long long)w->iova,
+		       (unsigned long long)w->size,
+		       w->mapped ? "" : " (unmapped)");
+	}
+	if (!d->nvec)
+		return;
+	printf("  irq %s vectors %u counts ", d->msix ? "msix" : "msi", d->nvec);
+	for (j = 0; j < d->nvec; j++)
+		printf("%s%llu", j ? "," : "",
+		       (unsigned long long)d->irq_counts[j]);
+	putchar('\n');
+}
+
+static void text_channels(const struct vanity_status *st)
+{
 	unsigned int i;
 
-	printf("system %s: %u shards, %u channels\n\n", st->name, st->nshards,
-	       st->nchannels);
-	printf("%-20s %-10s %12s %6s %-10s\n", "SHARD", "CPUS", "MEMORY", "UID",
-	       "ATTACHED");
-	for (i = 0; i < st->nshards; i++) {
-		const struct vanity_status_shard *s = &st->shards[i];
-		char pid[16] = "-";
-
-		if (vanity_cpulist_format(s->cpus, cpus, sizeof(cpus)) < 0)
-			snprintf(cpus, sizeof(cpus), "...");
-		if (s->pid)
-			snprintf(pid, sizeof(pid), "pid %u", s->pid);
-		printf("%-20s %-10s %12llu %6u %-10s\n", s->name, cpus,
-		       (unsigned long long)s->memory, s->uid, pid);
-	}
 	if (!st->nchannels)
 		return;
 	printf("\n%-20s %-16s %-16s %9s %8s %16s %12s %12s\n", "CHANNEL",
@@ -278,6 +359,34 @@ static void status_text(const struct vanity_status *st)
 	}
 }
 
+static void status_text(const struct vanity_status *st)
+{
+	char cpus[256];
+	unsigned int i;
+
+	printf("system %s: %u shards, %u channels\n\n", st->name, st->nshards,
+	       st->nchannels);
+	printf("%-20s %-10s %12s %6s %-10s\n", "SHARD", "CPUS", "MEMORY", "UID",
+	       "ATTACHED");
+	for (i = 0; i < st->nshards; i++) {
+		const struct vanity_status_shard *s = &st->shards[i];
+		char pid[16] = "-";
+
+		if (vanity_cpulist_format(s->cpus, cpus, sizeof(cpus)) < 0)
+			snprintf(cpus, sizeof(cpus), "...");
+		if (s->pid)
+			snprintf(pid, sizeof(pid), "pid %u", s->pid);
+		printf("%-20s %-10s %12llu %6u %-10s\n", s->name, cpus,
+		       (unsigned long long)s->memory, s->uid, pid);
+	}
+	text_channels(st);
+	/* A section of its own, after a blank line, only when there are some. */
+	if (st->ndevices)
+		putchar('\n');
+	for (i = 0; i < st->ndevices; i++)
+		text_device(st, &st->devices[i]);
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -300,9 +409,10 @@ static int cmd_status(int argc, char **argv)
 		case 'h':
 			printf("usage: %s status [-j]\n\n"
 			       "Show the system that is up: shards (cpus, memory, attached\n"
-			       "pid) and channels. -j prints one JSON object. The backend is\n"
-			       "run's: $VANITY_BACKEND, else the module when /dev/vanity\n"
-			       "exists; a hosted system is seen only by its vanityctl run.\n", prog);
+			       "pid), channels and passed devices. -j prints one JSON\n"
+			       "object. The backend is run's: $VANITY_BACKEND, else the\n"
+			       "module when /dev/vanity exists; a hosted system is seen\n"
+			       "only by its vanityctl run.\n", prog);
 			return 0;
 		default:
 			fprintf(stderr, "usage: %s status [-j]\n", prog);

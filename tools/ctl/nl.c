@@ -174,6 +174,127 @@ static int parse_channel(struct vanity_status *st, struct nlattr *nest)
 	return 0;
 }
 
+/*
+ * Passed devices. Every attribute is length-checked by a policy (libnl's
+ * nla_get_*() do not check); entries past our arrays are ignored, so a
+ * newer module with more of them still shows what fits.
+ */
+static struct nla_policy device_policy[VANITY_DEVICE_A_MAX + 1] = {
+	[VANITY_DEVICE_A_INDEX] = { .type = NLA_U32 },
+	[VANITY_DEVICE_A_NAME] = { .type = NLA_STRING },
+	[VANITY_DEVICE_A_PCI] = { .type = NLA_STRING },
+	[VANITY_DEVICE_A_OWNER] = { .type = NLA_U32 },
+	[VANITY_DEVICE_A_HOST_DRIVER] = { .type = NLA_STRING },
+	[VANITY_DEVICE_A_BUS_MASTER] = { .type = NLA_U8 },
+	[VANITY_DEVICE_A_BAR] = { .type = NLA_NESTED },
+	[VANITY_DEVICE_A_WINDOW] = { .type = NLA_NESTED },
+	[VANITY_DEVICE_A_IRQ_MSIX] = { .type = NLA_U8 },
+	[VANITY_DEVICE_A_IRQ_COUNTS] = { .type = NLA_BINARY },
+};
+
+static struct nla_policy bar_policy[VANITY_BAR_A_MAX + 1] = {
+	[VANITY_BAR_A_INDEX] = { .type = NLA_U32 },
+	[VANITY_BAR_A_SIZE] = { .type = NLA_U64 },
+	[VANITY_BAR_A_FLAGS] = { .type = NLA_U32 },
+};
+
+static struct nla_policy window_policy[VANITY_WINDOW_A_MAX + 1] = {
+	[VANITY_WINDOW_A_KIND] = { .type = NLA_U32 },
+	[VANITY_WINDOW_A_INDEX] = { .type = NLA_U32 },
+	[VANITY_WINDOW_A_IOVA] = { .type = NLA_U64 },
+	[VANITY_WINDOW_A_SIZE] = { .type = NLA_U64 },
+	[VANITY_WINDOW_A_MAPPED] = { .type = NLA_U8 },
+};
+
+static int parse_bar(struct vanity_status_device *d, struct nlattr *nest)
+{
+	struct nlattr *tb[VANITY_BAR_A_MAX + 1];
+	struct vanity_status_bar *b;
+
+	if (nla_parse_nested(tb, VANITY_BAR_A_MAX, nest, bar_policy) < 0)
+		return -EINVAL;
+	if (d->nbars >= VANITY_DEVICE_BARS)
+		return 0;
+	b = &d->bars[d->nbars++];
+	if (tb[VANITY_BAR_A_INDEX])
+		b->index = nla_get_u32(tb[VANITY_BAR_A_INDEX]);
+	if (tb[VANITY_BAR_A_SIZE])
+		b->size = nla_get_u64(tb[VANITY_BAR_A_SIZE]);
+	if (tb[VANITY_BAR_A_FLAGS])
+		b->flags = nla_get_u32(tb[VANITY_BAR_A_FLAGS]);
+	return 0;
+}
+
+static int parse_window(struct vanity_status_device *d, struct nlattr *nest)
+{
+	struct nlattr *tb[VANITY_WINDOW_A_MAX + 1];
+	struct vanity_status_window *w;
+
+	if (nla_parse_nested(tb, VANITY_WINDOW_A_MAX, nest, window_policy) < 0)
+		return -EINVAL;
+	if (d->nwindows >= VANITY_STATUS_WINDOWS_MAX)
+		return 0;
+	w = &d->windows[d->nwindows++];
+	if (tb[VANITY_WINDOW_A_KIND])
+		w->kind = nla_get_u32(tb[VANITY_WINDOW_A_KIND]);
+	if (tb[VANITY_WINDOW_A_INDEX])
+		w->index = nla_get_u32(tb[VANITY_WINDOW_A_INDEX]);
+	if (tb[VANITY_WINDOW_A_IOVA])
+		w->iova = nla_get_u64(tb[VANITY_WINDOW_A_IOVA]);
+	if (tb[VANITY_WINDOW_A_SIZE])
+		w->size = nla_get_u64(tb[VANITY_WINDOW_A_SIZE]);
+	if (tb[VANITY_WINDOW_A_MAPPED])
+		w->mapped = nla_get_u8(tb[VANITY_WINDOW_A_MAPPED]);
+	return 0;
+}
+
+static int parse_device(struct vanity_status *st, struct nlattr *nest)
+{
+	struct nlattr *tb[VANITY_DEVICE_A_MAX + 1];
+	struct vanity_status_device *d;
+	struct nlattr *a;
+	int rem, ret = 0;
+
+	if (nla_parse_nested(tb, VANITY_DEVICE_A_MAX, nest, device_policy) < 0)
+		return -EINVAL;
+	if (st->ndevices >= VANITY_MAX_DEVICES)
+		return 0;
+	d = &st->devices[st->ndevices++];
+	memset(d, 0, sizeof(*d));
+	if (tb[VANITY_DEVICE_A_INDEX])
+		d->index = nla_get_u32(tb[VANITY_DEVICE_A_INDEX]);
+	copy_str(d->name, sizeof(d->name), tb[VANITY_DEVICE_A_NAME]);
+	copy_str(d->pci, sizeof(d->pci), tb[VANITY_DEVICE_A_PCI]);
+	if (tb[VANITY_DEVICE_A_OWNER])
+		d->owner = nla_get_u32(tb[VANITY_DEVICE_A_OWNER]);
+	copy_str(d->host_driver, sizeof(d->host_driver),
+		 tb[VANITY_DEVICE_A_HOST_DRIVER]);
+	if (tb[VANITY_DEVICE_A_BUS_MASTER])
+		d->bus_master = nla_get_u8(tb[VANITY_DEVICE_A_BUS_MASTER]);
+	if (tb[VANITY_DEVICE_A_IRQ_MSIX])
+		d->msix = nla_get_u8(tb[VANITY_DEVICE_A_IRQ_MSIX]);
+	if (tb[VANITY_DEVICE_A_IRQ_COUNTS]) {
+		size_t n = (size_t)nla_len(tb[VANITY_DEVICE_A_IRQ_COUNTS]) /
+			   sizeof(uint64_t);
+
+		if (n > VANITY_STATUS_VECTORS_MAX)
+			n = VANITY_STATUS_VECTORS_MAX;
+		memcpy(d->irq_counts, nla_data(tb[VANITY_DEVICE_A_IRQ_COUNTS]),
+		       n * sizeof(uint64_t));
+		d->nvec = (unsigned int)n;
+	}
+	/* BARs and windows repeat: walk the nest, not the parsed table. */
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) == VANITY_DEVICE_A_BAR)
+			ret = parse_bar(d, a);
+		else if (nla_type(a) == VANITY_DEVICE_A_WINDOW)
+			ret = parse_window(d, a);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int on_valid(struct nl_msg *msg, void *arg)
 {
 	struct nl_ctx *ctx = arg;
@@ -195,6 +316,9 @@ static int on_valid(struct nl_msg *msg, void *arg)
 			break;
 		case VANITY_A_CHANNEL:
 			ret = parse_channel(ctx->st, a);
+			break;
+		case VANITY_A_DEVICE:
+			ret = parse_device(ctx->st, a);
 			break;
 		}
 		if (ret) {

@@ -39,11 +39,46 @@ struct vanity_status_channel {
 	uint64_t sleeps, wakeups;	/* vanity_chan_bell_counts() */
 };
 
+/* Per device: the private region and at most every channel. */
+#define VANITY_STATUS_WINDOWS_MAX	(VANITY_MAX_CHANNELS + 1)
+/* Vectors whose counts are kept (the module's IRQ_WAIT mask width). */
+#define VANITY_STATUS_VECTORS_MAX	64
+
+struct vanity_status_bar {
+	uint32_t index;
+	uint32_t flags;			/* VANITY_BAR_F_* */
+	uint64_t size;
+};
+
+struct vanity_status_window {
+	uint64_t iova, size;
+	uint32_t kind;			/* VANITY_MMAP_K_PRIVATE or _CHANNEL */
+	uint32_t index;			/* channel index */
+	bool mapped;
+};
+
+struct vanity_status_device {
+	uint32_t index;
+	char name[VANITY_NAME_MAX];
+	char pci[16];			/* dddd:bb:dd.f */
+	uint32_t owner;			/* shard index */
+	char host_driver[32];		/* "": none */
+	bool bus_master;
+	unsigned int nbars, nwindows;
+	struct vanity_status_bar bars[VANITY_DEVICE_BARS];
+	struct vanity_status_window windows[VANITY_STATUS_WINDOWS_MAX];
+	bool msix;			/* else MSI; meaningful when nvec */
+	unsigned int nvec;		/* 0: no interrupts */
+	uint64_t irq_counts[VANITY_STATUS_VECTORS_MAX];
+};
+
 struct vanity_status {
 	char name[VANITY_NAME_MAX];
 	unsigned int nshards, nchannels;
 	struct vanity_status_shard shards[VANITY_MAX_SHARDS];
 	struct vanity_status_channel channels[VANITY_MAX_CHANNELS];
+	unsigned int ndevices;		/* 0 from the hosted simulator */
+	struct vanity_status_device devices[VANITY_MAX_DEVICES];
 };
 
 /* Connect and resolve the family: -ENODEV when the module is not loaded. */

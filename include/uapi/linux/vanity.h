@@ -629,7 +629,7 @@ enum vanity_cmd {
 	VANITY_CMD_UNSPEC,
 	VANITY_CMD_UP,		/* VANITY_A_IMAGE */
 	VANITY_CMD_DOWN,	/* [VANITY_A_FORCE] */
-	VANITY_CMD_GET,		/* reply: NAME, SHARD*, CHANNEL* */
+	VANITY_CMD_GET,		/* reply: NAME, SHARD*, CHANNEL*, DEVICE* */
 	/* notification: NAME, SHARD_COUNT, CHANNEL_COUNT; after each UP */
 	VANITY_CMD_SYSTEM_UP_NTF,
 	/* notification: NAME, [FORCE]; after each DOWN, also at unload */
@@ -648,6 +648,7 @@ enum vanity_attr {
 	VANITY_A_PAD,
 	VANITY_A_SHARD_COUNT,	/* u32, in SYSTEM_UP_NTF */
 	VANITY_A_CHANNEL_COUNT,	/* u32, in SYSTEM_UP_NTF */
+	VANITY_A_DEVICE,	/* nest of VANITY_DEVICE_A_*, repeated */
 	__VANITY_A_MAX,
 };
 #define VANITY_A_MAX (__VANITY_A_MAX - 1)
@@ -692,6 +693,48 @@ enum vanity_channel_attr {
 	__VANITY_CHANNEL_A_MAX,
 };
 #define VANITY_CHANNEL_A_MAX (__VANITY_CHANNEL_A_MAX - 1)
+
+/* A passed PCI function, as debugfs vanity/devices shows it. */
+enum vanity_device_attr {
+	VANITY_DEVICE_A_UNSPEC,
+	VANITY_DEVICE_A_INDEX,		/* u32 */
+	VANITY_DEVICE_A_NAME,		/* string */
+	VANITY_DEVICE_A_PCI,		/* string: dddd:bb:dd.f */
+	VANITY_DEVICE_A_OWNER,		/* u32 shard index */
+	VANITY_DEVICE_A_HOST_DRIVER,	/* string: taken from; "" when none */
+	VANITY_DEVICE_A_BUS_MASTER,	/* u8: bus mastering on */
+	VANITY_DEVICE_A_BAR,		/* nest of VANITY_BAR_A_*, repeated */
+	VANITY_DEVICE_A_WINDOW,		/* nest of VANITY_WINDOW_A_*, repeated */
+	VANITY_DEVICE_A_IRQ_MSIX,	/* u8: MSI-X, else MSI; when it has vectors */
+	VANITY_DEVICE_A_IRQ_COUNTS,	/* binary: __u64 interrupts per vector */
+	VANITY_DEVICE_A_PAD,
+	__VANITY_DEVICE_A_MAX,
+};
+#define VANITY_DEVICE_A_MAX (__VANITY_DEVICE_A_MAX - 1)
+
+/* One BAR of a passed device; only those with a size are sent. */
+enum vanity_bar_attr {
+	VANITY_BAR_A_UNSPEC,
+	VANITY_BAR_A_INDEX,		/* u32 */
+	VANITY_BAR_A_SIZE,		/* u64 bytes */
+	VANITY_BAR_A_FLAGS,		/* u32 VANITY_BAR_F_* */
+	VANITY_BAR_A_PAD,
+	__VANITY_BAR_A_MAX,
+};
+#define VANITY_BAR_A_MAX (__VANITY_BAR_A_MAX - 1)
+
+/* One DMA window of a passed device, in I/O address order. */
+enum vanity_window_attr {
+	VANITY_WINDOW_A_UNSPEC,
+	VANITY_WINDOW_A_KIND,		/* u32 VANITY_MMAP_K_PRIVATE or _CHANNEL */
+	VANITY_WINDOW_A_INDEX,		/* u32 channel index; 0 for private */
+	VANITY_WINDOW_A_IOVA,		/* u64 I/O virtual address */
+	VANITY_WINDOW_A_SIZE,		/* u64 bytes */
+	VANITY_WINDOW_A_MAPPED,		/* u8: in the IOMMU now */
+	VANITY_WINDOW_A_PAD,
+	__VANITY_WINDOW_A_MAX,
+};
+#define VANITY_WINDOW_A_MAX (__VANITY_WINDOW_A_MAX - 1)
 
 /*
  * Every size and offset above is pinned by build-time asserts in
