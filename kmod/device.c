@@ -54,7 +54,9 @@ static void vanity_pci_remove(struct pci_dev *pdev)
 	revoke_one(d);
 	pci_clear_master(pdev);
 	vanity_irqs_release(d);
-	d->gone = true;
+	WRITE_ONCE(d->gone, true);
+	/* Its owner's armed IRQ_WAITs end with -ENODEV. */
+	wake_up_all(&d->irqs.wq);
 	pci_set_drvdata(pdev, NULL);
 	pci_warn(pdev, "vanity: device '%s' removed while passed; its owner lost it\n",
 		 d->desc->name);

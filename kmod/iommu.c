@@ -60,10 +60,16 @@ static int place_windows(struct vanity_system *sys, struct vanity_pdev *d,
 	}
 	list_for_each_entry(r, &list, list)
 		n++;
-	resv = kmalloc_array(n ?: 1, sizeof(*resv), GFP_KERNEL);
+	resv = kmalloc_array(n + 1, sizeof(*resv), GFP_KERNEL);
 	if (!resv) {
 		ret = -ENOMEM;
 		goto out;
+	}
+	/* Below an aperture that does not start at 0: as good as reserved. */
+	if (g->force_aperture && g->aperture_start) {
+		resv[i].start = 0;
+		resv[i].last = g->aperture_start - 1;
+		i++;
 	}
 	list_for_each_entry(r, &list, list) {
 		if (r->type == IOMMU_RESV_SW_MSI)

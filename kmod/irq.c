@@ -71,8 +71,14 @@ int vanity_irqs_setup(struct vanity_pdev *d, char *msg)
 	q->vec = kcalloc(n, sizeof(*q->vec), GFP_KERNEL);
 	if (!q->vec) {
 		pci_free_irq_vectors(pdev);
+		snprintf(msg, VANITY_MSG_LEN,
+			 "device '%s' (%s): no memory for its %d vectors",
+			 d->desc->name, d->addr, n);
 		return -ENOMEM;
 	}
+	q->nalloc = n;
+	for (i = 0; i < n; i++)
+		q->vec[i].irq = -1;
 	for (i = 0; i < n; i++) {
 		struct vanity_irq_vec *v = &q->vec[i];
 
@@ -85,7 +91,6 @@ int vanity_irqs_setup(struct vanity_pdev *d, char *msg)
 		      request_irq(v->irq, vanity_irq_handler, 0, v->name, v);
 		if (ret) {
 			v->irq = -1;
-			q->nvec = i;
 			vanity_irqs_release(d);
 			snprintf(msg, VANITY_MSG_LEN,
 				 "device '%s' (%s): cannot request its vector %u (%d)",
@@ -105,16 +110,18 @@ int vanity_irqs_setup(struct vanity_pdev *d, char *msg)
 void vanity_irqs_release(struct vanity_pdev *d)
 {
 	struct vanity_irqs *q = &d->irqs;
-	unsigned int i, n = q->nvec;
+	struct vanity_irq_vec *vec = xchg(&q->vec, NULL);
+	unsigned int i;
 
-	if (!q->vec)
+	/* The one caller that took them frees them. */
+	if (!vec)
 		return;
 	WRITE_ONCE(q->nvec, 0);
-	for (i = 0; i < n; i++)
-		if (q->vec[i].irq >= 0)
-			free_irq(q->vec[i].irq, &q->vec[i]);
-	kfree(q->vec);
-	q->vec = NULL;
+	for (i = 0; i < q->nalloc; i++)
+		if (vec[i].irq >= 0)
+			free_irq(vec[i].irq, &vec[i]);
+	kfree(vec);
+	q->nalloc = 0;
 	pci_free_irq_vectors(d->pdev);
 }
 

@@ -19,7 +19,8 @@ struct vanity_irq_vec;
 struct vanity_irqs {
 	unsigned int nvec;		/* 0: none (no MSI, or not set up) */
 	bool msix;			/* MSI-X, else MSI */
-	struct vanity_irq_vec *vec;	/* nvec of them, while requested */
+	unsigned int nalloc;		/* vectors allocated, in @vec */
+	struct vanity_irq_vec *vec;	/* nalloc of them, while allocated */
 	wait_queue_head_t wq;		/* armed IRQ_WAITs of the owner */
 	/* Per vector: events not yet taken by an IRQ_WAIT (the engine's). */
 	u32 pending[VANITY_IRQ_VECTORS_MAX];
@@ -36,7 +37,10 @@ void vanity_irqs_init(struct vanity_pdev *d);
  * MSI-X gets no vectors and is still passed (polled drivers need none).
  */
 int vanity_irqs_setup(struct vanity_pdev *d, char *msg);
-/* Free them (the device quiet: no MSI can be in flight). Idempotent. */
+/*
+ * Free them (the device quiet: no MSI can be in flight). Once: a second
+ * call, even racing the first (DOWN against a hot removal), does nothing.
+ */
 void vanity_irqs_release(struct vanity_pdev *d);
 /* The owner attaches: nothing of an earlier attachment is pending. */
 void vanity_irqs_clear(struct vanity_pdev *d);

@@ -97,6 +97,7 @@ const struct vanity_ring_platform vanity_ring_platform = {
 	.irq_vectors = vanity_async_irq_vectors,
 	.irq_watch = vanity_async_irq_watch,
 	.irq_unwatch = vanity_async_irq_unwatch,
+	.irq_kick = vanity_async_irq_kick,
 	.trace_sqe = plat_trace_sqe,
 	.trace_cqe = plat_trace_cqe,
 };

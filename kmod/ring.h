@@ -94,6 +94,7 @@ void vanity_async_unwatch(struct vanity_engine *e, struct vanity_armed *a,
 			  unsigned int i);
 u32 *vanity_async_irq_vectors(struct vanity_engine *e, u32 dev, u32 *nvec);
 int vanity_async_irq_watch(struct vanity_engine *e, struct vanity_armed *a);
+void vanity_async_irq_kick(struct vanity_engine *e, u32 dev);
 void vanity_async_irq_unwatch(struct vanity_engine *e, struct vanity_armed *a);
 void vanity_async_timer_start(struct vanity_engine *e, struct vanity_armed *a);
 void vanity_async_timer_cancel(struct vanity_engine *e, struct vanity_armed *a);

@@ -3,8 +3,9 @@
  * The module's mechanisms for the ring's armed ops (WAIT, TIMEOUT and
  * IRQ_WAIT), whose rules are the core engine's (core/ring_engine.c): a
  * wait queue entry on each channel a WAIT holds, with a reference on the
- * channel's header page that outlives a DOWN, or on the device an
- * IRQ_WAIT waits for; an hrtimer for the deadline; and a workqueue that
+ * channel's header page that outlives a DOWN, or on the queue of the
+ * device an IRQ_WAIT waits for (in the system's devices, freed only after
+ * the rings: system_free); an hrtimer for the deadline; and a workqueue that
  * completes a claimed op in process context, under the ring's lock. A
  * doorbell, the deadline or a forced DOWN asks the engine to decide the
  * op (vanity_armed_decide), which claims it once; an interrupt asks the
@@ -66,11 +67,23 @@ static void async_work(struct work_struct *work)
 	vanity_ring_unlock(r);
 }
 
+/* Whether @a's device went away under the system (IRQ_WAIT only). */
+static bool irq_gone(struct async_op *op)
+{
+	return op->a.op == VANITY_OP_IRQ_WAIT &&
+	       READ_ONCE(op->r->sys->devices[op->a.dev].gone);
+}
+
 /* Ask the engine at an event; the one that claims queues the CQE. */
 static void async_event(struct async_op *op, bool expired)
 {
-	if (!vanity_armed_decide(&op->a, READ_ONCE(op->r->sys->dead), expired))
+	int d = vanity_armed_decide(&op->a, READ_ONCE(op->r->sys->dead) ||
+				    irq_gone(op), expired);
+
+	if (!d)
 		queue_work(vanity_async_wq, &op->work);
+	else if (d == VANITY_ARMED_GAVE_BACK)
+		vanity_async_irq_kick(&op->r->eng, op->a.dev);
 }
 
 /* A doorbell rang one of our channels: under its queue's lock. */
@@ -89,7 +102,7 @@ static int async_irq_wake(struct wait_queue_entry *wq, unsigned int mode,
 	struct vanity_ring *r = op->r;
 
 	if (vanity_engine_irq_event(&r->eng, &vanity_ring_platform, &op->a,
-				    READ_ONCE(r->sys->dead)))
+				    READ_ONCE(r->sys->dead) || irq_gone(op)))
 		queue_work(vanity_async_wq, &op->work);
 	return 0;
 }
@@ -170,9 +183,16 @@ u32 *vanity_async_irq_vectors(struct vanity_engine *e, u32 dev, u32 *nvec)
 	if (dev >= sys->ndevices)
 		return NULL;
 	d = &sys->devices[dev];
+	if (READ_ONCE(d->gone))
+		return NULL;
 	/* Acquire: the vectors were all requested before nvec said so. */
 	*nvec = smp_load_acquire(&d->irqs.nvec);
 	return *nvec ? d->irqs.pending : NULL;
+}
+
+void vanity_async_irq_kick(struct vanity_engine *e, u32 dev)
+{
+	wake_up(&vanity_ring_of(e)->sys->devices[dev].irqs.wq);
 }
 
 int vanity_async_irq_watch(struct vanity_engine *e, struct vanity_armed *a)

@@ -102,7 +102,7 @@ int vanity_dma_window(const void *img, unsigned int dev, u32 kind, u32 index,
 /* Whether [@at, @at + @size - 1] meets @r. @size is not 0. */
 static bool meets(u64 at, u64 size, const struct vanity_dma_resv *r)
 {
-	return at <= r->last && r->start - at < size;
+	return at <= r->last && (r->start <= at || r->start - at < size);
 }
 
 int vanity_dma_place(struct vanity_dma_window *w, unsigned int n,

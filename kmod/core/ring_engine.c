@@ -173,8 +173,10 @@ bool vanity_engine_irq_event(struct vanity_engine *e,
 			     struct vanity_armed *a, bool dead)
 {
 	struct vanity_armed *old;
+	unsigned int n;
 	int s;
 
+	/* In the device's wake: a give-back is seen by the next op it asks. */
 	if (vanity_armed_decide(a, dead, false))
 		return false;
 	do {
@@ -187,8 +189,10 @@ bool vanity_engine_irq_event(struct vanity_engine *e,
 		if (s == VANITY_CQ_FREE) {
 			if (!vanity_cq_try_own(e))
 				continue;
-			if (vanity_cq_post_pending(e, plat) +
-			    vanity_cq_unown(e, plat))
+			/* Posted while owning, then the owner's own drain. */
+			n = vanity_cq_post_pending(e, plat);
+			n += vanity_cq_unown(e, plat);
+			if (n)
 				plat->wake_cq(e);
 			break;
 		}
@@ -312,7 +316,6 @@ static struct vanity_armed *armed_new(struct vanity_engine *e,
 	a->op = sqe->opcode;
 	a->n = 0;
 	a->dev = 0;
-	a->nvec = 0;
 	a->vmask = 0;
 	a->pending = NULL;
 	a->post_next = NULL;
@@ -445,7 +448,6 @@ int vanity_engine_irq_wait(struct vanity_engine *e,
 		return -ENOMEM;
 	a->dev = sqe->channel;
 	a->vmask = sqe->mask;
-	a->nvec = nvec;
 	VANITY_STORE_RELEASE(&a->pending, pending);
 	ret = plat->irq_watch(e, a);
 	if (ret) {
@@ -456,6 +458,9 @@ int vanity_engine_irq_wait(struct vanity_engine *e,
 	d = vanity_armed_decide_irq(a, plat->dead(e), !sqe->timeout_ns);
 	if (d > 0)
 		return armed_queue(e, plat, a, true);
+	/* Events we took and gave back: the device's other ops look again. */
+	if (d == VANITY_ARMED_GAVE_BACK)
+		plat->irq_kick(e, a->dev);
 	if (d < 0)	/* an interrupt claimed it: its CQE is on its way */
 		return armed_queue(e, plat, a, false);
 	ret = a->res;

@@ -85,7 +85,6 @@ struct vanity_armed {
 	struct vanity_armed_end *w;	/* WAIT: the platform's array of n */
 	/* IRQ_WAIT */
 	u32 dev;			/* the device's index */
-	u32 nvec;			/* its vectors */
 	u64 vmask;			/* the vectors armed on */
 	u32 *pending;			/* its events per vector */
 	struct vanity_armed *post_next;	/* on the engine's posting stack */
@@ -145,6 +144,11 @@ struct vanity_ring_platform {
 	int (*irq_watch)(struct vanity_engine *e, struct vanity_armed *a);
 	/* Undo irq_watch; after it no interrupt reaches @a. */
 	void (*irq_unwatch)(struct vanity_engine *e, struct vanity_armed *a);
+	/*
+	 * Have every op watching device @dev's interrupts decided again, as
+	 * an interrupt does (VANITY_ARMED_GAVE_BACK). Any context.
+	 */
+	void (*irq_kick)(struct vanity_engine *e, u32 dev);
 	/* Optional: trace each SQE issued and each CQE posted. */
 	void (*trace_sqe)(struct vanity_engine *e, u8 op, u64 user_data);
 	void (*trace_cqe)(struct vanity_engine *e, u64 user_data, int res);
@@ -242,11 +246,21 @@ static inline bool vanity_armed_end_ready(const struct vanity_armed_end *w)
 }
 
 /*
- * IRQ_WAIT's rule, at any event: -ENODEV after DOWN; else the lowest
- * vector of the mask with pending events, taking them (given back if
- * another event claims the op first: no interrupt is lost); else -ETIME
- * if @expired; else nothing yet (1). 0 if this caller claimed it, -1 if
- * another did.
+ * What a decide returns when another claimed the op after this caller
+ * had taken a vector's events, which it gave back: outside the device's
+ * wake (a deadline, the arming look), the platform must have the
+ * device's other armed ops look again (irq_kick), or one of them could
+ * sleep on events already there.
+ */
+#define VANITY_ARMED_GAVE_BACK	(-2)
+
+/*
+ * IRQ_WAIT's rule, at any event: -ENODEV after DOWN (or the device's
+ * removal); else the lowest vector of the mask with pending events,
+ * taking them (given back if another event claims the op first: no
+ * interrupt is lost); else -ETIME if @expired; else nothing yet (1). 0
+ * if this caller claimed it, -1 if another did, VANITY_ARMED_GAVE_BACK
+ * if another did and events went back.
  */
 static inline int vanity_armed_decide_irq(struct vanity_armed *a, bool dead,
 					  bool expired)
@@ -269,7 +283,7 @@ static inline int vanity_armed_decide_irq(struct vanity_armed *a, bool dead,
 		if (vanity_armed_claim(a, (int)v))
 			return 0;
 		VANITY_ATOMIC_ADD32(&pending[v], got);
-		return -1;
+		return VANITY_ARMED_GAVE_BACK;
 	}
 	if (expired)
 		return vanity_armed_claim(a, -ETIME) ? 0 : -1;

@@ -84,13 +84,17 @@ typedef int64_t s64;
 	__vo; })
 #define VANITY_SMP_MB() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define VANITY_XCHG(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)
+static inline void vanity_core_relax(void)
+{
 #if defined(__x86_64__) || defined(__i386__)
-#define VANITY_CPU_RELAX() __builtin_ia32_pause()
+	__builtin_ia32_pause();
 #elif defined(__aarch64__)
-#define VANITY_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+	__asm__ __volatile__("yield" ::: "memory");
 #else
-#define VANITY_CPU_RELAX() __asm__ __volatile__("" ::: "memory")
+	__asm__ __volatile__("" ::: "memory");
 #endif
+}
+#define VANITY_CPU_RELAX() vanity_core_relax()
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

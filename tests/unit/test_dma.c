@@ -339,3 +339,24 @@ Test(dma, find_names_the_window_onto_a_region)
 	cr_assert_null(vanity_dma_find(w, 2, VANITY_MMAP_K_CHANNEL, 3));
 	cr_assert_null(vanity_dma_find(NULL, 0, VANITY_MMAP_K_PRIVATE, 0));
 }
+
+Test(dma, a_range_that_holds_the_base_or_overlaps_another_is_skipped_whole)
+{
+	struct vanity_dma_window w[3];
+	/* A firmware direct map over the first 16 MiB, base included. */
+	struct vanity_dma_resv low = { 0, 16 * MIB - 1 };
+	/* Two of different types that overlap (the kernel merges only alike). */
+	struct vanity_dma_resv two[2] = {
+		{ BASE, 2 * MIB - 1 },
+		{ BASE + MIB / 2, 3 * MIB - 1 },
+	};
+
+	three(w, PAGE, PAGE, PAGE);
+	cr_assert_eq(vanity_dma_place(w, 3, &low, 1, ~0ULL), 0);
+	cr_assert_eq(w[0].iova, 16 * MIB, "w0 at %#llx, inside the range",
+		     (unsigned long long)w[0].iova);
+	cr_assert_eq(vanity_dma_place(w, 3, two, 2, ~0ULL), 0);
+	cr_assert_eq(w[0].iova, 3 * MIB, "w0 at %#llx, inside the second range",
+		     (unsigned long long)w[0].iova);
+	cr_assert_eq(w[2].iova, 3 * MIB + 2 * PAGE);
+}

@@ -82,7 +82,7 @@ struct fake {
 	u32 pending[NDEV][64];
 	bool irq_watch_fail;
 	bool irq_in_watch;			/* an interrupt races the arm */
-	unsigned int irq_watches, irq_unwatches;
+	unsigned int irq_watches, irq_unwatches, irq_kicks;
 	struct vanity_armed *irq_watched[8];	/* watched, not undone */
 	unsigned int nirq_watched;
 	struct vanity_armed *irq_claimed[8];	/* for complete, as the work */
@@ -271,6 +271,7 @@ static u32 *fake_irq_vectors(struct vanity_engine *e, u32 dev, u32 *nvec)
 }
 
 static void interrupt(u32 dev, u32 vec);
+static const struct vanity_ring_platform plat;
 
 static int fake_irq_watch(struct vanity_engine *e, struct vanity_armed *a)
 {
@@ -299,6 +300,21 @@ static void fake_irq_unwatch(struct vanity_engine *e, struct vanity_armed *a)
 	F.irq_unwatches++;
 }
 
+/* A give-back outside the wake: every watcher of @dev is asked again. */
+static void fake_irq_kick(struct vanity_engine *e, u32 dev)
+{
+	struct vanity_armed *w[8];
+	unsigned int i, n = F.nirq_watched;
+
+	(void)e;
+	F.irq_kicks++;
+	memcpy(w, F.irq_watched, n * sizeof(w[0]));
+	for (i = 0; i < n; i++)
+		if (w[i]->dev == dev &&
+		    vanity_engine_irq_event(&E, &plat, w[i], F.dead))
+			F.irq_claimed[F.nirq_claimed++] = w[i];
+}
+
 static const struct vanity_ring_platform plat = {
 	.now = fake_now,
 	.dead = fake_dead,
@@ -315,6 +331,7 @@ static const struct vanity_ring_platform plat = {
 	.irq_vectors = fake_irq_vectors,
 	.irq_watch = fake_irq_watch,
 	.irq_unwatch = fake_irq_unwatch,
+	.irq_kick = fake_irq_kick,
 };
 
 /* The same, with the trace hooks: they see the shared words mid-batch. */
@@ -334,6 +351,7 @@ static const struct vanity_ring_platform plat_traced = {
 	.irq_vectors = fake_irq_vectors,
 	.irq_watch = fake_irq_watch,
 	.irq_unwatch = fake_irq_unwatch,
+	.irq_kick = fake_irq_kick,
 	.trace_sqe = fake_trace_sqe,
 	.trace_cqe = fake_trace_cqe,
 };

@@ -331,10 +331,10 @@ struct vanity_sqe {
 	__u8 opcode;		/* enum vanity_op */
 	__u8 flags;		/* none defined: must be 0 */
 	__u16 stamp;		/* VANITY_STAMP(index), or 0: see above */
-	__u32 channel;		/* NOTIFY: index; WAIT: index of bit 0 of @mask;
-				 * IRQ_WAIT: the device's index in the image */
-	__u64 mask;		/* WAIT: channels channel + i for each bit i;
-				 * IRQ_WAIT: vectors i for each bit i */
+	/* NOTIFY: index; WAIT: bit 0 of @mask's; IRQ_WAIT: the device's */
+	__u32 channel;
+	/* WAIT: channels channel + i for each bit i; IRQ_WAIT: vectors i */
+	__u64 mask;
 	__s64 timeout_ns;	/* WAIT, IRQ_WAIT (< 0: none), TIMEOUT */
 	__u64 user_data;	/* echoed in the CQE */
 	__u64 resv[4];		/* must be 0 */
