@@ -156,7 +156,7 @@ ARM64_AR := $(ARM64_CROSS)ar
 ARM64_U_DEPS := arm64-have-deps
 ARM64_VM_ENV = VM_ARCH=arm64 KVER='$(ARM64_KVER)' VM_ARM64_ROOT='$(CURDIR)/$(ARM64_ROOT)' \
 	VM_OUT='$(ARM64_VM_OUT)' VANITY_KO='$(CURDIR)/$(ARM64_TREE)/kmod/vanity.ko' \
-	VM_MODULES='$(VM_ST_MODULES)'
+	VM_MODULES='$(VM_ST_MODULES)' VM_ST_ENV='$(VM_ST_FEW_ROUNDS)'
 $(eval $(call guest_vm,arm64,ARM64))
 
 # The documented paths of the arm64 programs.

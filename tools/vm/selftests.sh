@@ -19,6 +19,7 @@
 #
 # usage: tools/vm/selftests.sh [DIR]   (default TREE/build/tests/selftests)
 # environment: VM_TEST_TIMEOUT per-binary limit in seconds (default 300),
+# VM_ST_ENV NAME=VALUE words the selftests run with in the guest,
 # VM_ST_EXPECT the names the build made (each one missing from DIR, or not
 # executable there, counts one failure), and everything tools/vm/run.sh
 # takes (VM_TIMEOUT, VM_OUT, KVER, ...).
@@ -68,7 +69,8 @@ echo "selftests: $(wc -l <"$list") binaries in ${dir#"$tree"/}" >&2
 
 rel=${dir#"$tree"/}
 run_rc=0
-"$here/run.sh" -- "sh tools/vm/selftests-guest.sh '$rel' ${VM_TEST_TIMEOUT:-300}" || run_rc=$?
+"$here/run.sh" -- "${VM_ST_ENV:+env $VM_ST_ENV }sh tools/vm/selftests-guest.sh '$rel' ${VM_TEST_TIMEOUT:-300}" ||
+	run_rc=$?
 
 status=infra
 if [ -f "$VM_OUT/run.result" ]; then
