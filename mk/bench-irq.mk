@@ -20,6 +20,9 @@ BENCH_IRQ_VM_OUT ?= $(BUILD)/vm-bench-irq
 
 .PHONY: bench-irq bench-irq-build
 bench-irq-build: $(IRQ_BENCH_BIN)
+# Built with the tests (it needs nothing `make check` does not): a change
+# that breaks it fails the build, not the next benchmark run.
+tests: bench-irq-build
 
 # libvanity statically, as the selftests do: the VM needs no library path.
 $(IRQ_BENCH_BIN): $(IRQ_BENCH_OBJS) lib/libvanity.a

@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define VM_BENCH_NAME "bench-irq"
+#include "../vm_bench.h"
 #include "vanity.h"
 
 #define CTL		"tools/vanityctl"
@@ -71,30 +73,6 @@ static unsigned int rounds = 3, samples = 1000, gap_us = 1000;
 static char edu[NAME_MAX + 1];
 static uint64_t *lat[NPATH];
 static unsigned int nlat[NPATH];
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "bench-irq: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
-static void pin(int c)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(c, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity", errno);
-}
 
 static void bar_wr32(volatile void *bar, size_t off, uint32_t val)
 {

@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define VM_BENCH_NAME "bench-ring"
+#include "../vm_bench.h"
 #include "imgwrite.h"
 #include "nl.h"
 #include "vanity.h"
@@ -66,30 +68,6 @@ static double secs = 0.15;
 static int reps = 7;
 static int cpu = 2;
 static double results[NPATH][NMODE][NBATCH][MAXREPS];
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "bench-ring: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
-static void pin(int c)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(c, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity", errno);
-}
 
 /* ------------------------------------------------------------ a path */
 
@@ -350,7 +328,7 @@ run_thr(const struct path_ops *o, void *ctx, unsigned int batch, double sec)
  * same loop alone (A/B in one boot), and QEMU chains translated blocks
  * directly only within a guest page.
  */
-#define RUN_FN __attribute__((noinline, aligned(4096)))
+#define RUN_FN __attribute__((__noinline__, aligned(4096)))
 
 static const struct path_ops vanity_ops = {
 	.prep = v_prep, .submit = v_submit, .wait_all = v_wait_all,
