@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -293,4 +294,14 @@ int vt_load_module(void)
 int vt_unload_module(void)
 {
 	return syscall(SYS_delete_module, "vanity", O_NONBLOCK) ? -errno : 0;
+}
+
+int vt_map_err(int fd, size_t len, int prot, int flags, uint64_t off)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
 }

@@ -50,6 +50,9 @@ void vt_settle(unsigned int ms);
 /* Free kB: MemFree plus the per-CPU free lists MemFree leaves out. */
 long vt_free_kb(void);
 
+/* mmap @len bytes of @fd at @off and unmap them: 0 or mmap's -errno. */
+int vt_map_err(int fd, size_t len, int prot, int flags, uint64_t off);
+
 /* kB values from /proc/meminfo ("MemFree", "Slab", ...), -1 when absent. */
 long vt_meminfo(const char *key);
 

@@ -368,16 +368,6 @@ static int window_ioctl(int fd, uint32_t kind, uint32_t index,
 	return ioctl(fd, VANITY_IOC_DEVICE, info) ? -errno : 0;
 }
 
-static int map_err(int fd, size_t len, int prot, int flags, uint64_t off)
-{
-	void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	munmap(p, len);
-	return 0;
-}
-
 /* The whole kernel log (the runner boots with log_buf_len=8M), or NULL. */
 static char *read_klog(void)
 {
@@ -829,6 +819,13 @@ FIXTURE_TEARDOWN(edu)
 	munmap(self->sh, sizeof(*self->sh));
 }
 
+/* Run @fn as this test's child: it must exit 0, or it says why not. */
+#define EXPECT_CHILD_OK(fn) do {					\
+	int _rc = run_child(&self->pid, (fn), self->sh);		\
+	EXPECT_EQ(0, _rc) TH_LOG("child exit %d: %s", _rc,		\
+				 _rc < 0 ? "timed out" : self->sh->why); \
+} while (0)
+
 /* Every test here needs the edu, and an IOMMU to confine it: no faked pass. */
 #define REQUIRE_EDU() do {						\
 	if (!self->iommu)						\
@@ -862,13 +859,9 @@ TEST_F_TIMEOUT(edu, up_takes_the_device_and_down_gives_it_back, DEV_TIMEOUT)
 
 TEST_F_TIMEOUT(edu, dma_inside_the_grant_lands_byte_exact, DEV_TIMEOUT)
 {
-	int rc;
-
 	REQUIRE_EDU();
 	up_edu(_metadata, self->addr, NULL, NULL);
-	rc = run_child(&self->pid, dma_roundtrip, self->sh);
-	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
-				rc < 0 ? "timed out" : self->sh->why);
+	EXPECT_CHILD_OK(dma_roundtrip);
 }
 
 TEST_F_TIMEOUT(edu, dma_outside_the_grant_is_blocked, DEV_TIMEOUT)
@@ -932,7 +925,7 @@ TEST_F_TIMEOUT(edu, non_owner_gets_eacces, DEV_TIMEOUT)
 	EXPECT_EQ(-EACCES, vanity_device_get(self->v, "edu", &d));
 	EXPECT_EQ(-EACCES, device_ioctl(fd, "edu", 0, &info));
 	EXPECT_EQ(-EACCES, device_ioctl(fd, NULL, 0, &info));
-	EXPECT_EQ(-EACCES, map_err(fd, EDU_BAR_SIZE, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(-EACCES, vt_map_err(fd, EDU_BAR_SIZE, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, VANITY_MMAP_BAR(0, 0)));
 	/* A name no device has is ENOENT, whoever asks. */
 	EXPECT_EQ(-ENOENT, vanity_device_get(self->v, "nosuch", &d));
@@ -942,7 +935,7 @@ TEST_F_TIMEOUT(edu, non_owner_gets_eacces, DEV_TIMEOUT)
 	self->v = NULL;
 	ASSERT_EQ(0, vanity_attach("owner", &self->v));
 	EXPECT_EQ(0, vanity_device_get(self->v, "edu", &d));
-	EXPECT_EQ(0, map_err(vanity_fd(self->v), EDU_BAR_SIZE, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(0, vt_map_err(vanity_fd(self->v), EDU_BAR_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_SHARED, VANITY_MMAP_BAR(0, 0)));
 }
 
@@ -973,20 +966,20 @@ TEST_F_TIMEOUT(edu, bad_bar_mappings_are_refused, DEV_TIMEOUT)
 	ASSERT_EQ(VANITY_MMAP_BAR(info.index, 0), off);
 	ASSERT_EQ(0, info.bars[5].size);
 	/* The right mapping works, so each refusal below is for its one fault. */
-	EXPECT_EQ(0, map_err(fd, size, PROT_READ | PROT_WRITE, MAP_SHARED, off));
-	EXPECT_EQ(-EINVAL, map_err(fd, size + 4096, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(0, vt_map_err(fd, size, PROT_READ | PROT_WRITE, MAP_SHARED, off));
+	EXPECT_EQ(-EINVAL, vt_map_err(fd, size + 4096, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, off));
-	EXPECT_EQ(-EINVAL, map_err(fd, size - 4096, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(-EINVAL, vt_map_err(fd, size - 4096, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, off));
-	EXPECT_EQ(-EINVAL, map_err(fd, size, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(-EINVAL, vt_map_err(fd, size, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE, off));
-	EXPECT_EQ(-EINVAL, map_err(fd, size - 4096, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(-EINVAL, vt_map_err(fd, size - 4096, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, off + 4096));
-	EXPECT_EQ(-ENXIO, map_err(fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-ENXIO, vt_map_err(fd, 4096, PROT_READ, MAP_SHARED,
 				  VANITY_MMAP_BAR(info.index, 5)));
-	EXPECT_EQ(-ENXIO, map_err(fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-ENXIO, vt_map_err(fd, 4096, PROT_READ, MAP_SHARED,
 				  VANITY_MMAP_BAR(info.index, 7)));
-	EXPECT_EQ(-ENOENT, map_err(fd, size, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-ENOENT, vt_map_err(fd, size, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_BAR(7, 0)));
 	EXPECT_EQ(-ENOENT, device_ioctl(fd, NULL, 7, &info));
 	/* libvanity: an index past the BARs is the caller's error, an empty one ENXIO. */
@@ -1418,13 +1411,9 @@ static int irq_roundtrip(void *arg)
 
 TEST_F_TIMEOUT(edu, msi_arrives_as_a_cqe, DEV_TIMEOUT)
 {
-	int rc;
-
 	REQUIRE_EDU();
 	up_edu(_metadata, self->addr, NULL, NULL);
-	rc = run_child(&self->pid, irq_roundtrip, self->sh);
-	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
-				rc < 0 ? "timed out" : self->sh->why);
+	EXPECT_CHILD_OK(irq_roundtrip);
 }
 
 /*
@@ -1574,13 +1563,9 @@ static int irq_race(void *arg)
 
 TEST_F_TIMEOUT(edu, interrupts_racing_batches, DEV_TIMEOUT)
 {
-	int rc;
-
 	REQUIRE_EDU();
 	up_edu(_metadata, self->addr, NULL, NULL);
-	rc = run_child(&self->pid, irq_race, self->sh);
-	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
-				rc < 0 ? "timed out" : self->sh->why);
+	EXPECT_CHILD_OK(irq_race);
 }
 
 /* ------------------------------------------------------------ placement */
@@ -1669,8 +1654,6 @@ static int dma_big(void *arg)
 TEST_F_TIMEOUT(edu, a_big_private_region_is_placed_past_reserved_ranges, DEV_TIMEOUT)
 {
 	char text[1024], out[4096];
-	int rc;
-
 	REQUIRE_EDU();
 	snprintf(text, sizeof(text),
 		 "[system]\nname = devtest\n"
@@ -1680,9 +1663,7 @@ TEST_F_TIMEOUT(edu, a_big_private_region_is_placed_past_reserved_ranges, DEV_TIM
 	vt_write_file(MANIFEST, text);
 	ASSERT_EQ(0, vt_sh(CTL " up " MANIFEST, out, sizeof(out))) TH_LOG("%s", out);
 	snprintf(self->sh->note, sizeof(self->sh->note), "%s", self->addr);
-	rc = run_child(&self->pid, dma_big, self->sh);
-	EXPECT_EQ(0, rc) TH_LOG("child exit %d: %s", rc,
-				rc < 0 ? "timed out" : self->sh->why);
+	EXPECT_CHILD_OK(dma_big);
 }
 
 /* ------------------------------------------------------------ hand-back */

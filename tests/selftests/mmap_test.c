@@ -16,16 +16,6 @@
 #define MEM (64 * 1024)
 #define CHAN_BYTES 8192		/* 4096 header + 64 * 16 slots, page-rounded */
 
-static int map_err(int fd, size_t len, int prot, int flags, uint64_t off)
-{
-	void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	munmap(p, len);
-	return 0;
-}
-
 FIXTURE(mapped) {
 	int fd;
 };
@@ -85,36 +75,36 @@ TEST_F(mapped, private_region_maps_zeroed_and_keeps_contents)
 
 TEST_F(mapped, own_channel_ends_map)
 {
-	EXPECT_EQ(0, map_err(self->fd, CHAN_BYTES, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(0, vt_map_err(self->fd, CHAN_BYTES, PROT_READ | PROT_WRITE,
 			     MAP_SHARED, VANITY_MMAP_CHANNEL(0)));
-	EXPECT_EQ(0, map_err(self->fd, CHAN_BYTES, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(0, vt_map_err(self->fd, CHAN_BYTES, PROT_READ | PROT_WRITE,
 			     MAP_SHARED, VANITY_MMAP_CHANNEL(1)));
 }
 
 TEST_F(mapped, foreign_channel_is_eacces)
 {
-	EXPECT_EQ(-EACCES, map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EACCES, vt_map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_CHANNEL(2)));
 }
 
 TEST_F(mapped, wrong_size_is_einval)
 {
-	EXPECT_EQ(-EINVAL, map_err(self->fd, MEM - 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, MEM - 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, MEM + 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, MEM + 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, CHAN_BYTES * 2, PROT_READ,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, CHAN_BYTES * 2, PROT_READ,
 				   MAP_SHARED, VANITY_MMAP_CHANNEL(0)));
 }
 
 TEST_F(mapped, wrong_offset_is_einval)
 {
-	EXPECT_EQ(-EINVAL, map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_CHANNEL(0) + 4096));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_CHANNEL(3)));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED, 4096));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED, 4096));
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_CHANNEL(1000)));
 }
 
@@ -124,30 +114,30 @@ TEST_F(mapped, wrong_offset_is_einval)
  */
 TEST_F(mapped, reserved_and_unknown_kinds_are_refused)
 {
-	EXPECT_EQ(-ENOENT, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-ENOENT, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_BAR(0, 0)));
-	EXPECT_EQ(-EOPNOTSUPP, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EOPNOTSUPP, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
 				       VANITY_MMAP(VANITY_MMAP_K_SHARD_PAGE, 1)));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP(VANITY_MMAP_K_LAST, 0)));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP(0x7f, 0)));
 	/* Private and ring are index 0 only. */
-	EXPECT_EQ(-EINVAL, map_err(self->fd, MEM, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, MEM, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP(VANITY_MMAP_K_PRIVATE, 1)));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP(VANITY_MMAP_K_RING, 1)));
 	/* The highest index of a kind is just another index. */
-	EXPECT_EQ(-EINVAL, map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, CHAN_BYTES, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP(VANITY_MMAP_K_CHANNEL,
 					       VANITY_MMAP_INDEX_MAX)));
 }
 
 TEST_F(mapped, private_cow_mapping_is_einval)
 {
-	EXPECT_EQ(-EINVAL, map_err(self->fd, MEM, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, MEM, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE, VANITY_MMAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, map_err(self->fd, CHAN_BYTES, PROT_READ | PROT_WRITE,
+	EXPECT_EQ(-EINVAL, vt_map_err(self->fd, CHAN_BYTES, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE, VANITY_MMAP_CHANNEL(0)));
 }
 
@@ -192,7 +182,7 @@ TEST(mmap_before_attach_is_refused)
 	ASSERT_EQ(0, vt_up(&w, NULL, 0));
 	fd = open("/dev/vanity", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ENOTCONN, map_err(fd, MEM, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-ENOTCONN, vt_map_err(fd, MEM, PROT_READ, MAP_SHARED,
 				     VANITY_MMAP_PRIVATE));
 	close(fd);
 	vt_reset();
@@ -215,7 +205,7 @@ TEST(shard_without_memory_has_no_private_region)
 	ASSERT_EQ(0, vanity_memory(v, &mem, &len));
 	EXPECT_EQ(NULL, mem);
 	EXPECT_EQ(0, len);
-	EXPECT_EQ(-EINVAL, map_err(vanity_fd(v), 4096, PROT_READ, MAP_SHARED,
+	EXPECT_EQ(-EINVAL, vt_map_err(vanity_fd(v), 4096, PROT_READ, MAP_SHARED,
 				   VANITY_MMAP_PRIVATE));
 	vanity_detach(v);
 	vt_reset();

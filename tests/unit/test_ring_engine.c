@@ -83,6 +83,8 @@ struct fake {
 	bool irq_watch_fail;
 	bool irq_in_watch;			/* an interrupt races the arm */
 	unsigned int irq_watches, irq_unwatches, irq_kicks;
+	unsigned int irq_at_trace;		/* fire on the Nth traced SQE */
+	int irq_owner_seen;			/* the CQ's owner right after */
 	struct vanity_armed *irq_watched[8];	/* watched, not undone */
 	unsigned int nirq_watched;
 	struct vanity_armed *irq_claimed[8];	/* for complete, as the work */
@@ -239,6 +241,8 @@ static void fake_wake_cq(struct vanity_engine *e)
 	F.wake_cq++;
 }
 
+static void interrupt(u32 dev, u32 vec);
+
 static void fake_trace_sqe(struct vanity_engine *e, u8 op, u64 user_data)
 {
 	(void)op;
@@ -251,6 +255,11 @@ static void fake_trace_sqe(struct vanity_engine *e, u8 op, u64 user_data)
 	/* Hostile: the next SQE stamped before the engine publishes sq_head. */
 	if (F.stamp_ahead)
 		fill(nop(1000 + F.ntraced), true);
+	/* An interrupt in the middle of the batch, on the Nth SQE traced. */
+	if (F.irq_at_trace && !--F.irq_at_trace) {
+		interrupt(DEV_NIC, 0);
+		F.irq_owner_seen = e->cq_owner;
+	}
 }
 
 static void fake_trace_cqe(struct vanity_engine *e, u64 user_data, int res)
@@ -270,7 +279,6 @@ static u32 *fake_irq_vectors(struct vanity_engine *e, u32 dev, u32 *nvec)
 	return F.nvec[dev] ? F.pending[dev] : NULL;
 }
 
-static void interrupt(u32 dev, u32 vec);
 static const struct vanity_ring_platform plat;
 
 static int fake_irq_watch(struct vanity_engine *e, struct vanity_armed *a)
@@ -2013,18 +2021,25 @@ Test(ring_engine, an_interrupt_leaves_its_cqe_to_the_cqs_owner)
 
 Test(ring_engine, an_interrupt_during_a_batch_is_posted_as_the_batch_ends)
 {
-	/* Armed, then an interrupt comes while a batch of NOPs runs. */
+	unsigned int i;
+
 	push(op_irq(DEV_NIC, 0x1, -1, 40));
 	cr_assert_eq(submit(SQ, false), 1);
-	push(nop(41));
-	F.irq_in_watch = false;
-	vanity_cq_own(&E);
-	interrupt(DEV_NIC, 0);
-	vanity_cq_unown(&E, &plat);
-	cr_assert_eq(submit(SQ, false), 1);
-	expect_cqe(0, 40, 0);
-	expect_cqe(1, 41, 0);
+	/* Vector 0 fires while the batch's second NOP is issued. */
+	F.irq_at_trace = 2;
+	for (i = 0; i < 4; i++)
+		push(nop(41 + i));
+	cr_assert_eq(submit_traced(SQ, false), 4);
+	cr_assert_eq(F.irq_at_trace, 0, "the interrupt never fired");
+	cr_assert_eq(F.irq_owner_seen, VANITY_CQ_OWNED_POSTING,
+		     "the interrupt did not find the batch owning the CQ");
+	/* The batch's CQEs first, then the interrupt's as it let go. */
+	for (i = 0; i < 4; i++)
+		expect_cqe(i, 41 + i, 0);
+	expect_cqe(4, 40, 0);
+	cr_assert_eq(E.cq_owner, VANITY_CQ_FREE);
 	complete_claimed();
+	cr_assert_eq(rd(off.cq_tail), 5);
 	expect_clean();
 }
 
