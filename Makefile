@@ -114,6 +114,8 @@ tools/vanityctl: $(call obj,$(CTL_MAIN)) $(CTL_OBJS) $(CORE_OBJS)
 # (tools, examples) come after the fragments, as make expands a rule's
 # prerequisites when it reads the rule.
 EXAMPLES := examples/hello/hello
+# Examples built for this machine only (they link what the cross guests lack).
+NATIVE_EXAMPLES :=
 examples/%: $(BUILD)/examples/%.o lib/libvanity.so
 	$(CC) $(LDFLAGS) -o $@ $< -Llib -lvanity -Wl,-rpath,'$$ORIGIN/../../lib'
 
@@ -125,6 +127,7 @@ $(BUILD)/libvanityctl.a: $(CTL_OBJS) $(CORE_OBJS)
 include mk/unit.mk
 include mk/selftests.mk
 include mk/examples.mk
+include mk/nvme.mk
 include mk/bench-ring.mk
 include mk/bench-irq.mk
 include mk/stress.mk
@@ -137,8 +140,8 @@ include mk/guest.mk
 include mk/arm64.mk
 include mk/riscv64.mk
 
-tools: tools/vanityctl $(EXAMPLES)
-examples: $(EXAMPLES)
+tools: tools/vanityctl $(EXAMPLES) $(NATIVE_EXAMPLES)
+examples: $(EXAMPLES) $(NATIVE_EXAMPLES)
 
 # The UAPI header must stand alone as strict C99 with its layout pins.
 $(BUILD)/uapi-c99.stamp: include/uapi/linux/vanity.h
@@ -193,4 +196,4 @@ check:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 	rm -rf $(BUILD) lib/libvanity.so* lib/libvanity.a lib/vanity.pc \
-		tools/vanityctl $(EXAMPLES)
+		tools/vanityctl $(EXAMPLES) $(NATIVE_EXAMPLES)

@@ -7,8 +7,9 @@
 # usage: tools/deps.sh [--install|--check|--list] PURPOSE...
 #        tools/deps.sh --give-back DIR...
 #
-#   PURPOSE  demo     the hosted demo (`make demo`): compiler, make,
-#                     pkg-config, libnl, libinih; no kernel, no qemu
+#   PURPOSE  demo     the hosted demos (`make demo`, `make demo-storage`):
+#                     compiler, make, pkg-config, libnl, libinih, liburing
+#                     (the storage shard's file backend); no kernel, no qemu
 #            build    `make`: demo's, the kernel headers, Criterion, the
 #                     kernel source (kselftest harness), sparse
 #            vm       what `make check` runs things in: the x86_64 VM
@@ -67,7 +68,7 @@ debarch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 # pkgs PURPOSE: its packages and architecture items, one a line.
 pkgs() {
 	case "$1" in
-	demo) printf '%s\n' build-essential pkg-config libnl-3-dev libnl-genl-3-dev libinih-dev ;;
+	demo) printf '%s\n' build-essential pkg-config libnl-3-dev libnl-genl-3-dev libinih-dev liburing-dev ;;
 	build)
 		pkgs demo
 		printf '%s\n' "linux-headers-$debarch" linux-source-6.1 xz-utils libcriterion-dev sparse \

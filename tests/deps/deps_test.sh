@@ -150,7 +150,7 @@ verdict() {
 # ---------------------------------------------------------------- lists
 state 1000
 run "$deps" --list demo
-for p in build-essential pkg-config libnl-3-dev libnl-genl-3-dev libinih-dev; do
+for p in build-essential pkg-config libnl-3-dev libnl-genl-3-dev libinih-dev liburing-dev; do
 	expect has "$p"
 done
 expect no_re 'qemu|linux-image|linux-headers|linux-source|aarch64|riscv64|criterion|dpdk'
