@@ -21,7 +21,7 @@ ST_BINS := $(patsubst tests/selftests/%.c,$(BUILD)/tests/selftests/%,$(ST_SRCS))
 ST_COMMON := $(call obj,tests/selftests/common.c)
 # The ring tests' backend layer (module or hosted simulator), only theirs.
 ST_RING_TESTS := ring_test ring_module_test
-ST_CPPFLAGS := -isystem $(KSFT_DIR) -Itests/selftests
+ST_CPPFLAGS := -isystem $(KSFT_DIR) -Itests/selftests -Iexamples/nvme
 
 $(BUILD)/tests/selftests/%.o: tests/selftests/%.c $(KSFT_HDR)
 	@mkdir -p $(@D)

@@ -87,12 +87,13 @@ echo "check: unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped" >&2
 
 # ---------------------------------------------------------------- hosted
 # The selftests that also run in the VM against the module, here natively
-# on the hosted simulator: the integration tests (same shard binaries) and
-# the submission ring's tests (the simulator in a thread of each test).
+# on the hosted simulator: the integration tests (same shard binaries), the
+# submission ring's tests (the simulator in a thread of each test) and the
+# storage example's (its file backend where the VM passes a controller).
 h_pass=0
 h_fail=0
 h_skip=0
-for hname in integration_test ring_test; do
+for hname in integration_test ring_test storage_test; do
 	hbin=$build/tests/selftests/$hname
 	htap=$out/hosted-$hname.tap
 	echo "==== $hname on the hosted simulator: $hbin" >&2

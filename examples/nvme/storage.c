@@ -21,7 +21,11 @@
  * not published, so every request completes exactly once.
  *
  * storage (--device NAME | --file PATH [--size BYTES]) --client NAME...
- *         [--qd N] [--io-timeout-ms N]
+ *         [--qd N] [--io-timeout-ms N] [--die-after N MARKER]
+ *
+ * --die-after (for tests): unless file MARKER exists, create it and
+ * SIGKILL this process right after the Nth request went to the backend,
+ * so that requests are surely in flight at the kill.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +94,8 @@ struct backend_ops {
 	const char *name;
 	/* Send request @j (checked) to the backend: 0, -EAGAIN (full), -errno. */
 	int (*submit)(struct stor *s, uint32_t j);
+	/* Hand what submit() queued to the backend now. */
+	void (*kick)(struct stor *s);
 	/* Reap finished requests: calls done() for each; how many. */
 	int (*reap)(struct stor *s);
 	/* At exit: flush and release. */
@@ -116,6 +122,23 @@ struct stor {
 };
 
 static volatile sig_atomic_t stopping;
+static unsigned long long die_after;
+static const char *die_marker;
+
+/* --die-after: requests are in flight now; die once per marker. */
+static void maybe_die(struct stor *s)
+{
+	int fd;
+
+	if (!die_after || s->jn->c.backend_cmds != die_after)
+		return;
+	fd = open(die_marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;		/* died once already */
+	close(fd);
+	s->ops->kick(s);
+	raise(SIGKILL);
+}
 
 static void on_signal(int sig)
 {
@@ -242,6 +265,7 @@ static int start(struct stor *s, uint32_t j)
 		s->jn->c.writes++;
 	else
 		s->jn->c.flushes++;
+	maybe_die(s);
 	return 0;
 }
 
@@ -274,6 +298,11 @@ static int nvme_submit_op(struct stor *s, uint32_t j)
 	return ret;
 }
 
+static void nvme_kick(struct stor *s)
+{
+	nvme_ring(&s->nc);
+}
+
 static int nvme_reap(struct stor *s)
 {
 	struct nvme_done d[BURST];
@@ -296,6 +325,7 @@ static int nvme_close_op(struct stor *s)
 static const struct backend_ops nvme_ops = {
 	.name = "nvme",
 	.submit = nvme_submit_op,
+	.kick = nvme_kick,
 	.reap = nvme_reap,
 	.close = nvme_close_op,
 };
@@ -404,17 +434,22 @@ static int file_submit(struct stor *s, uint32_t j)
 	return 0;
 }
 
-static int file_reap(struct stor *s)
+static void file_kick(struct stor *s)
 {
-	struct io_uring_cqe *cqe;
-	int n = 0;
-
 	if (s->ring_pending) {
 		int ret = io_uring_submit(&s->ring);
 
 		if (ret > 0)
 			s->ring_pending -= (unsigned int)ret;
 	}
+}
+
+static int file_reap(struct stor *s)
+{
+	struct io_uring_cqe *cqe;
+	int n = 0;
+
+	file_kick(s);
 	while (n < BURST && !io_uring_peek_cqe(&s->ring, &cqe)) {
 		uint32_t j = (uint32_t)io_uring_cqe_get_data64(cqe);
 		int res = cqe->res;
@@ -443,6 +478,7 @@ static int file_close(struct stor *s)
 static const struct backend_ops file_ops = {
 	.name = "file",
 	.submit = file_submit,
+	.kick = file_kick,
 	.reap = file_reap,
 	.close = file_close,
 };
@@ -682,7 +718,7 @@ static int serve(struct stor *s)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: storage (--device NAME | --file PATH [--size BYTES]) --client NAME...\n"
-		   "               [--qd N] [--io-timeout-ms N]\n");
+		   "               [--qd N] [--io-timeout-ms N] [--die-after N MARKER]\n");
 }
 
 int main(int argc, char **argv)
@@ -694,6 +730,7 @@ int main(int argc, char **argv)
 		{ "client", required_argument, NULL, 'c' },
 		{ "qd", required_argument, NULL, 'q' },
 		{ "io-timeout-ms", required_argument, NULL, 't' },
+		{ "die-after", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -747,6 +784,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "storage: --io-timeout-ms wants 1..600000\n");
 				return 2;
 			}
+			break;
+		case 'k':
+			die_after = strtoull(optarg, &end, 0);
+			if (*end || !die_after || optind >= argc) {
+				fprintf(stderr, "storage: --die-after N MARKER\n");
+				return 2;
+			}
+			die_marker = argv[optind++];
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

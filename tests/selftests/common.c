@@ -204,6 +204,84 @@ void vt_write_file(const char *path, const char *text)
 	}
 }
 
+long long vt_field(const char *line, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(line, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+bool vt_logged_json(const char *line, const char *shard)
+{
+	char pat[96];
+
+	snprintf(pat, sizeof(pat), "{\"event\":\"log\",\"shard\":\"%s\",", shard);
+	if (strncmp(line, pat, strlen(pat)))
+		return false;
+	snprintf(pat, sizeof(pat), "\"json\":{\"shard\":\"%s\"", shard);
+	return strstr(line, pat) != NULL;
+}
+
+bool vt_dir_entry(const char *path, const char *prefix, char *out, size_t len)
+{
+	bool found = false;
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		if (de->d_name[0] != '.' &&
+		    !strncmp(de->d_name, prefix, strlen(prefix)))
+			found = snprintf(out, len, "%s", de->d_name) < (int)len;
+	closedir(d);
+	return found;
+}
+
+int vt_nvme_namespace(const char *fn, char *dev, size_t len)
+{
+	char path[600], ctrl[64], ns[64];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/nvme", fn);
+	if (!vt_dir_entry(path, "nvme", ctrl, sizeof(ctrl)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/nvme/%s", fn, ctrl);
+	if (!vt_dir_entry(path, ctrl, ns, sizeof(ns)) || !strchr(ns + strlen(ctrl), 'n'))
+		return -ENOENT;
+	snprintf(dev, len, "/dev/%s", ns);
+	return 0;
+}
+
+int vt_pci_find_class(uint32_t class, char *fn, size_t len)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *de;
+	int ret = -ENOENT;
+
+	if (!d)
+		return -ENOENT;
+	while (ret && (de = readdir(d))) {
+		char path[512], buf[32] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && strtoul(buf, NULL, 16) == class &&
+		    snprintf(fn, len, "%s", de->d_name) < (int)len)
+			ret = 0;
+		fclose(f);
+	}
+	closedir(d);
+	return ret;
+}
+
 pid_t vt_spawn(int (*fn)(void *arg), void *arg)
 {
 	pid_t pid = fork();

@@ -77,6 +77,24 @@ unsigned int vt_dir_entries(const char *dir);
 /* Write @text to @path (tests' manifests). */
 void vt_write_file(const char *path, const char *text);
 
+/* The number at "@key": in a JSON line @line (the first one); -1 absent. */
+long long vt_field(const char *line, const char *key);
+/*
+ * Whether @line is `vanityctl run -j`'s record of a JSON object @shard
+ * logged: {"event":"log","shard":@shard,...,"json":{"shard":@shard,...}}.
+ */
+bool vt_logged_json(const char *line, const char *shard);
+/* The first entry of directory @path starting with @prefix (not "."), into @out. */
+bool vt_dir_entry(const char *path, const char *prefix, char *out, size_t len);
+/*
+ * The block device of the first namespace the kernel's nvme driver made of
+ * PCI function @fn ("0000:00:02.0"), as "/dev/nvme0n1": 0, or -ENOENT
+ * when the driver has none (yet).
+ */
+int vt_nvme_namespace(const char *fn, char *dev, size_t len);
+/* The first PCI function of class @class (0x010802: NVMe), into @fn: 0 or -ENOENT. */
+int vt_pci_find_class(uint32_t class, char *fn, size_t len);
+
 /* The kernel module's path relative to the tree root (the cwd). */
 #define VT_MODULE "kmod/vanity.ko"
 

@@ -1687,41 +1687,19 @@ static bool is_e1000e(const char *fn, const char *avoid)
 	return sysfs_num(fn, "vendor") == 0x8086 && sysfs_num(fn, "device") == 0x10d3;
 }
 
-/* The first entry of directory @path that starts with @prefix (not "."), into @out. */
-static bool dir_entry(const char *path, const char *prefix, char *out, size_t len)
-{
-	bool found = false;
-	struct dirent *de;
-	DIR *d = opendir(path);
-
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d)))
-		if (de->d_name[0] != '.' &&
-		    !strncmp(de->d_name, prefix, strlen(prefix)))
-			found = snprintf(out, len, "%s", de->d_name) < (int)len;
-	closedir(d);
-	return found;
-}
-
 /*
  * The kernel's nvme driver has @fn again and works: its controller's
  * namespace is there and its first 4 KiB read back. 0, or why not.
  */
 static const char *nvme_works(const char *fn)
 {
-	char path[600], ctrl[64], ns[64], dev[128];
 	static char buf[4096] __attribute__((aligned(4096)));
+	char dev[128];
 	int fd;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), DEVICES "/%s/nvme", fn);
-	if (!dir_entry(path, "nvme", ctrl, sizeof(ctrl)))
-		return "no nvme controller";
-	snprintf(path, sizeof(path), DEVICES "/%s/nvme/%s", fn, ctrl);
-	if (!dir_entry(path, ctrl, ns, sizeof(ns)) || !strchr(ns + strlen(ctrl), 'n'))
-		return "no namespace";
-	snprintf(dev, sizeof(dev), "/dev/%s", ns);
+	if (vt_nvme_namespace(fn, dev, sizeof(dev)))
+		return "no nvme controller or no namespace";
 	fd = open(dev, O_RDONLY | O_DIRECT);
 	if (fd < 0)
 		return "namespace not openable";
@@ -1737,7 +1715,7 @@ static const char *e1000e_works(const char *fn)
 	FILE *f;
 
 	snprintf(path, sizeof(path), DEVICES "/%s/net", fn);
-	if (!dir_entry(path, "", ifname, sizeof(ifname)))
+	if (!vt_dir_entry(path, "", ifname, sizeof(ifname)))
 		return "no network interface";
 	snprintf(path, sizeof(path), DEVICES "/%s/net/%s/address", fn, ifname);
 	f = fopen(path, "r");

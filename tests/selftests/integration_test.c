@@ -117,32 +117,6 @@ TEST(unchanged_example_binary_runs)
 	EXPECT_NE(NULL, strstr(out, "\"ok\":true")) TH_LOG("%s", out);
 }
 
-/* The number after "key": in @line, or -1. */
-static long long field(const char *line, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(line, pat);
-	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
-}
-
-/*
- * A record @shard logged that run drained from its log ring, with a JSON
- * object for text: run's {"event":"log","shard":..} line embedding it.
- */
-static bool logged_json(const char *line, const char *shard)
-{
-	char pat[96];
-
-	snprintf(pat, sizeof(pat), "{\"event\":\"log\",\"shard\":\"%s\",", shard);
-	if (strncmp(line, pat, strlen(pat)))
-		return false;
-	snprintf(pat, sizeof(pat), "\"json\":{\"shard\":\"%s\"", shard);
-	return strstr(line, pat) != NULL;
-}
-
 /* @shard's object in the summary line @sum, or NULL. */
 static const char *summary_of(const char *sum, const char *shard)
 {
@@ -187,12 +161,12 @@ TEST(run_prints_shard_logs_and_loop_rates)
 	sum = strstr(out, "{\"event\":\"summary\"");
 	ASSERT_NE(NULL, sum) TH_LOG("%s", out);
 	ASSERT_NE(NULL, summary_of(sum, "left"));
-	EXPECT_EQ(1, field(summary_of(sum, "left"), "loops")) TH_LOG("%s", sum);
-	EXPECT_GT(field(summary_of(sum, "left"), "loops_per_s"), 0) TH_LOG("%s", sum);
+	EXPECT_EQ(1, vt_field(summary_of(sum, "left"), "loops")) TH_LOG("%s", sum);
+	EXPECT_GT(vt_field(summary_of(sum, "left"), "loops_per_s"), 0) TH_LOG("%s", sum);
 	ASSERT_NE(NULL, summary_of(sum, "right"));
-	EXPECT_EQ(2, field(summary_of(sum, "right"), "loops")) TH_LOG("%s", sum);
-	EXPECT_GT(field(summary_of(sum, "right"), "loops_per_s"), 0) TH_LOG("%s", sum);
-	EXPECT_EQ(0, field(summary_of(sum, "right"), "log_dropped")) TH_LOG("%s", sum);
+	EXPECT_EQ(2, vt_field(summary_of(sum, "right"), "loops")) TH_LOG("%s", sum);
+	EXPECT_GT(vt_field(summary_of(sum, "right"), "loops_per_s"), 0) TH_LOG("%s", sum);
+	EXPECT_EQ(0, vt_field(summary_of(sum, "right"), "log_dropped")) TH_LOG("%s", sum);
 }
 
 /*
@@ -230,9 +204,9 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 		if (!killed && r && strstr(line, "\"event\":\"status\"") &&
 		    strstr(r, "\"attached\":true")) {
 			const char *c = strstr(line, "{\"name\":\"route2sink\"");
-			long long pid = field(r, "pid");
+			long long pid = vt_field(r, "pid");
 
-			if (c && field(c, "received") > 0 && pid > 0) {
+			if (c && vt_field(c, "received") > 0 && pid > 0) {
 				kill((pid_t)pid, SIGKILL);
 				killed = true;
 			}
@@ -240,14 +214,14 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 		/* Status lines: gen's loop rate while it runs. */
 		g = strstr(line, "{\"name\":\"gen\",\"state\":\"running\"");
 		if (g && strstr(line, "\"event\":\"status\"") &&
-		    field(g, "loops_per_s") > 0)
+		    vt_field(g, "loops_per_s") > 0)
 			gen_looping = true;
 		/* The stages' final stats come through their log rings. */
-		if (logged_json(line, "gen"))
+		if (vt_logged_json(line, "gen"))
 			snprintf(gen, sizeof(gen), "%s", line);
-		else if (logged_json(line, "parse"))
+		else if (vt_logged_json(line, "parse"))
 			snprintf(parse, sizeof(parse), "%s", line);
-		else if (logged_json(line, "sink"))
+		else if (vt_logged_json(line, "sink"))
 			snprintf(sink, sizeof(sink), "%s", line);
 		else if (strstr(line, "\"event\":\"summary\""))
 			summary_ok = strstr(line, "\"ok\":true") != NULL;
@@ -264,13 +238,13 @@ TEST(pipeline_conserves_frames_across_a_route_kill)
 	TH_LOG("gen: %s", gen);
 	TH_LOG("sink: %s", sink);
 	/* generated = delivered + dropped by parse, by reason; nothing else. */
-	EXPECT_EQ(field(gen, "tx"), field(sink, "delivered") + field(parse, "dropped"));
-	EXPECT_EQ(field(gen, "checksum"), field(parse, "checksum"));
-	EXPECT_EQ(field(gen, "length"), field(parse, "length"));
-	EXPECT_EQ(field(gen, "ttl"), field(parse, "ttl"));
-	EXPECT_EQ(0, field(sink, "lost"));
-	EXPECT_EQ(0, field(sink, "dup"));
-	EXPECT_GT(field(gen, "tx"), 0);
+	EXPECT_EQ(vt_field(gen, "tx"), vt_field(sink, "delivered") + vt_field(parse, "dropped"));
+	EXPECT_EQ(vt_field(gen, "checksum"), vt_field(parse, "checksum"));
+	EXPECT_EQ(vt_field(gen, "length"), vt_field(parse, "length"));
+	EXPECT_EQ(vt_field(gen, "ttl"), vt_field(parse, "ttl"));
+	EXPECT_EQ(0, vt_field(sink, "lost"));
+	EXPECT_EQ(0, vt_field(sink, "dup"));
+	EXPECT_GT(vt_field(gen, "tx"), 0);
 }
 
 /*

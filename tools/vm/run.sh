@@ -164,8 +164,10 @@ cmdline+="${VM_A_CMDLINE_ARCH:+ $VM_A_CMDLINE_ARCH}${VM_CMDLINE:+ $VM_CMDLINE}"
 
 devices=()
 if [ "${VM_PCI:-1}" = 1 ]; then
+	# A fresh, all-zero namespace each boot: the storage tests read
+	# blocks nobody wrote and expect zeros.
 	nvme_img=$VM_OUT/nvme.img
-	[ -f "$nvme_img" ] || truncate -s 64M "$nvme_img"
+	rm -f "$nvme_img" && truncate -s 64M "$nvme_img"
 	# edu with a 48-bit DMA mask (its default, 28 bits, silently clips
 	# addresses): a test can aim it at any guest physical page.
 	# shellcheck disable=SC2054 # commas are qemu syntax
