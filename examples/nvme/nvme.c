@@ -16,7 +16,6 @@
 /* Controller registers (NVMe 1.4, 3.1). */
 #define REG_CAP		0x00
 #define REG_VS		0x08
-#define REG_INTMS	0x0c
 #define REG_CC		0x14
 #define REG_CSTS	0x1c
 #define REG_AQA		0x24
@@ -206,7 +205,7 @@ static int status_errno(uint16_t st)
 		return -EINVAL;		/* opcode, field, namespace */
 	if (sct == 2 && sc == 0x86)
 		return -EACCES;		/* access denied */
-	if (sct == 2 && sc == 0x82)
+	if (sct == 1 && sc == 0x82)
 		return -EROFS;		/* write to a read-only range */
 	return -EIO;
 }
@@ -314,7 +313,6 @@ static int enable(struct nvme_ctrl *c)
 	wr32(c, REG_AQA, (uint32_t)(c->acq.depth - 1) << 16 | (uint32_t)(c->asq.depth - 1));
 	wr64(c, REG_ASQ, c->asq.iova);
 	wr64(c, REG_ACQ, c->acq.iova);
-	wr32(c, REG_INTMS, 0xffffffffu);	/* polled: no interrupts wanted */
 	wr32(c, REG_CC, CC_EN | CC_IOSQES | CC_IOCQES);	/* NVM, 4 KiB pages, RR */
 	ret = wait_csts(c, CSTS_RDY | CSTS_CFS, CSTS_RDY, c->ready_timeout_ns);
 	if (ret)
@@ -492,6 +490,10 @@ int nvme_init(struct nvme_ctrl *c, volatile void *bar, size_t bar_len,
 	c->prp_bytes = 8;
 	while (c->prp_bytes < pages * 8)
 		c->prp_bytes <<= 1;
+	/* Quiet first: the controller may still be using memory we reuse. */
+	ret = disable(c);
+	if (ret)
+		return ret;
 	memset(mem->va, 0, nvme_mem_need(o));
 	queue_set(&c->asq, mem->va + off, mem->iova + off, NVME_ADMIN_DEPTH,
 		  (volatile uint32_t *)(c->bar + db_off(c, 0, false)));
@@ -517,9 +519,7 @@ int nvme_init(struct nvme_ctrl *c, volatile void *bar, size_t bar_len,
 	for (i = depth - 1; i-- > 0;)
 		free_cids[c->nfree++] = (uint16_t)i;
 
-	ret = disable(c);
-	if (!ret)
-		ret = enable(c);
+	ret = enable(c);
 	if (!ret)
 		ret = identify_all(c);
 	if (!ret)
@@ -628,9 +628,10 @@ static int reap_failed(struct nvme_ctrl *c, struct nvme_done *out, int max)
 	int n = 0;
 	uint32_t i;
 
-	for (i = 0; i < c->depth - 1 && n < max; i++) {
+	for (i = 0; i < c->depth - 1 && n < max && c->nfailed; i++) {
 		if (c->cmds[i].busy != 2)
 			continue;
+		c->nfailed--;
 		out[n].user = c->cmds[i].user;
 		out[n].status = -EIO;
 		out[n].nvme_status = 0;
@@ -641,13 +642,16 @@ static int reap_failed(struct nvme_ctrl *c, struct nvme_done *out, int max)
 	return n;
 }
 
-/* Every 64th empty poll: a deadline passed, or the controller failed? */
+/*
+ * Every 64th poll, busy or not: a deadline passed, or the controller
+ * failed? (One lost command among many completing is found too.)
+ */
 static int check_health(struct nvme_ctrl *c)
 {
 	uint64_t t;
 	uint32_t csts, i;
 
-	if (++c->empty_polls & 63)
+	if (++c->polls & 63)
 		return 0;
 	csts = rd32(c, REG_CSTS);
 	if (csts == 0xffffffffu || (csts & CSTS_CFS)) {
@@ -669,11 +673,14 @@ int nvme_poll(struct nvme_ctrl *c, struct nvme_done *out, int max)
 {
 	struct nvme_queue *cq = &c->cq;
 	volatile uint32_t *e;
+	uint16_t head = cq->head;
 	int n = 0;
 
 	nvme_ring(c);
+	if (c->nfailed)
+		n = reap_failed(c, out, max);
 	if (c->failed)
-		return reap_failed(c, out, max);
+		return n;
 	while (n < max && (e = cq_peek(cq))) {
 		uint16_t cid = (uint16_t)(e[3] & 0xffff);
 		uint16_t raw = (uint16_t)(e[3] >> 17);
@@ -694,16 +701,14 @@ int nvme_poll(struct nvme_ctrl *c, struct nvme_done *out, int max)
 		cid_put(c, cid);
 		n++;
 	}
-	if (n) {
-		c->empty_polls = 0;
+	/* Entries consumed, ours or not: the controller may reuse them. */
+	if (cq->head != head)
 		*cq->db = cq->head;
-		return n;
-	}
 	if (check_health(c)) {
 		nvme_recover(c);
-		return reap_failed(c, out, max);
+		n += reap_failed(c, out + n, max - n);
 	}
-	return 0;
+	return n;
 }
 
 int nvme_recover(struct nvme_ctrl *c)
@@ -721,8 +726,10 @@ int nvme_recover(struct nvme_ctrl *c)
 		/* Lost: what was in flight fails, and so does all that follows. */
 		c->failed = true;
 		for (i = 0; i < c->depth - 1; i++)
-			if (c->cmds[i].busy)
+			if (c->cmds[i].busy == 1) {
 				c->cmds[i].busy = 2;
+				c->nfailed++;
+			}
 		return ret;
 	}
 	/* The new queues are empty: resubmit what was in flight, in cid order. */
@@ -733,6 +740,7 @@ int nvme_recover(struct nvme_ctrl *c)
 			continue;
 		if (m->tries >= MAX_TRIES) {
 			m->busy = 2;
+			c->nfailed++;
 			continue;
 		}
 		m->tries++;

@@ -77,7 +77,8 @@ struct nvme_ctrl {
 	uint32_t depth;
 	uint32_t lba_shift;
 	uint64_t io_timeout_ns;
-	uint32_t empty_polls;
+	uint32_t polls;
+	uint32_t nfailed;		/* commands recovery gave up on, unreported */
 	bool sq_dirty;			/* SQEs written, doorbell not rung */
 	bool failed;			/* recovery failed: every call -EIO */
 	/* cold */

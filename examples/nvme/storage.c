@@ -85,6 +85,7 @@ struct client {
 	uint32_t nbufs;
 	uint32_t outstanding;		/* journal slots held */
 	int closed;
+	int broken;			/* it broke the completion credit: not served */
 };
 
 struct stor;
@@ -109,6 +110,7 @@ struct stor {
 	unsigned int ncl;
 	uint32_t free[NSLOTS], nfree;
 	uint64_t capacity;		/* blocks */
+	uint32_t max_blocks;		/* per request: the backend's limit */
 	const struct backend_ops *ops;
 	/* nvme */
 	struct vanity_device *dev;
@@ -165,22 +167,34 @@ static void post(struct stor *s, uint32_t j)
 	struct client *c = &s->cl[sl->client];
 	unsigned int room = vanity_reserve(c->cpl, 1);
 
+	int closing = sl->req.op == STOR_OP_CLOSE && !sl->cpl.status;
+
 	if (!room) {
-		/* Cannot happen: a request is taken only with room for it. */
-		vanity_log(s->v, VANITY_LOG_ERR, "storage: %s_cpl full", s->jn->clients[sl->client]);
-		abort();
+		/*
+		 * A request is taken only with room for its completion, so
+		 * the client moved its consumer position back: it is not
+		 * served any more, and the others go on.
+		 */
+		if (!c->broken)
+			vanity_log(s->v, VANITY_LOG_ERR,
+				   "storage: client %s: %s_cpl has no room for a completion it was promised; "
+				   "it is not served any more", s->jn->clients[sl->client],
+				   s->jn->clients[sl->client]);
+		c->broken = 1;
+	} else {
+		memcpy(vanity_slot(c->cpl, 0), &sl->cpl, sizeof(sl->cpl));
+		sl->cpl_pos = c->cpl->pos;
+		__atomic_store_n(&sl->state, S_POSTING, __ATOMIC_RELEASE);
+		/* Before the publication: a restart must know it closed. */
+		if (closing)
+			__atomic_fetch_or(&s->jn->closed, 1u << sl->client, __ATOMIC_RELEASE);
+		vanity_commit(c->cpl, 1);
 	}
-	memcpy(vanity_slot(c->cpl, 0), &sl->cpl, sizeof(sl->cpl));
-	sl->cpl_pos = c->cpl->pos;
-	__atomic_store_n(&sl->state, S_POSTING, __ATOMIC_RELEASE);
-	vanity_commit(c->cpl, 1);
 	__atomic_store_n(&sl->state, S_FREE, __ATOMIC_RELEASE);
 	c->outstanding--;
 	s->free[s->nfree++] = j;
-	if (sl->req.op == STOR_OP_CLOSE && !sl->cpl.status) {
+	if (closing)
 		c->closed = 1;
-		s->jn->closed |= 1u << sl->client;
-	}
 }
 
 static void complete(struct stor *s, uint32_t j, int status, uint64_t value)
@@ -213,7 +227,7 @@ static int check(const struct stor *s, const struct client *c,
 	case STOR_OP_WRITE:
 		if (r->flags || r->resv)
 			return -EINVAL;
-		if (!r->nblocks || r->nblocks > STOR_MAX_BLOCKS)
+		if (!r->nblocks || r->nblocks > s->max_blocks)
 			return -EINVAL;
 		if (r->buf >= c->nbufs || r->nblocks > c->nbufs - r->buf)
 			return -EINVAL;
@@ -401,6 +415,8 @@ static int nvme_open(struct stor *s, const char *name, void *priv, size_t plen,
 		return -EOPNOTSUPP;
 	}
 	s->capacity = s->nc.nsze >> (12 - s->nc.lba_shift);
+	/* MDTS may allow less than the protocol's most. */
+	s->max_blocks = s->nc.max_pages < STOR_MAX_BLOCKS ? s->nc.max_pages : STOR_MAX_BLOCKS;
 	s->ops = &nvme_ops;
 	vanity_log(s->v, VANITY_LOG_INFO,
 		   "storage: %s: %s (sn %s, fw %s), namespace %u: %llu blocks of %u bytes, "
@@ -505,6 +521,7 @@ static int file_open(struct stor *s, const char *path, unsigned long long size)
 	else if ((unsigned long long)st.st_size > size)
 		size = (unsigned long long)st.st_size;
 	s->capacity = size / STOR_BLOCK;
+	s->max_blocks = STOR_MAX_BLOCKS;
 	if (!s->capacity) {
 		vanity_log(s->v, VANITY_LOG_ERR, "storage: %s: empty (--size)", path);
 		return -EINVAL;
@@ -546,8 +563,10 @@ static int client_open(struct stor *s, unsigned int i, const char *name)
 			return -EINVAL;
 		}
 	}
-	c->arena = (uint8_t *)c->data->region + c->data->hdr->data_off;
-	c->nbufs = stor_arena_bufs(c->data->size, c->data->hdr->data_off);
+	/* From the library's checked geometry, never the peer's header. */
+	c->arena = c->data->data;
+	c->nbufs = stor_arena_bufs(c->data->size,
+				   (size_t)(c->data->data - (uint8_t *)c->data->region));
 	if (!c->nbufs) {
 		vanity_log(s->v, VANITY_LOG_ERR, "storage: client %s: %s_data holds no buffer",
 			   name, name);
@@ -620,7 +639,7 @@ static unsigned int take(struct stor *s, unsigned int i)
 	uint32_t taken[BURST];
 	unsigned int room, n, k;
 
-	if (c->closed)
+	if (c->closed || c->broken)
 		return 0;
 	room = vanity_reserve(c->cpl, c->outstanding + BURST);
 	room = room > c->outstanding ? room - c->outstanding : 0;
@@ -650,13 +669,14 @@ static unsigned int take(struct stor *s, unsigned int i)
 static void idle_wait(struct stor *s)
 {
 	struct vanity_ring *r = vanity_ring(s->v);
+	struct vanity_sqe *sqe;
 	struct vanity_cqe *cqe;
 	uint32_t base = UINT32_MAX, top = 0;
 	uint64_t mask = 0;
 	unsigned int i;
 
 	for (i = 0; i < s->ncl; i++) {
-		if (s->cl[i].closed)
+		if (s->cl[i].closed || s->cl[i].broken)
 			continue;
 		if (s->cl[i].req->index < base)
 			base = s->cl[i].req->index;
@@ -667,16 +687,19 @@ static void idle_wait(struct stor *s)
 		return;
 	if (!r || top - base >= 64) {
 		for (i = 0; i < s->ncl; i++)
-			if (!s->cl[i].closed) {
+			if (!s->cl[i].closed && !s->cl[i].broken) {
 				vanity_wait_data(s->cl[i].req, 50 * 1000000LL);
 				return;
 			}
 		return;
 	}
 	for (i = 0; i < s->ncl; i++)
-		if (!s->cl[i].closed)
+		if (!s->cl[i].closed && !s->cl[i].broken)
 			mask |= 1ULL << (s->cl[i].req->index - base);
-	vanity_prep_wait(vanity_get_sqe(r), base, mask, 50 * 1000000LL, 1);
+	sqe = vanity_get_sqe(r);
+	if (!sqe)
+		return;
+	vanity_prep_wait(sqe, base, mask, 50 * 1000000LL, 1);
 	if (vanity_submit(r) < 0)
 		return;
 	if (!vanity_wait_cqe(r, &cqe))
@@ -693,7 +716,7 @@ static int serve(struct stor *s)
 		open = 0;
 		for (i = 0; i < s->ncl; i++) {
 			got += take(s, i);
-			open += !s->cl[i].closed;
+			open += !s->cl[i].closed && !s->cl[i].broken;
 		}
 		got += (unsigned int)s->ops->reap(s);
 		inflight = NSLOTS - s->nfree;
@@ -834,14 +857,21 @@ int main(int argc, char **argv)
 		vanity_log(s.v, VANITY_LOG_INFO,
 			   "storage: start %llu: %u requests of the last run to finish",
 			   (unsigned long long)s.jn->starts, nrestart);
+	/*
+	 * Unpublished completions first, each at the position it was written
+	 * at (its client may have read it already: the slot's seq is stored
+	 * before head), then what was in flight, whose completions follow.
+	 */
+	for (k = 0; k < nrestart; k++)
+		if (s.jn->slot[restart[k]].state == S_POSTING) {
+			s.jn->c.reposted++;
+			post(&s, restart[k]);
+		}
 	for (k = 0; k < nrestart; k++) {
 		uint32_t j = restart[k];
 
-		if (s.jn->slot[j].state == S_POSTING) {
-			s.jn->c.reposted++;
-			post(&s, j);
+		if (s.jn->slot[j].state != S_TAKEN)
 			continue;
-		}
 		s.jn->c.resubmitted++;
 		while (start(&s, j) == -EAGAIN)
 			s.ops->reap(&s);
