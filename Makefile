@@ -130,6 +130,7 @@ include mk/examples.mk
 include mk/nvme.mk
 include mk/bench-ring.mk
 include mk/bench-irq.mk
+include mk/bench-nvme.mk
 include mk/stress.mk
 include mk/bench.mk
 include mk/bench-pipeline.mk

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# `make bench-nvme`: 4 KiB random reads (QD1, QD32) and writes (QD1) on
+# QEMU's NVMe controller in the test VM, Vanity's polled driver (called
+# directly by one shard, and through the storage shard over channels)
+# against io_uring on the kernel's nvme driver (IOPOLL on a poll queue,
+# and interrupt-driven) and pread (tests/bench/nvme/nvme_bench.c). The VM
+# gets a second controller like the first (same model, a fresh 64 MiB
+# file each): the kernel keeps one, Vanity takes the other. IOPS,
+# p50/p99/p99.9, ratios, `target ...: met|missed` lines and where the time
+# goes. A benchmark, not a test: it fails only when it cannot measure.
+# Knobs: BENCH_NVME_OPS (3000 per path at QD1), BENCH_NVME_OPS32 (10000),
+# BENCH_NVME_WARMUP (200), BENCH_NVME_VM_OUT (build/vm-bench-nvme);
+# VM_KROOT/VANITY_KO as for tools/vm/run.sh to use another kernel.
+
+NVME_BENCH_OBJ := $(BUILD)/tests/bench/nvme/nvme_bench.o
+NVME_BENCH_BIN := $(BUILD)/tests/bench/nvme/bench-nvme
+BENCH_NVME_OPS ?= 3000
+BENCH_NVME_OPS32 ?= 10000
+BENCH_NVME_WARMUP ?= 200
+BENCH_NVME_VM_OUT ?= $(BUILD)/vm-bench-nvme
+
+.PHONY: bench-nvme bench-nvme-build
+bench-nvme-build: $(NVME_BENCH_BIN)
+# Built with the tests, so that a change that breaks it fails the build.
+tests: bench-nvme-build
+
+$(NVME_BENCH_OBJ): CPPFLAGS += -Iexamples/nvme
+$(NVME_BENCH_OBJ): $(NVME_HDRS)
+
+# libvanity statically, as the selftests do; liburing as the storage shard.
+$(NVME_BENCH_BIN): $(NVME_BENCH_OBJ) $(BUILD)/$(NVME_DIR)/nvme.o lib/libvanity.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) lib/libvanity.a $(NVME_URING_LIBS)
+
+bench-nvme: $(NVME_BENCH_BIN) kmod/vanity.ko tools/vanityctl $(NVME_STORAGE)
+	@mkdir -p $(BENCH_NVME_VM_OUT)
+	rm -f $(BENCH_NVME_VM_OUT)/nvme1.img && truncate -s 64M $(BENCH_NVME_VM_OUT)/nvme1.img
+	VM_OUT=$(BENCH_NVME_VM_OUT) VM_MODULES=nvme VM_TIMEOUT=1800 $(VM_ENV) \
+		VM_QEMU_ARGS='-drive if=none,id=vnvme1,file=$(abspath $(BENCH_NVME_VM_OUT))/nvme1.img,format=raw -device nvme,serial=vanity1,drive=vnvme1' \
+		tools/vm/run.sh 'BENCH_NVME_OPS=$(BENCH_NVME_OPS)' \
+		'BENCH_NVME_OPS32=$(BENCH_NVME_OPS32)' 'BENCH_NVME_WARMUP=$(BENCH_NVME_WARMUP)' \
+		$(NVME_BENCH_BIN) >$(BENCH_NVME_VM_OUT)/run.out 2>&1 || \
+		{ rc=$$?; tail -40 $(BENCH_NVME_VM_OUT)/run.out; exit $$rc; }
+	@cat $(BENCH_NVME_VM_OUT)/cmd.log
