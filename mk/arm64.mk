@@ -104,7 +104,8 @@ arm64-have-deps:
 	@$(if $(filter aarch64-linux-gnu-,$(ARM64_CROSS)),$(DEPS) --check arm64, \
 		command -v $(ARM64_CC) >/dev/null || \
 		{ echo "no $(ARM64_CC) (CROSS_COMPILE=$(ARM64_CROSS))" >&2; exit 1; })
-	@test -f $(ARM64_KDIR)/Makefile -a -d $(ARM64_ROOT)/usr/include/libnl3 || \
+	@test -f $(ARM64_KDIR)/Makefile -a -d $(ARM64_ROOT)/usr/include/libnl3 \
+		-a -f $(ARM64_ROOT)/usr/include/liburing.h || \
 		{ echo "no arm64 kernel headers and libraries for $(ARM64_KVER) in" \
 		"$(ARM64_ROOT): run 'make deps-arm64'" >&2; exit 1; }
 
@@ -157,10 +158,17 @@ ARM64_U_DEPS := arm64-have-deps
 ARM64_VM_ENV = VM_ARCH=arm64 KVER='$(ARM64_KVER)' VM_ARM64_ROOT='$(CURDIR)/$(ARM64_ROOT)' \
 	VM_OUT='$(ARM64_VM_OUT)' VANITY_KO='$(CURDIR)/$(ARM64_TREE)/kmod/vanity.ko' \
 	VM_MODULES='$(VM_ST_MODULES)' VM_ST_ENV='$(VM_ST_FEW_ROUNDS)'
-# The storage example's shard links liburing, which this guest's tree does
-# not have (mk/nvme.mk): its test runs on the x86_64 boots and hosted.
-ARM64_ST_OMIT := storage_test
 $(eval $(call guest_vm,arm64,ARM64))
+
+# The storage example's shard (mk/nvme.mk), static on the arm64 liburing
+# deps-arm64 unpacks: storage_test drives the guest's NVMe controller
+# behind the SMMU with it.
+ARM64_STORAGE := $(ARM64_TREE)/examples/nvme/storage
+$(ARM64_STORAGE): $(ARM64_OBJ)/examples/nvme/storage.o $(ARM64_OBJ)/examples/nvme/nvme.o 		$(ARM64_LIBA)
+	@mkdir -p $(@D)
+	$(ARM64_CC) -static -pthread -o $@ $^ $(addprefix -L,$(ARM64_LIBDIRS)) -luring
+$(ARM64_OBJ)/examples/nvme/%.o: $(NVME_HDRS)
+selftests-arm64: $(ARM64_STORAGE)
 
 # The documented paths of the arm64 programs.
 selftests-arm64: arm64-tree-links

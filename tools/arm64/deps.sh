@@ -22,8 +22,9 @@ abi=${1:?usage: deps.sh ABI DEBS ROOT}
 debs=${2:?usage: deps.sh ABI DEBS ROOT}
 root=${3:?usage: deps.sh ABI DEBS ROOT}
 
-# name:arch of every package; the libraries for the static selftests and
-# vanityctl (the -dev packages ship the .a files and headers), their shared
+# name:arch of every package; the libraries for the static selftests,
+# vanityctl and the storage example's shard (liburing) (the -dev packages
+# ship the .a files and headers), their shared
 # runtime packages for anything linked dynamically later.
 pkgs=(
 	"linux-headers-$abi-arm64:arm64"
@@ -33,6 +34,7 @@ pkgs=(
 	libnl-3-200:arm64 libnl-genl-3-200:arm64
 	libnl-3-dev:arm64 libnl-genl-3-dev:arm64
 	libinih1:arm64 libinih-dev:arm64
+	liburing2:arm64 liburing-dev:arm64
 	libc6:arm64
 )
 
