@@ -13,7 +13,10 @@ UNIT_UNDER_TEST := $(CORE_OBJS) \
 		tools/ctl/pci_sysfs.c \
 		$(SIM_SRCS) tools/ctl/runlog.c) \
 	$(call obj,lib/channel.c lib/hosted.c lib/bell_futex.c lib/cycles.c \
-		lib/log.c lib/attach.c lib/hosted_ring.c lib/device.c)
+		lib/log.c lib/attach.c lib/hosted_ring.c lib/device.c) \
+	$(call obj,examples/nvme/nvme.c)
+# test_nvme.c drives the storage example's NVMe driver (its nvme.h).
+$(call obj,tests/unit/test_nvme.c): CPPFLAGS += -Iexamples/nvme
 # e.g. make unit UNIT_ARGS='--filter=manifest/*' or UNIT_ARGS=--verbose
 UNIT_ARGS ?=
 UNIT_VGLOGS := $(BUILD)/tests/unit/valgrind

@@ -732,6 +732,8 @@ int nvme_recover(struct nvme_ctrl *c)
 			}
 		return ret;
 	}
+	/* Alive (again: a caller may retry a recovery that failed). */
+	c->failed = false;
 	/* The new queues are empty: resubmit what was in flight, in cid order. */
 	for (i = 0; i < c->depth - 1; i++) {
 		struct nvme_cmd *m = &c->cmds[i];
@@ -755,7 +757,7 @@ int nvme_recover(struct nvme_ctrl *c)
 int nvme_shutdown(struct nvme_ctrl *c)
 {
 	uint32_t sqe[16];
-	int ret = 0;
+	int ret = 0, wret;
 
 	if (!c->failed) {
 		memset(sqe, 0, sizeof(sqe));
@@ -769,9 +771,12 @@ int nvme_shutdown(struct nvme_ctrl *c)
 			ret = admin(c, sqe, NULL, "delete I/O completion queue");
 	}
 	wr32(c, REG_CC, (rd32(c, REG_CC) & ~(3u << 14)) | CC_SHN_NORMAL);
-	if (wait_csts(c, 3u << 2, 2u << 2, c->ready_timeout_ns > 5000000000ull ?
-		      c->ready_timeout_ns : 5000000000ull))
-		return fail(c, -ETIMEDOUT, "shutdown: CSTS.SHST 0x%x, not complete",
+	wret = wait_csts(c, 3u << 2, 2u << 2, c->ready_timeout_ns > 5000000000ull ?
+			 c->ready_timeout_ns : 5000000000ull);
+	if (wret == -ENODEV)
+		return fail(c, wret, "shutdown: the controller does not answer (CSTS all ones)");
+	if (wret)
+		return fail(c, wret, "shutdown: CSTS.SHST 0x%x, not complete",
 			    CSTS_SHST(rd32(c, REG_CSTS)));
 	return ret;
 }
