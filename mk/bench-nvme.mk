@@ -12,7 +12,8 @@
 # a measured factor). A benchmark, not a test: it fails only when it
 # cannot measure. Knobs: BENCH_NVME_OPS (3000 per path at QD1),
 # BENCH_NVME_OPS32 (10000), BENCH_NVME_ROUNDS (5), BENCH_NVME_WARMUP (50
-# per round), BENCH_NVME_VM_OUT (build/vm-bench-nvme);
+# per round), BENCH_NVME_CLIENT_SLEEPS (0; 1: the storage shard's client
+# sleeps on its doorbell), BENCH_NVME_VM_OUT (build/vm-bench-nvme);
 # VM_KROOT/VANITY_KO as for tools/vm/run.sh to use another kernel.
 
 NVME_BENCH_OBJ := $(BUILD)/tests/bench/nvme/nvme_bench.o
@@ -21,6 +22,7 @@ BENCH_NVME_OPS ?= 3000
 BENCH_NVME_OPS32 ?= 10000
 BENCH_NVME_ROUNDS ?= 5
 BENCH_NVME_WARMUP ?= 50
+BENCH_NVME_CLIENT_SLEEPS ?= 0
 BENCH_NVME_VM_OUT ?= $(BUILD)/vm-bench-nvme
 
 .PHONY: bench-nvme bench-nvme-build
@@ -46,6 +48,7 @@ bench-nvme: $(NVME_BENCH_BIN) kmod/vanity.ko tools/vanityctl $(NVME_STORAGE)
 		tools/vm/run.sh 'BENCH_NVME_OPS=$(BENCH_NVME_OPS)' \
 		'BENCH_NVME_OPS32=$(BENCH_NVME_OPS32)' 'BENCH_NVME_ROUNDS=$(BENCH_NVME_ROUNDS)' \
 		'BENCH_NVME_WARMUP=$(BENCH_NVME_WARMUP)' "BENCH_NVME_HOST_YARDSTICK='$$host'" \
+		'BENCH_NVME_CLIENT_SLEEPS=$(BENCH_NVME_CLIENT_SLEEPS)' \
 		$(NVME_BENCH_BIN) >$(BENCH_NVME_VM_OUT)/run.out 2>&1 || \
 		{ rc=$$?; tail -40 $(BENCH_NVME_VM_OUT)/run.out; exit $$rc; }
 	@cat $(BENCH_NVME_VM_OUT)/cmd.log
