@@ -45,22 +45,23 @@ static bool on_module(void)
 }
 
 struct srun {
-	char client[8192], storage[8192], summary[16384];
+	char client[8192], client1[8192], storage[8192], summary[16384];
 	char restart[512], storage_log[16384];
 	int status;			/* run's exit status */
 	bool killed;
 };
 
 /*
- * Write the manifest for @client_args and run it; with @die, the storage
- * shard SIGKILLs itself once, right after its @die-th request went to the
- * device, when requests are surely in flight (run restarts it).
+ * Write the manifest for client c0 with @client_args (and c1 with @c1_args
+ * unless NULL) and run it; with @die, the storage shard SIGKILLs itself
+ * once, right after its @die-th request went to the device, when requests
+ * are surely in flight (run restarts it).
  */
-static int run_storage(struct __test_metadata *_metadata, const char *client_args,
-		       unsigned int die, struct srun *r)
+static int run_storage2(struct __test_metadata *_metadata, const char *client_args,
+			const char *c1_args, unsigned int die, struct srun *r)
 {
-	char dieopt[128] = "";
-	char ini[4096], backend[256], dev[64], line[16384];
+	char dieopt[128] = "", c1[1024] = "";
+	char ini[6144], backend[512], dev[64], line[16384];
 	size_t logged = 0;
 	FILE *p;
 	int st;
@@ -69,6 +70,15 @@ static int run_storage(struct __test_metadata *_metadata, const char *client_arg
 	unlink(MARKER);
 	if (die)
 		snprintf(dieopt, sizeof(dieopt), " --die-after %u " MARKER, die);
+	if (c1_args) {
+		snprintf(c1, sizeof(c1),
+			 "[shard c1]\ncpus = 3\nprogram = examples/nvme/client %s\n"
+			 "[channel c1_req]\nfrom = c1\nto = storage\nslot_size = 32\nslots = 256\n"
+			 "[channel c1_cpl]\nfrom = storage\nto = c1\nslot_size = 32\nslots = 256\n"
+			 "[channel c1_data]\nfrom = c1\nto = storage\nslot_size = 4096\nslots = 64\n",
+			 c1_args);
+		strncat(dieopt, " --client c1", sizeof(dieopt) - strlen(dieopt) - 1);
+	}
 	if (on_module()) {
 		if (vt_pci_find_class(0x010802, dev, sizeof(dev))) {
 			TH_LOG("no NVMe controller in this machine");
@@ -76,8 +86,8 @@ static int run_storage(struct __test_metadata *_metadata, const char *client_arg
 		}
 		snprintf(backend, sizeof(backend),
 			 "program = examples/nvme/storage --device nvme --client c0%s\n"
-			 "[device nvme]\npci = %s\nshard = storage\ndma = private, c0_data\n",
-			 dieopt, dev);
+			 "[device nvme]\npci = %s\nshard = storage\ndma = private, c0_data%s\n",
+			 dieopt, dev, c1_args ? ", c1_data" : "");
 	} else {
 		snprintf(backend, sizeof(backend),
 			 "program = examples/nvme/storage --file " FILE_PATH " --size 64M --client c0%s\n",
@@ -89,8 +99,8 @@ static int run_storage(struct __test_metadata *_metadata, const char *client_arg
 		 "[shard c0]\ncpus = 3\nprogram = examples/nvme/client %s\n"
 		 "[channel c0_req]\nfrom = c0\nto = storage\nslot_size = 32\nslots = 256\n"
 		 "[channel c0_cpl]\nfrom = storage\nto = c0\nslot_size = 32\nslots = 256\n"
-		 "[channel c0_data]\nfrom = c0\nto = storage\nslot_size = 4096\nslots = 64\n",
-		 backend, client_args);
+		 "[channel c0_data]\nfrom = c0\nto = storage\nslot_size = 4096\nslots = 64\n%s",
+		 backend, client_args, c1);
 	vt_reset();
 	vt_write_file(INI, ini);
 	p = popen("tools/vanityctl run " INI " -j 2>&1", "r");
@@ -99,6 +109,8 @@ static int run_storage(struct __test_metadata *_metadata, const char *client_arg
 	while (fgets(line, sizeof(line), p)) {
 		if (vt_logged_json(line, "c0"))
 			snprintf(r->client, sizeof(r->client), "%s", line);
+		else if (vt_logged_json(line, "c1"))
+			snprintf(r->client1, sizeof(r->client1), "%s", line);
 		else if (vt_logged_json(line, "storage"))
 			snprintf(r->storage, sizeof(r->storage), "%s", line);
 		else if (strstr(line, "\"event\":\"summary\""))
@@ -118,6 +130,12 @@ static int run_storage(struct __test_metadata *_metadata, const char *client_arg
 	TH_LOG("client: %s", r->client);
 	TH_LOG("storage: %s", r->storage);
 	return 0;
+}
+
+static int run_storage(struct __test_metadata *_metadata, const char *client_args,
+		       unsigned int die, struct srun *r)
+{
+	return run_storage2(_metadata, client_args, NULL, die, r);
 }
 
 FIXTURE(storage) {
@@ -219,6 +237,37 @@ TEST_F_TIMEOUT(storage, killed_storage_restarts_and_loses_nothing, 900)
 	TH_LOG("resubmitted %lld, reposted %lld, dropped %lld after the kill",
 	       vt_field(r.storage, "resubmitted"), vt_field(r.storage, "reposted"),
 	       vt_field(r.storage, "dropped"));
+}
+
+/*
+ * Two clients at once, each on its own blocks through its own channels:
+ * both served, each sees only its own completions, the storage shard
+ * sleeps on both request channels at once when idle (a ring WAIT).
+ */
+TEST_F_TIMEOUT(storage, two_clients_are_served_side_by_side, 600)
+{
+	struct srun r;
+
+	ASSERT_EQ(0, run_storage2(_metadata,
+				  "--first 10240 --blocks 1024 --fill --ops 2000 --verify --qd 16",
+				  "--first 11264 --blocks 1024 --fill --ops 2000 --verify --qd 16 "
+				  "--read-pct 80", 0, &r));
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.summary);
+	ASSERT_NE(0, r.client[0]);
+	ASSERT_NE(0, r.client1[0]);
+	ASSERT_NE(0, r.storage[0]);
+	TH_LOG("c1: %s", r.client1);
+	EXPECT_EQ(0, vt_field(r.client, "mismatches"));
+	EXPECT_EQ(0, vt_field(r.client1, "mismatches"));
+	EXPECT_EQ(0, vt_field(r.client, "dup_cpl"));
+	EXPECT_EQ(0, vt_field(r.client1, "dup_cpl"));
+	EXPECT_EQ(0, vt_field(r.client, "errors"));
+	EXPECT_EQ(0, vt_field(r.client1, "errors"));
+	EXPECT_EQ(1024 + 2000 + 1024, vt_field(r.client, "reads") + vt_field(r.client, "writes"));
+	EXPECT_EQ(1024 + 2000 + 1024, vt_field(r.client1, "reads") + vt_field(r.client1, "writes"));
+	/* each client: INFO, its requests, FLUSH, CLOSE */
+	EXPECT_EQ(2 * (1024 + 2000 + 1024 + 3), vt_field(r.storage, "served"));
+	EXPECT_EQ(0, vt_field(r.storage, "refused"));
 }
 
 /* Read block @b of @path (O_DIRECT where it can): 0 or -errno. */
