@@ -567,7 +567,7 @@ int nvme_submit(struct nvme_ctrl *c, uint8_t opc, uint64_t slba, uint32_t nlb,
 		uint64_t off = iova & (NVME_PAGE - 1);
 		uint64_t pages = (off + bytes + NVME_PAGE - 1) / NVME_PAGE;
 
-		if (pages > c->max_pages || iova + off + bytes < iova)
+		if (pages > c->max_pages || iova + bytes < iova)
 			return -EINVAL;
 	}
 	if (!c->nfree)

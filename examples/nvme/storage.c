@@ -582,7 +582,7 @@ static int client_open(struct stor *s, unsigned int i, const char *name)
  * completions not yet published are published, and what was in flight is
  * started again once the backend is up.
  */
-static int journal_load(struct stor *s, char *const *names, unsigned int n, int *fresh)
+static void journal_load(struct stor *s, char *const *names, unsigned int n, int *fresh)
 {
 	struct journal *jn = s->jn;
 	unsigned int i;
@@ -598,7 +598,6 @@ static int journal_load(struct stor *s, char *const *names, unsigned int n, int 
 		jn->magic = STATE_MAGIC;
 	}
 	jn->starts++;
-	return 0;
 }
 
 static void journal_roll(struct stor *s, uint32_t *restart, unsigned int *nrestart)

@@ -270,6 +270,79 @@ TEST_F_TIMEOUT(storage, two_clients_are_served_side_by_side, 600)
 	EXPECT_EQ(0, vt_field(r.storage, "refused"));
 }
 
+/*
+ * Run @ini (a storage shard alone: c0 runs nothing) and expect it to fail
+ * with @msg in the storage shard's log; run's status is non-zero.
+ */
+static void expect_refused(struct __test_metadata *_metadata, const char *ini,
+			   const char *msg)
+{
+	static char out[65536];
+
+	vt_reset();
+	vt_write_file(INI, ini);
+	EXPECT_NE(0, vt_sh("tools/vanityctl run " INI " -j", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, msg)) TH_LOG("want '%s' in:\n%s", msg, out);
+	EXPECT_NE(NULL, strstr(out, "\"shard\":\"storage\",\"level\":\"error\""))
+		TH_LOG("%s", out);
+}
+
+#define REFUSE_INI(storage_extra, program, cpl_slot, dev)				\
+	"[system]\nname = storrefuse\n"						\
+	"[shard storage]\ncpus = 2\n" storage_extra "program = " program "\n" dev	\
+	"[shard c0]\ncpus = 3\n"							\
+	"[channel c0_req]\nfrom = c0\nto = storage\nslot_size = 32\nslots = 256\n"	\
+	"[channel c0_cpl]\nfrom = storage\nto = c0\nslot_size = " cpl_slot "\nslots = 256\n" \
+	"[channel c0_data]\nfrom = c0\nto = storage\nslot_size = 4096\nslots = 64\n"
+
+#define FILE_PROG "examples/nvme/storage --file " FILE_PATH " --size 1M --client c0"
+
+/*
+ * What the storage shard cannot serve it refuses at its start, saying
+ * why, before it touches a channel or the device: bad options (exit 2),
+ * a channel of the wrong geometry, a private region too small for its
+ * journal; on the module, a device that is not an NVMe controller and a
+ * controller that may not DMA into the client's buffers.
+ */
+TEST_F_TIMEOUT(storage, storage_refuses_what_it_cannot_serve, 600)
+{
+	static const char *const bad_opts[] = {
+		"examples/nvme/storage --file /tmp/x --client c0 --qd 0",
+		"examples/nvme/storage --file /tmp/x --client c0 --io-timeout-ms 0",
+		"examples/nvme/storage --file /tmp/x --size 12Q --client c0",
+		"examples/nvme/storage --file /tmp/x",
+		"examples/nvme/storage --device d --file /tmp/x --client c0",
+		"examples/nvme/storage --file /tmp/x --client c0 --die-after 5",
+		"examples/nvme/client --nblocks 33",
+		"examples/nvme/client --duration 1 --ops 5",
+	};
+	char out[4096], ini[4096], dev[64], nic[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad_opts) / sizeof(bad_opts[0]); i++)
+		EXPECT_EQ(2, vt_sh(bad_opts[i], out, sizeof(out))) TH_LOG("%s: %s", bad_opts[i], out);
+
+	expect_refused(_metadata, REFUSE_INI("memory = 256K\n", FILE_PROG, "64", ""),
+		       "storage: client c0: channel c0_cpl: want 32-byte slots from storage");
+	expect_refused(_metadata, REFUSE_INI("memory = 4K\n", FILE_PROG, "32", ""),
+		       "wanted for the journal");
+	if (!on_module())
+		return;
+
+	ASSERT_EQ(0, vt_pci_find_class(0x010802, dev, sizeof(dev)));
+	snprintf(ini, sizeof(ini),
+		 REFUSE_INI("memory = 256K\n", "examples/nvme/storage --device nvme --client c0",
+			    "32", "[device nvme]\npci = %s\nshard = storage\ndma = private\n"), dev);
+	expect_refused(_metadata, ini,
+		       "storage: device nvme may not DMA into c0_data (add it to dma =)");
+	ASSERT_EQ(0, vt_pci_find_class(0x020000, nic, sizeof(nic)));
+	snprintf(ini, sizeof(ini),
+		 REFUSE_INI("memory = 256K\n", "examples/nvme/storage --device nvme --client c0",
+			    "32", "[device nvme]\npci = %s\nshard = storage\ndma = private, c0_data\n"),
+		 nic);
+	expect_refused(_metadata, ini, "not an NVMe controller (0x010802)");
+}
+
 /* Read block @b of @path (O_DIRECT where it can): 0 or -errno. */
 static int read_block(int fd, uint64_t b, void *buf)
 {

@@ -349,8 +349,7 @@ static void vanityctl(const char *verb, const char *ini)
 		die(cmd, EIO);
 }
 
-static void run_direct(struct nvme_ctrl *c, enum wl w, uint8_t *bufs, uint64_t iova,
-		       uint64_t nblocks)
+static void run_direct(struct nvme_ctrl *c, enum wl w, uint64_t iova, uint64_t nblocks)
 {
 	uint32_t per = BLK >> c->lba_shift;
 	uint64_t issued = 0, done = 0, t_first = 0, t_ring = 0;
@@ -358,7 +357,6 @@ static void run_direct(struct nvme_ctrl *c, enum wl w, uint8_t *bufs, uint64_t i
 	struct run r;
 	int n, i;
 
-	(void)bufs;
 	run_begin(&r, P_DIRECT, w, nblocks);
 	while (done < run_ops(&r)) {
 		while (r.nfree && issued < run_ops(&r)) {
@@ -442,7 +440,7 @@ static void direct_child(int cmd, int ack)
 	fprintf(stderr, "bench-nvme: direct shard: %s (%llu blocks of %u bytes)\n", c.mn,
 		(unsigned long long)c.nsze, nvme_lba_size(&c));
 	while (read(cmd, &w, 1) == 1 && w < NWL) {
-		run_direct(&c, (enum wl)w, bufs, iova, c.nsze >> (12 - c.lba_shift));
+		run_direct(&c, (enum wl)w, iova, c.nsze >> (12 - c.lba_shift));
 		if (write(ack, &w, 1) != 1)
 			die("ack", errno);
 	}
